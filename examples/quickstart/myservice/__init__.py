@@ -1,0 +1,1 @@
+"""A toy serving package: inference code (model, handlers) beside training code."""

@@ -1,0 +1,92 @@
+"""``activate()`` and ``deactivate()``: put the firewall in front of every import.
+
+Standard library only: this module is on the start-up path.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from collections.abc import Sequence
+
+from importwall.errors import ImportWallError
+from importwall.finder import Firewall, Sink, installed
+from importwall.policy import MODES, Policy, load_policy
+
+ENV_POLICY = "IMPORTWALL_POLICY"
+ENV_MODE = "IMPORTWALL_MODE"
+ENV_DATA_DIR = "IMPORTWALL_DATA_DIR"
+DEFAULT_MODE = "enforce"
+
+_lock = threading.Lock()
+
+
+class ConfigurationError(ImportWallError):
+    """importwall was asked to start with settings it cannot use."""
+
+    code = "bad-configuration"
+
+
+def resolve_mode(explicit: str | None, policy: Policy | None,
+                 environ: os._Environ[str] | dict[str, str] | None = None) -> str:
+    """The mode in force: the argument, else ``IMPORTWALL_MODE``, else the policy's
+    ``mode``, else ``enforce``."""
+    env = os.environ if environ is None else environ
+    for value, origin in ((explicit, "mode argument"), (env.get(ENV_MODE), ENV_MODE)):
+        if value:
+            if value not in MODES:
+                raise ConfigurationError(
+                    f"importwall: {origin} is {value!r}; use one of {', '.join(MODES)}")
+            return value
+    if policy is not None and policy.mode:
+        return policy.mode
+    return DEFAULT_MODE
+
+
+def resolve_policy(policy: str | os.PathLike[str] | Policy | None) -> Policy:
+    if isinstance(policy, Policy):
+        return policy
+    if policy is None:
+        policy = os.environ.get(ENV_POLICY)
+        if not policy:
+            raise ConfigurationError(
+                f"importwall: no policy given; pass policy=PATH or set {ENV_POLICY} to a "
+                "policy file or a shipped pack name (e.g. serving-base)")
+    return load_policy(policy)
+
+
+def activate(policy: str | os.PathLike[str] | Policy | None = None, mode: str | None = None,
+             *, sinks: Sequence[Sink] = ()) -> Firewall:
+    """Start the firewall in this process and return it.
+
+    ``policy`` is a path, a shipped pack name, a loaded :class:`Policy`, or ``None`` for
+    ``$IMPORTWALL_POLICY``. ``mode`` overrides ``$IMPORTWALL_MODE`` and the policy's own.
+    Calling it again replaces the active firewall. Modules the policy denies that are
+    already imported are recorded (``preloaded``): it is too late to block them.
+    """
+    loaded = resolve_policy(policy)
+    firewall = Firewall(loaded, resolve_mode(mode, loaded), sinks=sinks)
+    with _lock:
+        _remove_installed()
+        sys.meta_path.insert(0, firewall)
+    firewall.survey_loaded(dict(sys.modules))
+    return firewall
+
+
+def deactivate() -> Firewall | None:
+    """Stop the firewall in this process; return it (with its findings), or ``None``."""
+    with _lock:
+        return _remove_installed()
+
+
+def active() -> Firewall | None:
+    """The firewall active in this process, if any."""
+    return installed()
+
+
+def _remove_installed() -> Firewall | None:
+    current = installed()
+    while installed() is not None:
+        sys.meta_path.remove(installed())
+    return current

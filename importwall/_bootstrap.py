@@ -1,0 +1,56 @@
+"""Start the firewall at interpreter start, from a ``.pth`` line or ``sitecustomize``.
+
+Does nothing unless ``IMPORTWALL_POLICY`` is set, and runs at most once per process (a
+folder can be on ``sys.path`` twice, and ``.pth`` and ``sitecustomize`` can both be
+installed). Failures follow the mode: ``enforce`` fails closed, stopping the interpreter
+with one readable paragraph; ``warn`` and ``audit`` print one line and let the program run.
+
+Standard library only: this module is on the start-up path.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+_started = False
+
+EXIT_POLICY_ERROR = 2
+
+
+def startup() -> None:
+    """Activate the firewall from the environment, once."""
+    global _started
+    if _started or not os.environ.get("IMPORTWALL_POLICY"):
+        return
+    _started = True
+    try:
+        from importwall._api import activate
+
+        activate()
+    except Exception as error:  # noqa: BLE001 - failures are handled by mode below
+        _fail(error)
+
+
+def _requested_mode() -> str:
+    mode = os.environ.get("IMPORTWALL_MODE", "")
+    return mode if mode in ("warn", "audit") else "enforce"
+
+
+def _fail(error: BaseException) -> None:
+    from importwall.errors import ImportWallError
+
+    detail = str(error) if isinstance(error, ImportWallError) else f"{type(error).__name__}: {error}"
+    policy = os.environ.get("IMPORTWALL_POLICY", "")
+    if _requested_mode() == "enforce":
+        sys.stderr.write(
+            f"importwall: refusing to start {sys.argv[0] or 'python'!r}: the firewall could "
+            f"not be activated from IMPORTWALL_POLICY={policy!r} in enforce mode.\n"
+            f"{detail}\n"
+            "Fix the policy (`importwall check POLICY` lists every problem), or set "
+            "IMPORTWALL_MODE=warn to run without the firewall while you do.\n")
+        sys.stderr.flush()
+        # site.py swallows exceptions from .pth lines and sitecustomize; failing closed
+        # needs an exit it cannot catch.
+        os._exit(EXIT_POLICY_ERROR)
+    sys.stderr.write(f"importwall: warning: firewall not active ({detail.splitlines()[0]})\n")

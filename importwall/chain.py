@@ -1,0 +1,67 @@
+"""Who is importing: the import site and the chain of modules being executed.
+
+Called only for denied names, so the frame walk costs nothing on allowed imports.
+The chain is every module whose top-level code is executing on this thread (each one is
+in the middle of importing the next), outermost first, plus the import site itself when
+the import ran inside a function (a lazy import in a request handler, say).
+
+Standard library only: this module is on the start-up path.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from types import FrameType
+
+from importwall.findings import Frame
+
+_getframe = sys._getframe
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_IMPORTLIB_DIR = os.path.join(os.path.dirname(os.__file__), "importlib") + os.sep
+_MODULE_CODE = "<module>"
+
+
+def _is_machinery(filename: str) -> bool:
+    """Frames of the import system and of importwall itself are never the import site."""
+    return (
+        filename.startswith("<frozen importlib")
+        or filename.startswith(_IMPORTLIB_DIR)
+        or filename.startswith(_PACKAGE_DIR)
+    )
+
+
+def _module_name(frame: FrameType) -> str:
+    name = frame.f_globals.get("__name__")
+    return name if isinstance(name, str) else "<unknown>"
+
+
+def capture(skip: int = 1) -> tuple[str | None, tuple[Frame, ...]]:
+    """Return ``(importer, chain)`` for an import in progress on this thread.
+
+    ``importer`` is the module whose code executed the import statement (or called
+    ``importlib.import_module``/``__import__``); ``None`` when no Python code did (an
+    import made by the interpreter itself).
+    """
+    try:
+        frame: FrameType | None = _getframe(skip)
+    except ValueError:
+        return None, ()
+    while frame is not None and _is_machinery(frame.f_code.co_filename):
+        frame = frame.f_back
+    if frame is None:
+        return None, ()
+    importer = _module_name(frame)
+    site_function = None if frame.f_code.co_name == _MODULE_CODE else frame.f_code.co_name
+    chain: list[Frame] = []
+    if site_function is not None:
+        chain.append(Frame(importer, frame.f_code.co_filename, frame.f_lineno or 0,
+                           site_function))
+        frame = frame.f_back
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name == _MODULE_CODE and not _is_machinery(code.co_filename):
+            chain.append(Frame(_module_name(frame), code.co_filename, frame.f_lineno or 0))
+        frame = frame.f_back
+    chain.reverse()
+    return importer, tuple(chain)

@@ -1,0 +1,10 @@
+"""Exit statuses, named once and used by every command (CLI, ``run``, ``audit``)."""
+
+from __future__ import annotations
+
+CLEAN = 0
+"""Nothing at or above the failing severity was found."""
+FINDINGS = 1
+"""Findings at or above the failing severity (``--fail-on``, default ``error``)."""
+USAGE = 2
+"""Bad command line, or a policy that cannot be loaded."""

@@ -1,0 +1,194 @@
+"""The firewall: a ``sys.meta_path`` finder that applies a policy to every import.
+
+It sits first on ``sys.meta_path`` and never finds anything itself: for an allowed name
+it returns ``None`` at once (one cached dict lookup), letting the real finders work. For a
+denied name it works out who imported it, records a finding, and then, by mode:
+
+* ``enforce`` raises :class:`~importwall.errors.ForbiddenImportError`;
+* ``warn`` emits an :class:`~importwall.errors.ImportWallWarning` pointing at the import
+  line, and the import proceeds;
+* ``audit`` only records.
+
+The finder keeps its own references to what it calls (a program under test may patch
+``warnings`` or ``threading``) and never recurses into itself: an import triggered while
+it is handling one (by a warning filter, a sink) passes straight through.
+
+Standard library only: this module is on the start-up path.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import threading
+import warnings
+from collections.abc import Callable, Sequence
+from importlib.machinery import ModuleSpec
+from types import ModuleType
+from typing import Any
+
+from importwall import chain as _chain
+from importwall.errors import (
+    ForbiddenImportError,
+    ForbiddenImportRuntimeError,
+    ImportWallWarning,
+)
+from importwall.findings import (
+    ACTION_BLOCKED,
+    ACTION_PRELOADED,
+    ACTION_RECORDED,
+    ACTION_WARNED,
+    KIND_IMPORT,
+    KIND_INTERNAL,
+    Finding,
+)
+from importwall.matcher import Decision, Matcher
+from importwall.policy import MODES, Policy
+
+Sink = Callable[[Finding], None]
+
+_ACTIONS = {"enforce": ACTION_BLOCKED, "warn": ACTION_WARNED, "audit": ACTION_RECORDED}
+_CODES = {
+    ACTION_BLOCKED: "import-blocked",
+    ACTION_WARNED: "import-warned",
+    ACTION_RECORDED: "import-recorded",
+    ACTION_PRELOADED: "import-preloaded",
+}
+_warn_explicit = warnings.warn_explicit
+
+
+class Firewall:
+    """Applies one policy's import rules in one process.
+
+    Findings are kept in :attr:`findings` (in order) and handed to every sink.
+    """
+
+    def __init__(self, policy: Policy, mode: str, matcher: Matcher | None = None,
+                 sinks: Sequence[Sink] = ()) -> None:
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
+        self.policy = policy
+        self.mode = mode
+        self.matcher = matcher if matcher is not None else Matcher.from_policy(policy)
+        self.findings: list[Finding] = []
+        self._sinks = list(sinks)
+        self._lock = threading.Lock()
+        self._busy = threading.local()
+        self._error_class: type[ForbiddenImportError] | type[ForbiddenImportRuntimeError] = (
+            ForbiddenImportRuntimeError if policy.imports.blocked_error == "runtime"
+            else ForbiddenImportError
+        )
+
+    def __repr__(self) -> str:
+        return f"<importwall.Firewall mode={self.mode} policy={self.policy.path!r}>"
+
+    # -- the meta-path finder protocol
+
+    def find_spec(self, fullname: str, path: Sequence[str] | None = None,
+                  target: ModuleType | None = None) -> ModuleSpec | None:
+        decision = self.matcher.decide(fullname)
+        if decision is None or not decision.denied:
+            return None
+        busy = self._busy
+        if getattr(busy, "active", False):
+            return None
+        busy.active = True
+        try:
+            self._handle(fullname, decision)
+        finally:
+            busy.active = False
+        return None
+
+    def invalidate_caches(self) -> None:
+        """Part of the finder protocol; the decision cache depends only on the policy."""
+
+    # -- handling a denied import
+
+    def _handle(self, fullname: str, decision: Decision) -> None:
+        importer, frames = _chain.capture(skip=3)
+        exception = self.matcher.exception_for(fullname, importer)
+        if exception is not None:
+            return
+        action = _ACTIONS[self.mode]
+        finding = self._finding(fullname, decision, action, importer, frames)
+        self.record(finding)
+        if action == ACTION_BLOCKED:
+            rule = decision.rule
+            raise self._error_class(fullname, decision.label, rule.reason, importer, frames,
+                                    rule.source)
+        if action == ACTION_WARNED:
+            self._warn(finding)
+
+    def _finding(self, fullname: str, decision: Decision, action: str, importer: str | None,
+                 frames: tuple[Any, ...]) -> Finding:
+        rule = decision.rule
+        by = f" by {importer}" if importer else ""
+        verb = {ACTION_PRELOADED: "was already imported before the firewall started"}.get(
+            action, f"{action}{by}")
+        return Finding(
+            kind=KIND_IMPORT,
+            code=_CODES[action],
+            severity=rule.severity,
+            subject=fullname,
+            message=f"import of {fullname!r} {verb}: forbidden by rule {decision.label}",
+            rule=decision.label,
+            reason=rule.reason,
+            source=rule.source,
+            action=action,
+            importer=importer,
+            chain=frames,
+            details={"mode": self.mode},
+        )
+
+    def _warn(self, finding: Finding) -> None:
+        site = finding.chain[-1] if finding.chain else None
+        message = finding.message + (f" ({finding.reason})" if finding.reason else "")
+        _warn_explicit(message, ImportWallWarning,
+                       site.file if site else "<importwall>", site.line if site else 0,
+                       module=site.module if site else None)
+
+    def record(self, finding: Finding) -> None:
+        """Keep a finding and hand it to the sinks. A failing sink is recorded, not raised:
+        importwall's own trouble must never break the host program."""
+        with self._lock:
+            self.findings.append(finding)
+            sinks = list(self._sinks)
+        for sink in sinks:
+            try:
+                sink(finding)
+            except Exception as error:  # noqa: BLE001 - never break the host
+                with self._lock:
+                    self.findings.append(internal_error(f"a finding sink failed: {error!r}"))
+
+    def add_sink(self, sink: Sink) -> None:
+        with self._lock:
+            self._sinks.append(sink)
+
+    # -- activation-time survey
+
+    def survey_loaded(self, modules: dict[str, ModuleType]) -> list[Finding]:
+        """Record denied modules that were imported before the firewall started."""
+        found = []
+        for name in sorted(modules):
+            decision = self.matcher.decide(name)
+            if decision is None or not decision.denied:
+                continue
+            finding = self._finding(name, decision, ACTION_PRELOADED, None, ())
+            finding = dataclasses.replace(finding, severity="warning")
+            self.record(finding)
+            found.append(finding)
+        return found
+
+
+def internal_error(message: str) -> Finding:
+    """A finding for importwall's own failure, recorded in warn and audit modes."""
+    return Finding(kind=KIND_INTERNAL, code="internal-error", severity="warning",
+                   subject="importwall", message=message)
+
+
+def installed(meta_path: list[Any] | None = None) -> Firewall | None:
+    """The firewall on ``sys.meta_path``, if any."""
+    for finder in sys.meta_path if meta_path is None else meta_path:
+        if isinstance(finder, Firewall):
+            return finder
+    return None

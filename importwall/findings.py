@@ -1,0 +1,137 @@
+"""What importwall found: one record type shared by the firewall, the environment checks,
+the scanners and every report format.
+
+Standard library only: this module is on the start-up path. A finding names environment
+variables, never their values; nothing here ever stores a value read from the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+SEVERITIES = ("info", "warning", "error")
+"""Ordered from least to most severe."""
+
+SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
+
+# Finding kinds. Each producer owns one; report writers group by it.
+KIND_IMPORT = "import"
+KIND_ENVIRONMENT = "environment"
+KIND_GPU = "gpu"
+KIND_RESOURCES = "resources"
+KIND_DISTRIBUTION = "distribution"
+KIND_STANDARDIZE = "standardize"
+KIND_SCAN = "scan"
+KIND_MODEL = "model"
+KIND_INTERNAL = "internal"
+"""importwall's own failures, recorded instead of raised in warn/audit modes."""
+
+# What the firewall did about an import.
+ACTION_BLOCKED = "blocked"
+ACTION_WARNED = "warned"
+ACTION_RECORDED = "recorded"
+ACTION_PRELOADED = "preloaded"
+"""Already in ``sys.modules`` when the firewall was activated: too late to block."""
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One step of an import chain: a module executing at ``file:line``.
+
+    ``function`` is set for the import site when the import ran inside a function
+    (a lazy import); it is ``None`` for module-level code.
+    """
+
+    module: str
+    file: str
+    line: int
+    function: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"module": self.module, "file": self.file, "line": self.line,
+                "function": self.function}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Frame:
+        return cls(str(data["module"]), str(data["file"]), int(data["line"]),
+                   data.get("function"))
+
+
+_HOST = socket.gethostname()
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing a check found.
+
+    ``kind`` says which part of importwall produced it, ``code`` is a short stable slug
+    (``import-forbidden``, ``env-denied-variable``, ...), ``subject`` is what it is about
+    (a module name, an environment variable NAME, a GPU model, a distribution).
+    """
+
+    kind: str
+    code: str
+    severity: str
+    subject: str
+    message: str
+    rule: str | None = None
+    reason: str | None = None
+    source: str | None = None
+    """Where the deciding rule was written, ``file:line``."""
+    action: str | None = None
+    importer: str | None = None
+    chain: tuple[Frame, ...] = ()
+    details: dict[str, Any] = field(default_factory=dict)
+    pid: int = field(default_factory=os.getpid)
+    host: str = _HOST
+    timestamp: float = field(default_factory=time.time)
+
+    def __post_init__(self) -> None:
+        if self.severity not in SEVERITY_RANK:
+            raise ValueError(f"unknown severity {self.severity!r}; use one of {SEVERITIES}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "code": self.code,
+            "severity": self.severity,
+            "subject": self.subject,
+            "message": self.message,
+            "rule": self.rule,
+            "reason": self.reason,
+            "source": self.source,
+            "action": self.action,
+            "importer": self.importer,
+            "chain": [frame.to_dict() for frame in self.chain],
+            "details": dict(self.details),
+            "pid": self.pid,
+            "host": self.host,
+            "timestamp": self.timestamp,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Finding:
+        return cls(
+            kind=str(data["kind"]),
+            code=str(data["code"]),
+            severity=str(data["severity"]),
+            subject=str(data["subject"]),
+            message=str(data["message"]),
+            rule=data.get("rule"),
+            reason=data.get("reason"),
+            source=data.get("source"),
+            action=data.get("action"),
+            importer=data.get("importer"),
+            chain=tuple(Frame.from_dict(f) for f in data.get("chain") or ()),
+            details=dict(data.get("details") or {}),
+            pid=int(data.get("pid", 0)),
+            host=str(data.get("host", "")),
+            timestamp=float(data.get("timestamp", 0.0)),
+        )
+
+    def at_least(self, severity: str) -> bool:
+        return SEVERITY_RANK[self.severity] >= SEVERITY_RANK[severity]

@@ -1,0 +1,586 @@
+"""Policy files: load, compose with ``extends``, validate, normalize.
+
+A policy is TOML with ``version = 1``. Every problem in every file is collected and raised
+together as one :class:`~importwall.errors.PolicyError`, each as ``file:line: key: message``.
+Unknown keys are not errors: they warn (:class:`PolicyWarning`), with a suggestion when a
+known key is close.
+
+Standard library only: this module is on the start-up path.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from importwall import _toml
+from importwall._locate import Locator
+from importwall.errors import PolicyError
+from importwall.findings import SEVERITIES
+
+POLICY_VERSION = 1
+MODES = ("enforce", "warn", "audit")
+BLOCKED_ERRORS = ("module-not-found", "runtime")
+PACKS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "policies")
+
+
+class PolicyWarning(UserWarning):
+    """A policy problem that does not stop loading, such as an unknown key."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rule of a policy: a pattern and what to say when it decides.
+
+    ``precedence`` is the position of the rule's file in the ``extends`` order: a file that
+    extends another outranks it when two rules are equally specific.
+    """
+
+    pattern: str
+    reason: str | None = None
+    severity: str = "error"
+    source: str = ""
+    precedence: int = 0
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"pattern": self.pattern, "severity": self.severity,
+                                "source": self.source}
+        if self.reason:
+            data["reason"] = self.reason
+        data.update(self.extra)
+        return data
+
+
+@dataclass(frozen=True)
+class ImportException:
+    """``module`` may be imported when the direct importer matches ``importer``."""
+
+    module: str
+    importer: str
+    reason: str | None = None
+    source: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"module": self.module, "importer": self.importer, "reason": self.reason,
+                "source": self.source}
+
+
+# --------------------------------------------------------------------------- schema
+
+
+@dataclass(frozen=True)
+class _Field:
+    """How one key is validated, normalized and merged across ``extends``."""
+
+    kind: str  # int | bool | str | number | choice | strings | rules | exceptions
+    choices: tuple[str, ...] = ()
+    pattern_key: str = "pattern"
+    extra_keys: tuple[str, ...] = ()
+    help: str = ""
+
+
+def _rules(pattern_key: str, *extra: str, help: str = "") -> _Field:
+    return _Field("rules", pattern_key=pattern_key, extra_keys=extra, help=help)
+
+
+_SEVERITY = _Field("choice", SEVERITIES)
+
+SCHEMA: dict[str, dict[str, _Field]] = {
+    "": {
+        "version": _Field("int"),
+        "extends": _Field("strings"),
+        "mode": _Field("choice", MODES),
+        "strict": _Field("bool"),
+        "check_at_startup": _Field("bool"),
+    },
+    "imports": {
+        "deny": _rules("module"),
+        "allow": _rules("module"),
+        "deny_distributions": _rules("distribution"),
+        "exceptions": _Field("exceptions"),
+        "blocked_error": _Field("choice", BLOCKED_ERRORS),
+    },
+    "environment": {
+        "deny": _rules("name"),
+        "allow": _rules("name"),
+        "deny_hosts": _rules("host"),
+        "deny_networks": _rules("network"),
+    },
+    "gpu": {
+        "deny_models": _rules("model"),
+        "max_devices": _Field("int"),
+        "severity": _SEVERITY,
+    },
+    "resources": {
+        "max_cpus": _Field("number"),
+        "max_memory_gib": _Field("number"),
+        "deny_networks": _rules("network"),
+        "deny_mounts": _rules("path"),
+        "severity": _SEVERITY,
+    },
+    "distributions": {
+        "deny": _rules("distribution"),
+    },
+    "standardize": {
+        "fingerprint": _Field("str"),
+        "packages": _Field("strings"),
+        "modules": _Field("strings"),
+        "python": _Field("choice", ("minor", "patch", "ignore")),
+        "severity": _SEVERITY,
+    },
+    "report": {
+        "data_dir": _Field("str"),
+        "formats": _Field("strings"),
+        "output": _Field("str"),
+        "fail_on": _Field("choice", SEVERITIES),
+    },
+}
+
+_MERGED_BY_CONCATENATION = ("rules", "exceptions", "strings")
+_RULE_KEYS = ("reason", "severity")
+
+
+# --------------------------------------------------------------------------- model
+
+
+@dataclass(frozen=True)
+class ImportRules:
+    deny: tuple[Rule, ...] = ()
+    allow: tuple[Rule, ...] = ()
+    deny_distributions: tuple[Rule, ...] = ()
+    exceptions: tuple[ImportException, ...] = ()
+    blocked_error: str = "module-not-found"
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A loaded, validated and merged policy.
+
+    ``path`` is the file that was asked for (absolute), ``files`` every file that
+    contributed, bases first. Sections other than ``imports`` are kept normalized in
+    ``sections`` for the checks that own them (``policy.section("gpu")``).
+    """
+
+    path: str
+    files: tuple[str, ...]
+    mode: str | None = None
+    strict: bool = False
+    check_at_startup: bool = False
+    imports: ImportRules = ImportRules()
+    sections: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+
+    def section(self, name: str) -> Mapping[str, Any]:
+        if name not in SCHEMA or name in ("", "imports"):
+            raise KeyError(f"no policy section named {name!r}")
+        return self.sections.get(name, {})
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved, merged policy, as ``importwall check --show`` prints it."""
+        data: dict[str, Any] = {
+            "version": POLICY_VERSION,
+            "path": self.path,
+            "files": list(self.files),
+            "mode": self.mode,
+            "strict": self.strict,
+            "check_at_startup": self.check_at_startup,
+            "imports": {
+                "deny": [r.to_dict() for r in self.imports.deny],
+                "allow": [r.to_dict() for r in self.imports.allow],
+                "deny_distributions": [r.to_dict() for r in self.imports.deny_distributions],
+                "exceptions": [e.to_dict() for e in self.imports.exceptions],
+                "blocked_error": self.imports.blocked_error,
+            },
+        }
+        for name, values in sorted(self.sections.items()):
+            data[name] = {
+                key: [item.to_dict() for item in value]
+                if isinstance(value, tuple) and value and isinstance(value[0], Rule)
+                else list(value) if isinstance(value, tuple) else value
+                for key, value in values.items()
+            }
+        return data
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def pack_names() -> list[str]:
+    """Names of the policy packs shipped with importwall."""
+    try:
+        entries = os.listdir(PACKS_DIR)
+    except OSError:
+        return []
+    return sorted(name[:-5] for name in entries if name.endswith(".toml"))
+
+
+def load_policy(path: str | os.PathLike[str]) -> Policy:
+    """Load, validate and merge the policy at ``path`` (a file, or a shipped pack's name).
+
+    Raises :class:`PolicyError` listing every problem found in every file.
+    """
+    loader = _Loader()
+    target = _resolve_reference(os.fspath(path), base_dir=os.getcwd())
+    if target is None:
+        raise PolicyError([_no_such_policy(os.fspath(path))])
+    raw_sections = loader.load(target, chain=())
+    if loader.problems:
+        raise PolicyError(loader.problems)
+    policy = _build(target, loader.files, raw_sections, loader.warnings)
+    for message in loader.warnings:
+        warnings.warn(message, PolicyWarning, stacklevel=2)
+    return policy
+
+
+def _no_such_policy(reference: str) -> str:
+    packs = pack_names()
+    hint = ""
+    close = difflib.get_close_matches(reference, packs, n=1)
+    if close:
+        hint = f"; did you mean the shipped pack {close[0]!r}?"
+    elif packs:
+        hint = f"; shipped packs: {', '.join(packs)}"
+    return f"{reference}:1: policy: no such file or shipped pack{hint}"
+
+
+def _looks_like_pack_name(reference: str) -> bool:
+    return os.sep not in reference and "/" not in reference and not reference.endswith(".toml")
+
+
+def _resolve_reference(reference: str, base_dir: str) -> str | None:
+    """A path relative to ``base_dir``, else a shipped pack by name; ``None`` if neither."""
+    if _looks_like_pack_name(reference):
+        candidate = os.path.join(PACKS_DIR, reference + ".toml")
+        if os.path.isfile(candidate):
+            return candidate
+    candidate = os.path.abspath(os.path.join(base_dir, os.path.expanduser(reference)))
+    if os.path.isfile(candidate):
+        return candidate
+    return None
+
+
+# Normalized values per section: {section: {key: value}} with only the keys a file set.
+_Sections = dict[str, dict[str, Any]]
+
+
+class _Loader:
+    """Loads one policy and its bases depth-first, collecting problems instead of stopping."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+        self.warnings: list[str] = []
+        self.files: list[str] = []
+
+    def load(self, path: str, chain: tuple[str, ...]) -> _Sections:
+        try:
+            with open(path, encoding="utf-8") as handle:
+                text = handle.read()
+        except (OSError, UnicodeDecodeError) as error:
+            self.problems.append(f"{path}:1: policy: cannot read the file: {error}")
+            return {}
+        try:
+            document = _toml.loads(text)
+        except _toml.TOMLDecodeError as error:
+            self.problems.append(_decode_problem(path, error))
+            return {}
+        locator = Locator(text)
+        checker = _FileChecker(path, locator, precedence=0, problems=self.problems,
+                               warnings=self.warnings)
+        merged: _Sections = {}
+        for reference, line in checker.extends(document):
+            base = _resolve_reference(reference, os.path.dirname(path))
+            if base is None:
+                self.problems.append(f"{path}:{line}: extends: {_missing_base(reference)}")
+                continue
+            if base in chain or base == path:
+                cycle = " -> ".join([*chain, path, base])
+                self.problems.append(f"{path}:{line}: extends: circular extends: {cycle}")
+                continue
+            if base in self.files:
+                continue  # a diamond: the base is already part of the merge
+            merged = _merge(merged, self.load(base, (*chain, path)))
+        checker.precedence = len(self.files)
+        self.files.append(path)
+        return _merge(merged, checker.check(document))
+
+
+def _missing_base(reference: str) -> str:
+    if _looks_like_pack_name(reference):
+        packs = pack_names()
+        close = difflib.get_close_matches(reference, packs, n=1)
+        suggestion = f"; did you mean {close[0]!r}?" if close else ""
+        return (f"no shipped pack named {reference!r}{suggestion} "
+                f"(shipped: {', '.join(packs) or 'none'}; a file path must end in .toml "
+                "or contain a /)")
+    return f"no such file {reference!r} (relative paths are resolved from this file's folder)"
+
+
+def _decode_problem(path: str, error: Exception) -> str:
+    message = str(error)
+    line = getattr(error, "lineno", None)
+    if line is None and "(at line " in message:
+        try:
+            line = int(message.rsplit("(at line ", 1)[1].split(",")[0])
+        except ValueError:
+            line = None
+    message = message.split(" (at line ")[0]
+    return f"{path}:{line or 1}: toml: {message}"
+
+
+def _merge(base: _Sections, override: _Sections) -> _Sections:
+    """Lists (rules, exceptions, names) accumulate; single values are replaced."""
+    merged = {name: dict(values) for name, values in base.items()}
+    for section, values in override.items():
+        target = merged.setdefault(section, {})
+        for key, value in values.items():
+            kind = SCHEMA[section][key].kind
+            if kind in _MERGED_BY_CONCATENATION and key in target:
+                target[key] = (*target[key], *value)
+            else:
+                target[key] = value
+    return merged
+
+
+class _FileChecker:
+    """Validates and normalizes one file's document against :data:`SCHEMA`."""
+
+    def __init__(self, path: str, locator: Locator, precedence: int, problems: list[str],
+                 warnings: list[str]) -> None:
+        self.path = path
+        self.locator = locator
+        self.precedence = precedence
+        self.problems = problems
+        self.warnings = warnings
+
+    # -- reporting
+
+    def _where(self, path: tuple[str, ...], value: str | None = None) -> str:
+        return f"{self.path}:{self.locator.line(path, value)}"
+
+    def problem(self, path: tuple[str, ...], message: str, value: str | None = None) -> None:
+        self.problems.append(f"{self._where(path, value)}: {_dotted(path)}: {message}")
+
+    def _unknown(self, path: tuple[str, ...], known: Sequence[str], what: str) -> None:
+        close = difflib.get_close_matches(path[-1], known, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(known)}"
+        self.warnings.append(f"{self._where(path)}: {_dotted(path)}: unknown {what}{hint}")
+
+    # -- document
+
+    def extends(self, document: Mapping[str, Any]) -> list[tuple[str, int]]:
+        value = document.get("extends", [])
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.problem(("extends",), "must be a list of pack names or relative paths, "
+                         'e.g. extends = ["serving-base", "./team.toml"]')
+            return []
+        return [(v, self.locator.line(("extends",), v)) for v in value]
+
+    def check(self, document: Mapping[str, Any]) -> _Sections:
+        out: _Sections = {}
+        version = document.get("version")
+        if version is None:
+            self.problems.append(f"{self.path}:1: version: missing; add `version = "
+                                 f"{POLICY_VERSION}` at the top of the file")
+        elif version != POLICY_VERSION or isinstance(version, bool):
+            self.problem(("version",), f"unsupported version {version!r}; this importwall "
+                         f"reads version = {POLICY_VERSION}")
+        top = {k: v for k, v in document.items() if not isinstance(v, dict)}
+        top.pop("version", None)
+        out[""] = self._check_table((), top, SCHEMA[""], skip=("version", "extends"))
+        if "extends" in document:
+            out[""]["extends"] = tuple(ref for ref, _ in self.extends(document))
+        for name, table in document.items():
+            if not isinstance(table, dict):
+                continue
+            if name not in SCHEMA or name == "":
+                self._unknown((name,), [k for k in SCHEMA if k], "section")
+                continue
+            out[name] = self._check_table((name,), table, SCHEMA[name])
+        return {k: v for k, v in out.items() if v}
+
+    def _check_table(self, where: tuple[str, ...], table: Mapping[str, Any],
+                     schema: Mapping[str, _Field], skip: Sequence[str] = ()) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for key, raw in table.items():
+            if key in skip:
+                continue
+            path = (*where, key)
+            spec = schema.get(key)
+            if spec is None:
+                self._unknown(path, list(schema), "key")
+                continue
+            normalized = self._check_value(path, raw, spec)
+            if normalized is not _INVALID:
+                values[key] = normalized
+        return values
+
+    def _check_value(self, path: tuple[str, ...], raw: Any, spec: _Field) -> Any:
+        kind = spec.kind
+        if kind == "bool":
+            return raw if isinstance(raw, bool) else self._wrong(path, "true or false")
+        if kind == "int":
+            if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:
+                return raw
+            return self._wrong(path, "a whole number >= 0")
+        if kind == "number":
+            if isinstance(raw, (int, float)) and not isinstance(raw, bool) and raw >= 0:
+                return raw
+            return self._wrong(path, "a number >= 0")
+        if kind == "str":
+            return raw if isinstance(raw, str) and raw else self._wrong(path, "a non-empty string")
+        if kind == "choice":
+            if isinstance(raw, str) and raw in spec.choices:
+                return raw
+            close = difflib.get_close_matches(str(raw), spec.choices, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            return self._wrong(path, f"one of {', '.join(map(repr, spec.choices))}{hint}")
+        if kind == "strings":
+            if isinstance(raw, list) and all(isinstance(v, str) and v for v in raw):
+                return tuple(raw)
+            return self._wrong(path, "a list of non-empty strings")
+        if kind == "rules":
+            return self._check_rules(path, raw, spec)
+        if kind == "exceptions":
+            return self._check_exceptions(path, raw)
+        raise AssertionError(f"unknown field kind {kind!r}")  # pragma: no cover
+
+    def _wrong(self, path: tuple[str, ...], expected: str) -> object:
+        self.problem(path, f"must be {expected}")
+        return _INVALID
+
+    def _check_rules(self, path: tuple[str, ...], raw: Any, spec: _Field) -> Any:
+        if not isinstance(raw, list):
+            return self._wrong(path, f'a list of patterns or tables like {{ {spec.pattern_key} '
+                               '= "...", reason = "..." }')
+        rules: list[Rule] = []
+        known = (spec.pattern_key, *_RULE_KEYS, *spec.extra_keys)
+        for index, item in enumerate(raw):
+            item_path = (*path, f"[{index}]")
+            if isinstance(item, str):
+                item = {spec.pattern_key: item}
+            if not isinstance(item, dict):
+                self.problem(item_path, "each entry must be a string or a table")
+                continue
+            pattern = item.get(spec.pattern_key)
+            where = self._where(path, pattern if isinstance(pattern, str) else None)
+            if not isinstance(pattern, str) or not pattern.strip():
+                self.problems.append(f"{where}: {_dotted(item_path)}: needs a non-empty "
+                                     f"{spec.pattern_key!r}")
+                continue
+            bad = _pattern_problem(pattern, spec.pattern_key)
+            if bad:
+                self.problems.append(f"{where}: {_dotted(item_path)}: {bad}")
+                continue
+            extra = {}
+            for key, value in item.items():
+                if key not in known:
+                    close = difflib.get_close_matches(key, known, n=1)
+                    hint = f"; did you mean {close[0]!r}?" if close else ""
+                    self.warnings.append(f"{where}: {_dotted(item_path)}.{key}: unknown key"
+                                         f"{hint}")
+                elif key in spec.extra_keys:
+                    extra[key] = value
+            reason = item.get("reason")
+            severity = item.get("severity", "error")
+            if reason is not None and not isinstance(reason, str):
+                self.problems.append(f"{where}: {_dotted(item_path)}.reason: must be a string")
+                continue
+            if severity not in SEVERITIES:
+                self.problems.append(f"{where}: {_dotted(item_path)}.severity: must be one of "
+                                     f"{', '.join(SEVERITIES)}")
+                continue
+            rules.append(Rule(pattern.strip(), reason, severity, where, self.precedence, extra))
+        return tuple(rules)
+
+    def _check_exceptions(self, path: tuple[str, ...], raw: Any) -> Any:
+        if not isinstance(raw, list):
+            return self._wrong(path, "a list of tables: [[imports.exceptions]] with module, "
+                               "importer and reason")
+        found: list[ImportException] = []
+        for index, item in enumerate(raw):
+            item_path = (*path, str(index))
+            shown = (*path, f"[{index}]")
+            if not isinstance(item, dict):
+                self.problem(shown, "each exception must be a table with module and importer")
+                continue
+            where = self._where(item_path, item.get("module"))
+            ok = True
+            for key in ("module", "importer"):
+                value = item.get(key)
+                bad = _pattern_problem(value, key) if isinstance(value, str) and value else (
+                    f"needs a non-empty {key!r}")
+                if bad:
+                    self.problems.append(f"{where}: {_dotted(shown)}.{key}: {bad}")
+                    ok = False
+            reason = item.get("reason")
+            if reason is not None and not isinstance(reason, str):
+                self.problems.append(f"{where}: {_dotted(shown)}.reason: must be a string")
+                ok = False
+            for key in item:
+                if key not in ("module", "importer", "reason"):
+                    close = difflib.get_close_matches(key, ("module", "importer", "reason"), n=1)
+                    hint = f"; did you mean {close[0]!r}?" if close else ""
+                    self.warnings.append(f"{where}: {_dotted(shown)}.{key}: unknown key{hint}")
+            if ok:
+                found.append(ImportException(item["module"], item["importer"], reason, where))
+        return tuple(found)
+
+
+_INVALID = object()
+
+
+def _pattern_problem(pattern: Any, key: str) -> str | None:
+    """Module patterns are dotted names whose segments may hold ``*`` globs."""
+    if key not in ("module", "importer"):
+        return None
+    if not isinstance(pattern, str):
+        return f"{key} must be a string"
+    segments = pattern.strip().split(".")
+    if any(not segment for segment in segments):
+        return f"{pattern!r} is not a dotted module name (empty segment)"
+    for segment in segments:
+        if not all(ch.isalnum() or ch in "_*?" for ch in segment):
+            return (f"{pattern!r} is not a module pattern: use dotted names with '*' globs, "
+                    "e.g. 'sklearn.model_selection' or 'jupyter*'")
+    return None
+
+
+def _dotted(path: Sequence[str]) -> str:
+    out = ""
+    for part in path:
+        if part.startswith("["):
+            out += part
+        elif part.isdigit():
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + part
+    return out or "policy"
+
+
+def _build(path: str, files: Sequence[str], sections: _Sections,
+           warnings_: Sequence[str]) -> Policy:
+    top = sections.pop("", {})
+    imports = sections.pop("imports", {})
+    return Policy(
+        path=path,
+        files=tuple(files),
+        mode=top.get("mode"),
+        strict=bool(top.get("strict", False)),
+        check_at_startup=bool(top.get("check_at_startup", False)),
+        imports=ImportRules(
+            deny=imports.get("deny", ()),
+            allow=imports.get("allow", ()),
+            deny_distributions=imports.get("deny_distributions", ()),
+            exceptions=imports.get("exceptions", ()),
+            blocked_error=imports.get("blocked_error", "module-not-found"),
+        ),
+        sections=sections,
+        warnings=tuple(warnings_),
+    )
