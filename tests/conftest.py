@@ -1,0 +1,91 @@
+"""Shared test helpers: fresh interpreters, throw-away packages, policy files.
+
+Start-up behaviour is only ever tested in a fresh subprocess (``sys.executable``), never by
+activating the firewall inside the pytest process, so every test sees a real interpreter
+start and a clean ``sys.modules``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+IMPORTWALL_ENV = ("IMPORTWALL_POLICY", "IMPORTWALL_MODE", "IMPORTWALL_DATA_DIR")
+
+
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def clean_env(extra: Mapping[str, str] | None = None, pythonpath: list[Path] | None = None
+              ) -> dict[str, str]:
+    """The current environment without any IMPORTWALL_* or PYTHON* settings, plus ``extra``.
+
+    ``pythonpath`` folders go first on PYTHONPATH, followed by the repository root so the
+    source tree's importwall is importable even when it is not installed.
+    """
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("IMPORTWALL_", "PYTHON", "COV_"))}
+    paths = [str(p) for p in (pythonpath or [])] + [str(REPO)]
+    env["PYTHONPATH"] = os.pathsep.join(paths)
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    if extra:
+        env.update(extra)
+    return env
+
+
+def run_python(args: list[str] | str, *, cwd: Path | None = None,
+               env: Mapping[str, str] | None = None, pythonpath: list[Path] | None = None,
+               python: str | Path = sys.executable, timeout: float = 60) -> Result:
+    """Run a fresh interpreter. ``args`` as a string is a ``-c`` program (dedented)."""
+    argv = ["-c", textwrap.dedent(args)] if isinstance(args, str) else list(args)
+    proc = subprocess.run(
+        [str(python), *argv], cwd=cwd, env=clean_env(env, pythonpath), capture_output=True,
+        text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+def write_files(root: Path, files: Mapping[str, str]) -> Path:
+    """Write ``{relative path: source}`` under ``root`` (dedented); return ``root``."""
+    for relative, source in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(source).lstrip("\n"), encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def project(tmp_path: Path):
+    """A folder to write packages, scripts and policies into; it goes first on PYTHONPATH
+    of :func:`run_python` calls made through ``project.run``."""
+
+    class Project:
+        root = tmp_path
+
+        def write(self, files: Mapping[str, str]) -> Path:
+            return write_files(tmp_path, files)
+
+        def policy(self, text: str, name: str = "policy.toml") -> Path:
+            return write_files(tmp_path, {name: text}) / name
+
+        def run(self, args: list[str] | str, **kwargs) -> Result:
+            kwargs.setdefault("cwd", tmp_path)
+            kwargs.setdefault("pythonpath", [tmp_path])
+            return run_python(args, **kwargs)
+
+    return Project()
