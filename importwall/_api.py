@@ -10,6 +10,7 @@ import sys
 import threading
 from collections.abc import Sequence
 
+from importwall import _guard
 from importwall.errors import ImportWallError
 from importwall.finder import Firewall, Sink, installed
 from importwall.policy import MODES, Policy, load_policy
@@ -68,8 +69,11 @@ def activate(policy: str | os.PathLike[str] | Policy | None = None, mode: str | 
     loaded = resolve_policy(policy)
     firewall = Firewall(loaded, resolve_mode(mode, loaded), sinks=sinks)
     with _lock:
+        _guard.remove()
         _remove_installed()
         sys.meta_path.insert(0, firewall)
+        if loaded.imports.exceptions:
+            _guard.install(firewall)
     firewall.survey_loaded(dict(sys.modules))
     return firewall
 
@@ -77,6 +81,7 @@ def activate(policy: str | os.PathLike[str] | Policy | None = None, mode: str | 
 def deactivate() -> Firewall | None:
     """Stop the firewall in this process; return it (with its findings), or ``None``."""
     with _lock:
+        _guard.remove()
         return _remove_installed()
 
 

@@ -74,6 +74,9 @@ class Firewall:
         self._sinks = list(sinks)
         self._lock = threading.Lock()
         self._busy = threading.local()
+        # Denied modules loaded because an exception let their importer in: Python answers
+        # later imports of them from sys.modules, so the import guard brings them back here.
+        self._let_in: set[str] = set()
         self._error_class: type[ForbiddenImportError] | type[ForbiddenImportRuntimeError] = (
             ForbiddenImportRuntimeError if policy.imports.blocked_error == "runtime"
             else ForbiddenImportError
@@ -102,12 +105,35 @@ class Firewall:
     def invalidate_caches(self) -> None:
         """Part of the finder protocol; the decision cache depends only on the policy."""
 
+    # -- import statements answered from sys.modules (see importwall._guard)
+
+    def revisit(self, name: str, fromlist: Sequence[str]) -> None:
+        """Recheck, for the importer at hand, the modules an import statement reached
+        that were let in through an exception for another importer."""
+        let_in = self._let_in
+        if not let_in or getattr(self._busy, "active", False):
+            return
+        reached = [name[:end] for end, char in enumerate(name + ".") if char == "."]
+        reached.extend(f"{name}.{item}" for item in fromlist if item != "*")
+        for module in reached:
+            if module not in let_in:
+                continue
+            decision = self.matcher.decide(module)
+            if decision is None or not decision.denied:
+                continue
+            self._busy.active = True
+            try:
+                self._handle(module, decision)
+            finally:
+                self._busy.active = False
+
     # -- handling a denied import
 
     def _handle(self, fullname: str, decision: Decision) -> None:
         importer, frames = _chain.capture(skip=3)
         exception = self.matcher.exception_for(fullname, importer)
         if exception is not None:
+            self._let_in.add(fullname)
             return
         action = _ACTIONS[self.mode]
         finding = self._finding(fullname, decision, action, importer, frames)
