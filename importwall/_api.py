@@ -10,7 +10,7 @@ import sys
 import threading
 from collections.abc import Sequence
 
-from importwall import _guard
+from importwall import _importlib_bootstrap_guard as _guard
 from importwall.errors import ImportWallError
 from importwall.finder import Firewall, Sink, installed
 from importwall.policy import MODES, Policy, load_policy

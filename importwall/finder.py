@@ -109,7 +109,7 @@ class Firewall:
     def invalidate_caches(self) -> None:
         """Part of the finder protocol; the decision cache depends only on the policy."""
 
-    # -- import statements answered from sys.modules (see importwall._guard)
+    # -- import statements answered from sys.modules (see importwall._importlib_bootstrap_guard)
 
     def revisit(self, name: str, fromlist: Sequence[str]) -> None:
         """Recheck, for the importer at hand, the modules an import statement reached

@@ -11,6 +11,12 @@ the cost on other imports is one set lookup per dotted prefix.
 ``importlib.import_module`` does not go through ``builtins.__import__``: a cached module
 reached that way is not seen.
 
+The file name is deliberate: ``warnings`` skips frames whose file name contains both
+``importlib`` and ``_bootstrap`` when it looks for the code that issued a warning with
+``stacklevel > 1``, as it does for the import system's own frames. A library that warns at
+import time "from the importer" (a DeprecationWarning) is so still attributed to the importer,
+not to this wrapper.
+
 Installed only for policies that have exceptions. Standard library only: this module is on
 the start-up path.
 """
