@@ -225,7 +225,7 @@ def _importers(findings: list[dict[str, object]]) -> list[str]:
     for finding in findings:
         importer = str(finding.get("importer"))
         pattern = str(finding["rule"]).split("'")[1]
-        if importer == FIRST_PARTY or importer == pattern or importer.startswith(pattern + "."):
+        if importer in (FIRST_PARTY, pattern) or importer.startswith(pattern + "."):
             continue
         pairs.add(f"{finding['rule']} <- {importer}")
     return sorted(pairs)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import sys
 
 from fastapi.testclient import TestClient
-
 from irisserve.app import app
 
 

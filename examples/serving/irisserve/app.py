@@ -49,4 +49,5 @@ def explain() -> dict[str, float]:
 
     data = load_iris()
     result = permutation_importance(model, data.data, data.target, n_repeats=3, random_state=0)
-    return dict(zip(FEATURES, (round(float(v), 3) for v in result.importances_mean)))
+    scores = (round(float(v), 3) for v in result.importances_mean)
+    return dict(zip(FEATURES, scores, strict=True))
