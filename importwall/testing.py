@@ -106,8 +106,8 @@ def assert_clean(
             capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
         outcome = _read_outcome(out, target, proc)
     records = outcome.get("findings")
-    findings = tuple(Finding.from_dict(item) for item in records or ()
-                     if isinstance(records, list) and isinstance(item, dict))
+    findings = tuple(Finding.from_dict(item) for item in
+                     (records if isinstance(records, list) else ()) if isinstance(item, dict))
     problem = _problem(outcome, target, reference, proc)
     if problem:
         raise AssertionError(problem)
