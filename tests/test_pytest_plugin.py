@@ -150,6 +150,38 @@ def test_audit_mode_reports_without_failing(service: pytest.Pytester) -> None:
     assert [frame["module"] for frame in finding["chain"]] == ["myservice.app"]
 
 
+def test_warn_mode_warns_and_passes(service: pytest.Pytester) -> None:
+    write_tests(service, TESTS)
+    result = service.runpytest_subprocess("--importwall=policy.toml", "--importwall-mode=warn")
+    result.assert_outcomes(passed=2, warnings=1)
+    result.stdout.fnmatch_lines([
+        "*app.py:6: ImportWallWarning: import of 'myservice.training' warned by myservice.app*",
+        "ERROR test_serving.py::test_explain: warned 'myservice.training' *",
+    ])
+
+
+def test_fixture_setup_is_guarded_and_conftest_imports_count(service: pytest.Pytester) -> None:
+    service.makeconftest("""
+        import pytest
+
+        @pytest.fixture
+        def explainer():
+            from myservice import training
+            return training
+    """)
+    write_tests(service, """
+        def test_uses_explainer(explainer):
+            pass
+    """)
+    result = service.runpytest_subprocess("--importwall=policy.toml")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([
+        "*ERROR at setup of test_uses_explainer*",
+        "*imported by: conftest*",
+        "*conftest.py:5 in explainer()*",
+    ])
+
+
 def test_ini_settings_and_cli_precedence(service: pytest.Pytester) -> None:
     write_tests(service, TESTS)
     service.makeini("""
