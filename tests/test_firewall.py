@@ -91,8 +91,9 @@ def test_chain_names_each_module_file_and_line_of_a_function_level_import(servic
         in result.stderr
     assert "reason: data splitting is training-only" in result.stderr
     assert "imported by: app.handlers" in result.stderr
-    chain_lines = [line.split() for line in result.stderr.splitlines()
-                   if line.startswith("    ") and (str(root) in line or "->" in line)]
+    message = result.stderr.split("import chain (outermost first):\n", 1)[1]
+    chain_lines = [line.split() for line in message.split("\n  fix:")[0].splitlines()
+                   if str(root) in line or "->" in line]
     assert chain_lines == [
         ["__main__", f"{root / 'serve.py'}:3"],
         ["app.handlers", f"{root / 'app' / 'handlers.py'}:5", "in", "handle()"],
