@@ -24,7 +24,6 @@ merges them when the worker goes down, before the summary and the report are wri
 
 from __future__ import annotations
 
-import builtins
 import dataclasses
 import json
 import os
@@ -299,64 +298,34 @@ def _firewall(guard: _Guard, mode: str) -> Iterator[Firewall]:
     """A firewall first on ``sys.meta_path`` for the duration; removed by identity, so a
     firewall that was already there (``importwall run -- pytest``) is left as it was.
 
-    A module an earlier test imported is in ``sys.modules`` and never reaches a finder
-    again, so ``import`` statements are watched too while the firewall stands: a cached
-    module the policy forbids is handed to the firewall as if it were being found.
+    A module an earlier test (or a plugin) imported is in ``sys.modules`` and never reaches
+    a finder again, so the firewall's import guard watches the loaded modules this test's
+    policy denies: an ``import`` statement naming one is still charged to the test.
     """
     from importwall.finder import Firewall
 
     firewall = Firewall(guard.policy, mode, matcher=guard.matcher)
-    original = builtins.__import__
-    standing = [True]
-
-    def watched_import(name: str, globals: Any = None, locals: Any = None,
-                       fromlist: Sequence[str] | None = (), level: int = 0) -> Any:
-        if standing[0]:
-            for cached in _cached_names(name, globals, fromlist, level):
-                firewall.find_spec(cached)
-        return original(name, globals, locals, fromlist, level)
-
+    for name in list(sys.modules):
+        decision = guard.matcher.decide(name)
+        if decision is not None and decision.denied:
+            firewall.guard.watch(name)
     sys.meta_path.insert(0, firewall)
-    builtins.__import__ = watched_import
     try:
         yield firewall
     finally:
-        standing[0] = False
-        if builtins.__import__ is watched_import:
-            builtins.__import__ = original
+        firewall.guard.uninstall()
         if firewall in sys.meta_path:
             sys.meta_path.remove(firewall)
-
-
-def _cached_names(name: str, globals: Any, fromlist: Sequence[str] | None,
-                  level: int) -> list[str]:
-    """The modules an ``import`` statement uses that are already in ``sys.modules``."""
-    if level:
-        package = (globals or {}).get("__package__") or ""
-        parts = package.rsplit(".", level - 1) if level > 1 else [package]
-        base = parts[0]
-        name = f"{base}.{name}" if name and base else name or base
-    modules = sys.modules
-    names = [name] if name in modules else []
-    for entry in fromlist or ():
-        if entry != "*" and f"{name}.{entry}" in modules:
-            names.append(f"{name}.{entry}")
-    return names
 
 
 def _attributed(state: _State, findings: Sequence[Finding], nodeid: str,
                 phase: str) -> list[Finding]:
     """Findings labelled with the test, their chains trimmed of the runner's frames."""
     out = []
-    seen = set()
     for finding in findings:
         chain = list(finding.chain)
         while chain and (chain[0].module in _ENTRY_MODULES or _is_runner(state, chain[0].module)):
             chain.pop(0)
-        identity = (finding.subject, finding.importer, tuple(chain))
-        if identity in seen:  # the same import statement run twice by one test
-            continue
-        seen.add(identity)
         out.append(dataclasses.replace(
             finding, chain=tuple(chain),
             details={**finding.details, "test": nodeid, "phase": phase}))
