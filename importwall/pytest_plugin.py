@@ -34,6 +34,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from importwall.policy import MODES as _MODES
+
 if TYPE_CHECKING:
     from importwall.finder import Firewall
     from importwall.findings import Finding
@@ -45,7 +47,6 @@ MARKER = "importwall"
 REPORT_VERSION = 1
 _BARE = "\0bare"  # --importwall given without a value
 _WORKER_KEY = "importwall_findings"
-_MODES = ("enforce", "warn", "audit")
 
 # Imports made by these never count: they are the test runner, not the code under test.
 _RUNNER_PACKAGES = ("_pytest", "pytest", "pluggy", "xdist", "execnet", "iniconfig",
@@ -131,8 +132,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _ini(config: pytest.Config, name: str) -> str | None:
+    """An ini setting, ``None`` when unset or blank."""
     value = config.getini(name)
-    return str(value).strip() or None if value else None
+    text = str(value).strip() if value else ""
+    return text or None
 
 
 def _policy_setting(config: pytest.Config) -> str | None:
