@@ -234,8 +234,12 @@ def _build_guard(state: _State, policy_ref: str | None, mode: str | None,
                   for p in request.allow]
         deny += [Rule(p, "denied by a test marker", "error", source, precedence)
                  for p in request.deny]
-    exempt = tuple(ImportException("*", name, "the test runner's own imports", "pytest")
-                   for name in state.runner_modules)
+    # The runner's own imports never count, and neither do imports OF the runner: pytest
+    # and its plugins are loaded in every test process, whatever a serving policy says.
+    exempt = [ImportException("*", name, "the test runner's own imports", "pytest")
+              for name in state.runner_modules]
+    exempt += [ImportException(name, "*", "the test runner is always loaded", "pytest")
+               for name in state.runner_modules]
     imports = dataclasses.replace(
         base.imports, allow=(*base.imports.allow, *allow), deny=(*base.imports.deny, *deny),
         exceptions=(*base.imports.exceptions, *exempt))

@@ -313,6 +313,29 @@ def test_imports_by_pytest_plugins_do_not_count(service: pytest.Pytester) -> Non
     result.stdout.fnmatch_lines(["no forbidden imports"])
 
 
+def test_a_policy_that_denies_pytest_itself_leaves_tests_alone(
+        service: pytest.Pytester) -> None:
+    # A serving policy rightly denies test tools; the test process always has them.
+    service.makefile(".toml", no_test_tools="""
+        version = 1
+        [imports]
+        deny = ["pytest", "_pytest", "pluggy", "myservice.training"]
+    """)
+    write_tests(service, """
+        import pytest
+        import _pytest.pytester
+
+        def test_uses_pytest(tmp_path):
+            assert pytest.approx(1.0) == 1.0
+
+        def test_still_guarded():
+            import myservice.training
+    """)
+    result = service.runpytest_subprocess("--importwall=no_test_tools.toml", "-rA")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["FAILED test_serving.py::test_still_guarded - *"])
+
+
 def test_xdist_workers_findings_reach_the_controller(service: pytest.Pytester) -> None:
     pytest.importorskip("xdist")
     write_tests(service, """
