@@ -1,0 +1,50 @@
+"""``[distributions] deny``: training-only distributions installed in the serving
+environment, imported or not (they are one ``import`` away, and they widen the image).
+
+Reads distribution metadata with ``importlib_metadata``, imported only when this check
+runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from importwall.distributions import normalize
+from importwall.envcheck.rules import label, matching_rule
+from importwall.findings import KIND_DISTRIBUTION, Finding
+from importwall.policy import Rule
+
+
+def installed_distributions(search_path: Iterable[str] | None = None) -> dict[str, str]:
+    """Normalized name -> version of every distribution on ``search_path`` (``sys.path``);
+    the first one on the path wins, as for imports."""
+    import importlib_metadata
+
+    found: dict[str, str] = {}
+    path = None if search_path is None else list(search_path)
+    for dist in importlib_metadata.distributions(path=path):
+        name = dist.metadata["Name"] if dist.metadata else None
+        if name:
+            found.setdefault(normalize(name), dist.version or "")
+    return found
+
+
+def check_distributions(section: Mapping[str, Any], installed: Mapping[str, str]
+                        ) -> list[Finding]:
+    rules: Sequence[Rule] = section.get("deny", ())
+    normalized = [Rule(normalize(r.pattern), r.reason, r.severity, r.source, r.precedence)
+                  for r in rules]
+    findings = []
+    for name in sorted(installed):
+        rule = matching_rule(normalized, [name])
+        if rule is None:
+            continue
+        version = installed[name]
+        findings.append(Finding(
+            kind=KIND_DISTRIBUTION, code="distribution-installed", severity=rule.severity,
+            subject=name, rule=label(rule), reason=rule.reason, source=rule.source,
+            message=f"distribution {name} {version} is installed in this environment: "
+                    f"forbidden by rule {label(rule)}",
+            details={"distribution": name, "version": version}))
+    return findings
