@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
+from envcheck_helpers import write_policy
 
 from importwall.envcheck.envvars import check_variables
 from importwall.envcheck.networks import hosts_in
-from envcheck_helpers import write_policy
 
 POLICY = """
 [environment]

@@ -19,10 +19,12 @@ from importwall.policy import Rule
 def installed_distributions(search_path: Iterable[str] | None = None) -> dict[str, str]:
     """Normalized name -> version of every distribution on ``search_path`` (``sys.path``);
     the first one on the path wins, as for imports."""
+    import sys
+
     import importlib_metadata
 
     found: dict[str, str] = {}
-    path = None if search_path is None else list(search_path)
+    path = list(sys.path if search_path is None else search_path)
     for dist in importlib_metadata.distributions(path=path):
         name = dist.metadata["Name"] if dist.metadata else None
         if name:

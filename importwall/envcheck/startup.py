@@ -35,6 +35,15 @@ def gate(firewall: Firewall) -> list[Finding]:
     if firewall.mode != "audit":
         for finding in findings:
             if finding.at_least("warning"):
-                warnings.warn(f"importwall: {finding.message}", ImportWallWarning,
-                              stacklevel=2)
+                _warn(finding, firewall.policy.path)
     return findings
+
+
+def _warn(finding: Finding, policy_path: str) -> None:
+    """Point the warning at the policy rule that decided, not at importwall's code."""
+    path, _, line = (finding.source or "").rpartition(":")
+    if not path or not line.isdigit():
+        path, line = policy_path, "1"
+    reason = f" ({finding.reason})" if finding.reason else ""
+    warnings.warn_explicit(f"importwall: {finding.message}{reason}", ImportWallWarning,
+                           path, int(line))
