@@ -173,3 +173,14 @@ def test_the_checks_are_imported_only_when_asked(project, policy: str, loaded: s
     result = _start(project, policy, "enforce")
     assert result.returncode == 0, result.output
     assert f"loaded {loaded}" in result.stdout
+
+
+def test_the_documented_example_policy_loads(tmp_path: Path) -> None:
+    text = (REPO / "docs" / "environment.md").read_text(encoding="utf-8")
+    example = text.split("```toml\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "serving.toml"
+    path.write_text(example, encoding="utf-8")
+    policy = importwall.load_policy(path)
+    assert policy.check_at_startup
+    assert set(policy.sections) == {"environment", "gpu", "resources", "distributions"}
+    assert policy.section("gpu")["nvidia_smi_timeout"] == 5
