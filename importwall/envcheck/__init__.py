@@ -15,11 +15,14 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Mapping
 from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
-from importwall.envcheck import envvars, gpu, installed, mounts, resources
-from importwall.envcheck.runner import Runner, command_runner
 from importwall.findings import KIND_INTERNAL, Finding
 from importwall.policy import Policy
+
+if TYPE_CHECKING:
+    from importwall.envcheck.resources import ResourceFacts
+    from importwall.envcheck.runner import Runner
 
 __all__ = ["check_environment"]
 
@@ -37,7 +40,7 @@ def check_environment(
     root: str = "/",
     run: Runner | _Probed | None = PROBE,
     nvml: ModuleType | _Probed | None = PROBE,
-    facts: resources.ResourceFacts | None = None,
+    facts: ResourceFacts | None = None,
     search_path: Iterable[str] | None = None,
 ) -> list[Finding]:
     """Check this process against the environment sections of ``policy``.
@@ -69,27 +72,58 @@ def check_environment(
                 subject=f"envcheck.{name}",
                 message=f"the {name} check failed: {type(error).__name__}: {error}"))
 
+    # Each check imports its probes when its section is present: at start-up a policy
+    # with only [environment] pays for neither subprocess, psutil nor importlib_metadata.
     sections = loaded.sections
     if "environment" in sections:
-        guarded("environment", lambda: envvars.check_variables(sections["environment"], env))
+        guarded("environment", lambda: _check_variables(sections["environment"], env))
     if "gpu" in sections:
-        section = sections["gpu"]
-        runner = command_runner(env) if isinstance(run, _Probed) else run
-        module = gpu.load_nvml() if isinstance(nvml, _Probed) else nvml
-        timeout = float(section.get("nvidia_smi_timeout", gpu.DEFAULT_SMI_TIMEOUT))
-        guarded("gpu", lambda: gpu.check_gpus(
-            section, gpu.survey(root, env, runner, module, timeout)))
+        guarded("gpu", lambda: _check_gpus(sections["gpu"], root, env, run, nvml))
     if "resources" in sections:
-        section = sections["resources"]
-
-        def check_resources() -> list[Finding]:
-            gathered = facts if facts is not None else resources.gather(
-                root, with_connections=bool(section.get("deny_networks")))
-            return [*resources.check_resources(section, gathered),
-                    *mounts.check_mounts(section, mounts.read_mountinfo(root))]
-
-        guarded("resources", check_resources)
+        guarded("resources", lambda: _check_resources(sections["resources"], root, facts))
     if "distributions" in sections:
-        guarded("distributions", lambda: installed.check_distributions(
-            sections["distributions"], installed.installed_distributions(search_path)))
+        guarded("distributions",
+                lambda: _check_distributions(sections["distributions"], search_path))
     return findings
+
+
+Section = Mapping[str, Any]
+
+
+def _check_variables(section: Section, environ: Mapping[str, str]) -> list[Finding]:
+    from importwall.envcheck import envvars
+
+    return envvars.check_variables(section, environ)
+
+
+def _check_gpus(section: Section, root: str, environ: Mapping[str, str],
+                run: Runner | _Probed | None, nvml: ModuleType | _Probed | None
+                ) -> list[Finding]:
+    from importwall.envcheck import gpu
+    from importwall.envcheck.runner import command_runner
+
+    runner = command_runner(environ) if isinstance(run, _Probed) else run
+    module = gpu.load_nvml() if isinstance(nvml, _Probed) else nvml
+    timeout = float(section.get("nvidia_smi_timeout", gpu.DEFAULT_SMI_TIMEOUT))
+    return gpu.check_gpus(section, gpu.survey(root, environ, runner, module, timeout))
+
+
+def _check_resources(section: Section, root: str, facts: ResourceFacts | None
+                     ) -> list[Finding]:
+    from importwall.envcheck import mounts, resources
+
+    gathered = facts if facts is not None else resources.gather(
+        root, with_connections=bool(section.get("deny_networks")))
+    return [*resources.check_resources(section, gathered),
+            *mounts.check_mounts(section, mounts.read_mountinfo(root))]
+
+
+def _check_distributions(section: Section, search_path: Iterable[str] | None
+                         ) -> list[Finding]:
+    from importwall.envcheck import installed
+    from importwall.envcheck.rules import matching_rule
+
+    rules = installed.denied(section)
+    found = installed.installed_distributions(
+        search_path, keep=lambda name: matching_rule(rules, [name]) is not None)
+    return installed.check_distributions(section, found)
