@@ -31,13 +31,19 @@ def installed_distributions(search_path: Iterable[str] | None = None,
         # The name from the folder (``_normalized_name``) costs no METADATA parsing, which
         # is most of this check's time in a large environment; versions are read only for
         # the distributions kept.
-        name = getattr(dist, "_normalized_name", None) or (dist.metadata or {}).get("Name")
+        name = getattr(dist, "_normalized_name", None) or _metadata_name(dist)
         if not name:
             continue
         name = normalize(name)
         if name not in found and (keep is None or keep(name)):
             found[name] = dist.version or ""
     return found
+
+
+def _metadata_name(dist: Any) -> str | None:
+    metadata = dist.metadata
+    name = metadata["Name"] if metadata else None
+    return str(name) if name else None
 
 
 def denied(section: Mapping[str, Any]) -> list[Rule]:
