@@ -184,3 +184,22 @@ def test_the_documented_example_policy_loads(tmp_path: Path) -> None:
     assert policy.check_at_startup
     assert set(policy.sections) == {"environment", "gpu", "resources", "distributions"}
     assert policy.section("gpu")["nvidia_smi_timeout"] == 5
+
+
+def test_activate_raises_and_installs_nothing_when_rejected(project) -> None:
+    path = project.policy("version = 1\n" + STARTUP_POLICY)
+    result = project.run(f"""
+        import importwall
+        try:
+            importwall.activate({str(path)!r}, mode="enforce")
+        except importwall.EnvironmentRejectedError as error:
+            print("rejected", [f.subject for f in error.findings], error.code)
+        print("active", importwall.active())
+        firewall = importwall.activate({str(path)!r}, mode="audit")
+        print("audit", [f.code for f in firewall.findings])
+    """, env={"WANDB_API_KEY": CANARY})
+    assert result.returncode == 0, result.output
+    assert "rejected ['WANDB_API_KEY'] environment-rejected" in result.stdout
+    assert "active None" in result.stdout
+    assert "audit ['env-denied-variable']" in result.stdout
+    assert CANARY not in result.output

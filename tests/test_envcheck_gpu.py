@@ -280,3 +280,11 @@ def test_the_real_probes_on_this_machine_do_not_crash() -> None:
     assert isinstance(found.devices, list)
     if not os.path.exists("/proc/driver/nvidia/gpus") and not os.path.exists("/sys/class/kfd"):
         assert found.visible == []
+
+
+def test_hiding_every_gpu_with_minus_one_is_not_worth_a_note() -> None:
+    notes: list[str] = []
+    assert gpu.visible_devices(_devices("t4"), {"CUDA_VISIBLE_DEVICES": "-1"}, notes) == []
+    assert notes == []
+    gpu.visible_devices(_devices("t4"), {"CUDA_VISIBLE_DEVICES": "GPU-nope"}, notes)
+    assert notes == ["CUDA_VISIBLE_DEVICES names no device that was found: no GPU is visible"]

@@ -281,7 +281,8 @@ def _runtime_select(devices: list[GpuDevice], value: str | None, variable: str,
         if not found:
             break
         selected.extend(found)
-    if value.strip() and not selected:
+    hidden_on_purpose = value.strip().startswith("-")  # "-1": the usual way to hide all
+    if value.strip() and not selected and not hidden_on_purpose:
         notes.append(f"{variable} names no device that was found: no GPU is visible")
     return _unique(selected)
 
