@@ -16,6 +16,7 @@ import sys
 _started = False
 
 EXIT_POLICY_ERROR = 2
+EXIT_ENVIRONMENT_REJECTED = 1  # exitcodes.FINDINGS: the checks found errors
 
 
 def startup() -> None:
@@ -38,8 +39,14 @@ def _requested_mode() -> str:
 
 
 def _fail(error: BaseException) -> None:
-    from importwall.errors import ImportWallError
+    from importwall.errors import EnvironmentRejectedError, ImportWallError
 
+    if isinstance(error, EnvironmentRejectedError):
+        # Only raised in enforce mode: the checks ran and said no.
+        sys.stderr.write(f"importwall: refusing to start {sys.argv[0] or 'python'!r}.\n"
+                         f"{error}\n")
+        sys.stderr.flush()
+        os._exit(EXIT_ENVIRONMENT_REJECTED)
     if isinstance(error, ImportWallError):
         detail = str(error)
     else:
