@@ -44,8 +44,9 @@ SAVED_FOLDER = "importwall-saved-sitecustomize"  # the name _startup/sitecustomi
 
 # Asked of the target interpreter: where its site-packages is and what it would import.
 _PROBE = """\
-import importlib.util, json, sysconfig
-spec = importlib.util.find_spec("sitecustomize")
+import importlib.machinery, importlib.util, json, sys, sysconfig
+# The path search, not sys.modules: importwall's sitecustomize puts the one it chains to there.
+spec = importlib.machinery.PathFinder.find_spec("sitecustomize", sys.path)
 print(json.dumps({
     "purelib": sysconfig.get_path("purelib"),
     "importwall": importlib.util.find_spec("importwall") is not None,
