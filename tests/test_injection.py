@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO, Result, clean_env, write_files
 
 pytestmark = pytest.mark.venv
