@@ -63,7 +63,9 @@ def activate(policy: str | os.PathLike[str] | Policy | None = None, mode: str | 
     ``policy`` is a path, a shipped pack name, a loaded :class:`Policy`, or ``None`` for
     ``$IMPORTWALL_POLICY``. ``mode`` overrides ``$IMPORTWALL_MODE`` and the policy's own.
     Calling it again replaces the active firewall. Modules the policy denies that are
-    already imported are recorded (``preloaded``): it is too late to block them.
+    already imported are recorded (``preloaded``): it is too late to block them. A policy
+    with ``strict = true`` also installs an audit hook (:mod:`importwall.strict`) that
+    keeps enforcing for the rest of the process.
 
     When the policy sets ``check_at_startup = true`` the environment checks run first
     (:func:`importwall.check_environment`); in ``enforce`` mode an error-severity finding
@@ -82,6 +84,10 @@ def activate(policy: str | os.PathLike[str] | Policy | None = None, mode: str | 
         _remove_installed()
         sys.meta_path.insert(0, firewall)
     firewall.survey_loaded(dict(sys.modules))
+    if loaded.strict:
+        from importwall.strict import protect
+
+        protect(firewall)
     return firewall
 
 
