@@ -43,6 +43,7 @@ from importwall.findings import (
     KIND_INTERNAL,
     Finding,
 )
+from importwall.guard import ImportGuard
 from importwall.matcher import Decision, Matcher
 from importwall.policy import MODES, Policy
 
@@ -78,9 +79,8 @@ class Firewall:
         self._sinks = list(sinks)
         self._lock = threading.Lock()
         self._busy = threading.local()
-        # Denied modules loaded because an exception let their importer in: Python answers
-        # later imports of them from sys.modules, so the import guard brings them back here.
-        self._let_in: set[str] = set()
+        self._seen: set[tuple[str, str, int]] = set()
+        self.guard = ImportGuard(self._judge_loaded)
         self._error_class: type[ForbiddenImportError] | type[ForbiddenImportRuntimeError] = (
             ForbiddenImportRuntimeError if policy.imports.blocked_error == "runtime"
             else ForbiddenImportError
@@ -101,7 +101,7 @@ class Firewall:
             return None
         busy.active = True
         try:
-            self._handle(fullname, decision)
+            self._judge(fullname, decision, loading=True)
         finally:
             busy.active = False
         return None
@@ -109,44 +109,46 @@ class Firewall:
     def invalidate_caches(self) -> None:
         """Part of the finder protocol; the decision cache depends only on the policy."""
 
-    # -- import statements answered from sys.modules (see importwall._importlib_bootstrap_guard)
-
-    def revisit(self, name: str, fromlist: Sequence[str]) -> None:
-        """Recheck, for the importer at hand, the modules an import statement reached
-        that were let in through an exception for another importer."""
-        let_in = self._let_in
-        if not let_in or getattr(self._busy, "active", False):
-            return
-        reached = [name[:end] for end, char in enumerate(name + ".") if char == "."]
-        reached.extend(f"{name}.{item}" for item in fromlist if item != "*")
-        for module in reached:
-            if module not in let_in:
-                continue
-            decision = self.matcher.decide(module)
-            if decision is None or not decision.denied:
-                continue
-            self._busy.active = True
-            try:
-                self._handle(module, decision)
-            finally:
-                self._busy.active = False
-
     # -- handling a denied import
 
-    def _handle(self, fullname: str, decision: Decision) -> None:
-        importer, frames = _chain.capture(skip=3)
-        exception = self.matcher.exception_for(fullname, importer)
-        if exception is not None:
-            self._let_in.add(fullname)
+    def _judge_loaded(self, fullname: str) -> None:
+        """Called by the guard when an import statement names a watched, loaded module."""
+        decision = self.matcher.decide(fullname)
+        busy = self._busy
+        if decision is None or not decision.denied or getattr(busy, "active", False):
+            return
+        busy.active = True
+        try:
+            self._judge(fullname, decision, loading=False)
+        finally:
+            busy.active = False
+
+    def _judge(self, fullname: str, decision: Decision, loading: bool) -> None:
+        site = _chain.capture(skip=3)
+        if self.matcher.exception_for(fullname, site.importer) is not None:
+            if loading:
+                # Loaded for a library that may: later imports of it by anyone else
+                # bypass the finder (sys.modules), so the guard must watch it.
+                self.guard.watch(fullname)
             return
         action = _ACTIONS[self.mode]
-        finding = self._finding(fullname, decision, action, importer, frames)
-        self.record(finding)
+        finding = self._finding(fullname, decision, action, site.importer, site.chain)
+        call_site = site.chain[-1] if site.chain else None
+        key = (fullname, call_site.file if call_site else "", call_site.line if call_site else 0)
+        first_time = key not in self._seen
+        if first_time:
+            # One finding per import site: a lazy import in a request handler runs on
+            # every request, and must not fill the record with copies.
+            self._seen.add(key)
+            self.record(finding)
         if action == ACTION_BLOCKED:
             rule = decision.rule
-            raise self._error_class(fullname, decision.label, rule.reason, importer, frames,
-                                    rule.source)
-        if action == ACTION_WARNED:
+            error = self._error_class(fullname, decision.label, rule.reason, site.importer,
+                                      site.chain, rule.source)
+            if site.from_list and isinstance(error, ImportError):
+                error.name = None  # keep importlib from swallowing it; see chain._FROM_LIST
+            raise error
+        if action == ACTION_WARNED and first_time:
             self._warn(finding)
 
     def _finding(self, fullname: str, decision: Decision, action: str, importer: str | None,
@@ -186,7 +188,7 @@ class Firewall:
         for sink in sinks:
             try:
                 sink(finding)
-            except Exception as error:  # noqa: BLE001 - never break the host
+            except Exception as error:
                 with self._lock:
                     self.findings.append(internal_error(f"a finding sink failed: {error!r}"))
 
@@ -206,6 +208,7 @@ class Firewall:
             finding = self._finding(name, decision, ACTION_PRELOADED, None, ())
             finding = dataclasses.replace(finding, severity="warning")
             self.record(finding)
+            self.guard.watch(name)
             found.append(finding)
         return found
 
@@ -216,7 +219,7 @@ def _is_availability_probe() -> bool:
     Libraries probe optional dependencies with ``find_spec(name) is not None`` (accelerate
     probes wandb and deepspeed, transformers probes deepspeed). A probe imports nothing, so
     there is nothing to record, and raising there would break the library instead of letting
-    it fall back; the import that may follow is checked like any other.
+    it fall back; the import that may follow is judged like any other.
     """
     try:
         caller = _getframe(3).f_code  # find_spec <- importlib._bootstrap._find_spec <- caller

@@ -1,8 +1,8 @@
-"""Imports Python answers from ``sys.modules``, and availability probes.
-
-An importer-aware exception lets a library load a denied module; after that, first-party
-imports of it are cache hits that no meta-path finder sees. The import guard must still
-catch them, without breaking the library. Every case runs in a fresh interpreter.
+"""The shape the shipped packs rely on: a library loads its own denied module through an
+importer-aware exception, and first-party code must still be stopped, whatever the form of
+its import statement (``importwall.guard`` sees the imports Python answers from
+``sys.modules``); and availability probes (``importlib.util.find_spec``) never raise.
+Every case runs in a fresh interpreter.
 """
 
 from __future__ import annotations
@@ -120,27 +120,6 @@ def test_warn_mode_lets_the_cached_import_through_and_records_it(library) -> Non
     assert "[('warned', 'lib.training', 'app')]" in result.stdout
 
 
-def test_the_guard_is_installed_only_with_exceptions_and_removed_on_deactivate(project) -> None:
-    project.write(LIBRARY)
-    project.policy(POLICY)
-    project.policy('version = 1\n[imports]\ndeny = ["lib.training"]\n', name="plain.toml")
-    result = project.run("""
-        import builtins, importwall
-        original = builtins.__import__
-        importwall.activate("plain.toml")
-        print("plain", builtins.__import__ is original)
-        importwall.activate("policy.toml")
-        print("exceptions", builtins.__import__ is original)
-        importwall.activate("policy.toml")  # again: one guard, not a guard of a guard
-        print("wrapped-once", builtins.__import__.original is original)
-        importwall.deactivate()
-        print("restored", builtins.__import__ is original)
-    """)
-    assert result.returncode == 0, result.output
-    assert result.stdout.split() == ["plain", "True", "exceptions", "False", "wrapped-once",
-                                     "True", "restored", "True"]
-
-
 def test_availability_probes_are_neither_blocked_nor_recorded(project) -> None:
     project.write({"optional_dep/__init__.py": ""})
     project.policy('version = 1\n[imports]\ndeny = ["optional_dep", "absent_dep"]\n')
@@ -156,21 +135,3 @@ def test_availability_probes_are_neither_blocked_nor_recorded(project) -> None:
     """)
     assert result.returncode == 0, result.output
     assert result.stdout.split("\n")[:2] == ["True True 0", "import blocked 1"]
-
-
-def test_warnings_issued_at_import_keep_pointing_at_the_importer(library) -> None:
-    library.write({"noisy.py": """
-        import warnings
-        warnings.warn("noisy is deprecated", DeprecationWarning, stacklevel=2)
-    """, "user.py": """
-        import noisy
-    """})
-    result = library.run(program("""
-        import warnings
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            import user
-        print(caught[0].filename.rsplit("/", 1)[-1], caught[0].lineno)
-    """))
-    assert result.returncode == 0, result.output
-    assert result.stdout.strip() == "user.py 1"
