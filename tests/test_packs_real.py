@@ -15,8 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from tests.conftest import REPO, Result, run_python, write_files
+from conftest import REPO, Result, run_python, write_files
 
 pytestmark = pytest.mark.slow
 
