@@ -270,6 +270,10 @@ def verify(scenario: Scenario, lines: list[str]) -> bool:
         if outcome is None:
             ok = False
             lines.append(f"FAIL first-party `{statement}` was not blocked")
+        elif outcome["module"] is None:  # failed, but not because importwall blocked it
+            ok = False
+            lines.append(f"FAIL first-party `{statement}` failed with {outcome['error']}, "
+                         "not a block")
         else:
             lines.append(f"ok   first-party `{statement}` blocked: {outcome['error']} for "
                          f"{outcome['module']}, direct importer {outcome['importer']}")
