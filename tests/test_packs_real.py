@@ -217,7 +217,7 @@ def test_sklearn_pack_serves_a_pickled_pipeline_and_blocks_training_imports(
     assert outcome["findings_while_serving"] == []
     _assert_blocked(served, outcome, "split", "sklearn.model_selection",
                     "from sklearn.model_selection import")
-    _assert_blocked(served, outcome, "search", "sklearn.model_selection",
+    _assert_blocked(served, outcome, "search", "sklearn.model_selection._search",
                     "import sklearn.model_selection._search")
     _assert_blocked(served, outcome, "datasets", "sklearn.datasets", "from sklearn.datasets")
     _assert_blocked(served, outcome, "tune", "optuna", "import optuna")
