@@ -108,6 +108,6 @@ def active() -> Firewall | None:
 
 def _remove_installed() -> Firewall | None:
     current = installed()
-    while installed() is not None:
-        sys.meta_path.remove(installed())
+    while (found := installed()) is not None:
+        sys.meta_path.remove(found)
     return current

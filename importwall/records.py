@@ -16,6 +16,7 @@ finding handed to ``on_error`` (the firewall keeps it with its other findings).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -83,17 +84,15 @@ class RecordWriter:
                     written = _write(fd, view)
                     view = view[written:]
             return True
-        except Exception as error:  # noqa: BLE001 - never break the host program
+        except Exception as error:
             self._failed(error)
             return False
 
     def close(self) -> None:
         with self._lock:
             if self._fd is not None and self._pid == _getpid():
-                try:
+                with contextlib.suppress(OSError):
                     _close(self._fd)
-                except OSError:
-                    pass
             self._fd = None
 
     # -- internals
@@ -123,12 +122,10 @@ class RecordWriter:
         self.failed = True
         if self.on_error is None:
             return
-        try:
+        with contextlib.suppress(Exception):
             self.on_error(Finding(
                 kind=KIND_INTERNAL, code="record-write-failed", severity="warning",
                 subject="importwall",
                 message=f"cannot write findings to the data dir {self.data_dir!r}: {error}; "
                         "findings of this process are kept in memory only",
                 details={"data_dir": self.data_dir}))
-        except Exception:  # noqa: BLE001, S110 - the error handler must not break the host
-            pass

@@ -9,6 +9,7 @@ a reader never sees half a report), or to standard output for ``-``.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import sys
@@ -109,10 +110,8 @@ def write_atomic(path: str, text: str) -> None:
         os.chmod(temporary, 0o644)
         os.replace(temporary, target)
     except OSError as error:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(temporary)
-        except OSError:
-            pass
         raise ReportFormatError(f"importwall: cannot write the report to {path!r}: "
                                 f"{error.strerror or error}") from error
 

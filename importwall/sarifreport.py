@@ -11,8 +11,8 @@ import os
 import pathlib
 from typing import Any
 
-from importwall.report import Report, ReportItem, split_source
-from importwall.reportwriter import RenderOptions, display_path, seen_line, stamp
+from importwall.report import Report, ReportItem
+from importwall.reportwriter import RenderOptions, display_path, stamp
 
 FORMAT_VERSION = "1"
 SARIF_VERSION = "2.1.0"
@@ -72,7 +72,7 @@ def _result(item: ReportItem, identifier: str, index: int, root: str) -> dict[st
         "ruleId": identifier,
         "ruleIndex": index,
         "level": _LEVELS[finding.severity],
-        "message": {"text": f"{text}; {seen_line(item)}"},
+        "message": {"text": text},
         "partialFingerprints": {"importwall/v1": _fingerprint(item)},
         "properties": {"kind": finding.kind, "code": finding.code, "subject": finding.subject,
                        "action": finding.action, "importer": finding.importer,

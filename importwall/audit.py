@@ -1,0 +1,261 @@
+"""``importwall audit``: everything importwall can check, in one report.
+
+The steps, in order, each adding findings:
+
+1. the environment gate (:func:`importwall.check_environment`, when this importwall has it);
+2. installed distributions the policy denies (``[distributions] deny`` and
+   ``[imports] deny_distributions``);
+3. the serving code itself: each ``--entrypoint MOD[:ATTR]`` imported in a fresh
+   interpreter, or ``-- CMD ...`` run, under the firewall in ``audit`` mode with a
+   temporary data dir, whose record files are then combined.
+
+Each step is a function returning findings; a step that fails becomes an ``internal``
+finding, so one broken check never hides the others.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from importwall.cli import (
+    Registry,
+    UsageError,
+    exit_status,
+    fail_on_argument,
+    load_cli_policy,
+    output_arguments,
+    policy_argument,
+    report_settings,
+)
+from importwall.findings import KIND_DISTRIBUTION, KIND_IMPORT, KIND_INTERNAL, Finding
+from importwall.matcher import Decision
+from importwall.policy import Policy
+from importwall.report import ProcessInfo, Report, read_record_file, record_files
+from importwall.runner import child_environment
+
+AUDIT_MODE = "audit"
+ENTRYPOINT_TIMEOUT = 300.0
+
+
+def register(registry: Registry) -> None:
+    registry.add(
+        "audit", _audit, configure=_arguments,
+        help="check the environment, installed distributions and serving code; report",
+        description="Run every check: the environment gate, the installed distributions, "
+                    "and the serving code (each --entrypoint imported in a fresh interpreter, "
+                    "or CMD run) under the firewall in audit mode; then write one report.")
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    policy_argument(parser)
+    parser.add_argument("--entrypoint", "-e", action="append", default=[],
+                        metavar="MOD[:ATTR]",
+                        help="a serving entry point to import in a fresh interpreter "
+                             "(repeatable), e.g. myservice.app:handler")
+    output_arguments(parser)
+    fail_on_argument(parser)
+    parser.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- CMD ...",
+                        help="a command to run under the firewall instead of entry points")
+
+
+@dataclass
+class AuditResult:
+    findings: list[Finding] = field(default_factory=list)
+    processes: list[ProcessInfo] = field(default_factory=list)
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+Step = Callable[[Policy, AuditResult], None]
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from importwall.commands import command_after_dashes
+    from importwall.reportwriter import reporter, write_report
+
+    cmd = command_after_dashes(list(args.cmd))
+    entrypoints: list[str] = list(args.entrypoint)
+    for entrypoint in entrypoints:
+        _check_entrypoint(entrypoint)
+    if cmd and entrypoints:
+        raise UsageError("importwall audit: give --entrypoint or -- CMD, not both; audit the "
+                         "command, or import the entry points, in separate runs")
+    policy = load_cli_policy(args.policy)
+    fmt, output, fail_on = report_settings(args, policy)
+    reporter(fmt)  # an unknown format is a usage error before any work is done
+    steps: list[tuple[str, Step]] = [
+        ("environment", environment_step),
+        ("distributions", distributions_step),
+    ]
+    steps.extend((f"import {e}", _entrypoint_step(e)) for e in entrypoints)
+    if cmd:
+        steps.append((f"run {' '.join(cmd)}", _command_step(cmd)))
+    result = run_steps(policy, steps)
+    report = Report.build(result.findings, result.processes, policy=policy.path,
+                          rules=rule_labels(policy), generated=time.time(),
+                          metadata=result.metadata)
+    write_report(report, fmt, output)
+    return exit_status(report, fail_on)
+
+
+def run_steps(policy: Policy, steps: Sequence[tuple[str, Step]]) -> AuditResult:
+    """Run each step with a progress display on standard error (when it is a terminal)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
+
+    result = AuditResult()
+    console = Console(stderr=True)
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                  TextColumn("{task.completed}/{task.total}"), console=console,
+                  transient=True, disable=not console.is_terminal) as progress:
+        task = progress.add_task("auditing", total=len(steps))
+        for name, step in steps:
+            progress.update(task, description=f"audit: {name}")
+            try:
+                step(policy, result)
+            except Exception as error:
+                result.findings.append(_internal(f"audit step {name!r} failed: "
+                                                 f"{type(error).__name__}: {error}"))
+            progress.advance(task)
+    return result
+
+
+# --------------------------------------------------------------------------- steps
+
+
+def environment_step(policy: Policy, result: AuditResult) -> None:
+    """The environment gate, when this importwall has one (``check_environment``)."""
+    import importwall
+
+    check = getattr(importwall, "check_environment", None)
+    if check is None:
+        result.metadata["environment"] = "not checked (this importwall has no environment gate)"
+        return
+    found = check(policy)
+    findings = getattr(found, "findings", found)
+    result.findings.extend(findings)
+    result.metadata["environment"] = "checked"
+
+
+def distributions_step(policy: Policy, result: AuditResult,
+                       installed: Iterable[tuple[str, str]] | None = None) -> None:
+    """Installed distributions that a ``deny`` rule names (``*`` globs allowed)."""
+    from importwall.distributions import normalize
+
+    rules = [*policy.section("distributions").get("deny", ()),
+             *policy.imports.deny_distributions]
+    if not rules:
+        return
+    dists = sorted(set(installed if installed is not None else _installed()))
+    for rule in rules:
+        pattern = normalize(str(rule.extra.get("distribution", rule.pattern)))
+        for name, version in dists:
+            if fnmatch.fnmatchcase(normalize(name), pattern):
+                result.findings.append(Finding(
+                    kind=KIND_DISTRIBUTION, code="distribution-installed",
+                    severity=rule.severity, subject=name,
+                    message=f"distribution {name} {version} is installed: forbidden by rule "
+                            f"deny distribution {rule.pattern!r}",
+                    rule=f"deny distribution {rule.pattern!r}", reason=rule.reason,
+                    source=rule.source, details={"version": version}))
+
+
+def _installed() -> list[tuple[str, str]]:
+    import importlib_metadata
+
+    found = []
+    for dist in importlib_metadata.distributions():
+        name = dist.metadata["Name"]
+        if name:
+            found.append((str(name), str(dist.version)))
+    return found
+
+
+def _check_entrypoint(entrypoint: str) -> None:
+    module, _, attribute = entrypoint.partition(":")
+    names = [*module.split("."), *(attribute.split(".") if attribute else [])]
+    if not module or not all(name.isidentifier() for name in names):
+        raise UsageError(f"importwall audit: --entrypoint {entrypoint!r} is not MOD[:ATTR], "
+                         "e.g. myservice.app or myservice.app:handler")
+
+
+_IMPORT_PROGRAM = """
+import importlib, sys
+module_name, _, attribute = sys.argv[1].partition(":")
+target = importlib.import_module(module_name)
+for part in filter(None, attribute.split(".")):
+    target = getattr(target, part)
+"""
+
+
+def _entrypoint_step(entrypoint: str) -> Step:
+    def step(policy: Policy, result: AuditResult) -> None:
+        argv = [sys.executable, "-c", _IMPORT_PROGRAM, entrypoint]
+        _audit_process(policy, result, argv, f"entry point {entrypoint}", entrypoint)
+        result.metadata.setdefault("entrypoints", []).append(entrypoint)
+    return step
+
+
+def _command_step(cmd: list[str]) -> Step:
+    def step(policy: Policy, result: AuditResult) -> None:
+        result.metadata["command"] = cmd[0]  # arguments may hold secrets: name the program
+        _audit_process(policy, result, cmd, f"command {cmd[0]!r}", cmd[0], show_output=True)
+    return step
+
+
+def _audit_process(policy: Policy, result: AuditResult, argv: list[str], what: str,
+                   subject: str, show_output: bool = False) -> None:
+    """Run ``argv`` under the firewall in audit mode; collect its processes' records."""
+    with tempfile.TemporaryDirectory(prefix="importwall-audit-") as data_dir:
+        env = child_environment(policy, AUDIT_MODE, data_dir=data_dir)
+        try:
+            completed = subprocess.run(
+                argv, env=env, stdin=subprocess.DEVNULL, timeout=ENTRYPOINT_TIMEOUT,
+                # the report may go to standard output: the command's output goes to stderr
+                stdout=sys.stderr if show_output else subprocess.PIPE,
+                stderr=None if show_output else subprocess.PIPE, text=True, check=False)
+        except FileNotFoundError as error:
+            raise UsageError(f"importwall audit: command not found: {argv[0]!r}") from error
+        except subprocess.TimeoutExpired:
+            result.findings.append(_failed(what, subject, f"did not finish within "
+                                           f"{ENTRYPOINT_TIMEOUT:.0f} s"))
+            completed = None
+        for path in record_files(data_dir):
+            read_record_file(path, result.findings, result.processes)
+    if completed is not None and completed.returncode != 0:
+        detail = ""
+        if completed.stderr:
+            last = [line for line in completed.stderr.strip().splitlines() if line.strip()]
+            detail = f": {last[-1].strip()}" if last else ""
+        result.findings.append(_failed(
+            what, subject, f"exited with status {completed.returncode}{detail}"))
+
+
+def _failed(what: str, subject: str, problem: str) -> Finding:
+    return Finding(kind=KIND_IMPORT, code="audit-target-failed", severity="error",
+                   subject=subject, message=f"{what} {problem}; its findings may be "
+                   "incomplete")
+
+
+def _internal(message: str) -> Finding:
+    return Finding(kind=KIND_INTERNAL, code="internal-error", severity="warning",
+                   subject="importwall", message=message)
+
+
+def rule_labels(policy: Policy) -> list[str]:
+    """How the policy's import rules are named in findings (``deny 'optuna'``)."""
+    labels: list[str] = []
+    for via, rules in (("deny", policy.imports.deny),
+                       ("deny_distributions", policy.imports.deny_distributions)):
+        labels.extend(Decision("deny", rule, via).label for rule in rules)
+    labels.extend(f"deny distribution {rule.pattern!r}"
+                  for rule in policy.section("distributions").get("deny", ()))
+    return labels
+
