@@ -77,7 +77,8 @@ def _table(report: Report, root: str) -> str:
         rows.append(
             f"<tr><td>{_badge(finding.severity)}</td>"
             f'<td><a href="#finding-{index}">{escape(finding.subject)}</a></td>'
-            f"<td>{escape(finding.code)}</td><td><code>{escape(finding.rule or '')}</code></td>"
+            f"<td>{escape(finding.code)}</td>"
+            f"<td>{f'<code>{escape(finding.rule)}</code>' if finding.rule else ''}</td>"
             f"<td>{where}</td><td>{item.count}</td></tr>")
     return ("<table><thead><tr><th>Severity</th><th>Subject</th><th>Code</th><th>Rule</th>"
             "<th>Where</th><th>Seen</th></tr></thead><tbody>\n" + "\n".join(rows)
@@ -92,7 +93,8 @@ def _section(item: ReportItem, index: int, root: str) -> str:
     if finding.reason:
         parts.append(f"<p><strong>Reason:</strong> {escape(finding.reason)}</p>")
     if finding.source:
-        parts.append(f"<p>Rule written at <code>{escape(finding.source)}</code></p>")
+        parts.append("<p>Rule written at "
+                     f"<code>{escape(display_path(finding.source, root))}</code></p>")
     parts.append(f"<p>{escape(seen_line(item))}</p>")
     steps = chain_steps(item, root)
     if steps:
