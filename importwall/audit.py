@@ -16,7 +16,9 @@ finding, so one broken check never hides the others.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import fnmatch
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -87,6 +89,8 @@ def _audit(args: argparse.Namespace) -> int:
     if cmd and entrypoints:
         raise UsageError("importwall audit: give --entrypoint or -- CMD, not both; audit the "
                          "command, or import the entry points, in separate runs")
+    if cmd and shutil.which(cmd[0]) is None:
+        raise UsageError(f"importwall audit: command not found: {cmd[0]!r}")
     policy = load_cli_policy(args.policy)
     fmt, output, fail_on = report_settings(args, policy)
     reporter(fmt)  # an unknown format is a usage error before any work is done
@@ -120,6 +124,8 @@ def run_steps(policy: Policy, steps: Sequence[tuple[str, Step]]) -> AuditResult:
             progress.update(task, description=f"audit: {name}")
             try:
                 step(policy, result)
+            except UsageError:
+                raise
             except Exception as error:
                 result.findings.append(_internal(f"audit step {name!r} failed: "
                                                  f"{type(error).__name__}: {error}"))
@@ -198,9 +204,19 @@ for part in filter(None, attribute.split(".")):
 def _entrypoint_step(entrypoint: str) -> Step:
     def step(policy: Policy, result: AuditResult) -> None:
         argv = [sys.executable, "-c", _IMPORT_PROGRAM, entrypoint]
+        start = len(result.findings)
         _audit_process(policy, result, argv, f"entry point {entrypoint}", entrypoint)
+        result.findings[start:] = [_without_harness(f) for f in result.findings[start:]]
         result.metadata.setdefault("entrypoints", []).append(entrypoint)
     return step
+
+
+def _without_harness(finding: Finding) -> Finding:
+    """Chains start at the entry point, not at the ``-c`` program that imported it."""
+    chain = finding.chain
+    if chain and chain[0].module == "__main__" and chain[0].file == "<string>":
+        return dataclasses.replace(finding, chain=chain[1:])
+    return finding
 
 
 def _command_step(cmd: list[str]) -> Step:
@@ -213,20 +229,24 @@ def _command_step(cmd: list[str]) -> Step:
 def _audit_process(policy: Policy, result: AuditResult, argv: list[str], what: str,
                    subject: str, show_output: bool = False) -> None:
     """Run ``argv`` under the firewall in audit mode; collect its processes' records."""
+    # The report may go to standard output: a command's own output goes to stderr.
+    forward = _stderr_fd() if show_output else None
     with tempfile.TemporaryDirectory(prefix="importwall-audit-") as data_dir:
         env = child_environment(policy, AUDIT_MODE, data_dir=data_dir)
         try:
             completed = subprocess.run(
                 argv, env=env, stdin=subprocess.DEVNULL, timeout=ENTRYPOINT_TIMEOUT,
-                # the report may go to standard output: the command's output goes to stderr
-                stdout=sys.stderr if show_output else subprocess.PIPE,
-                stderr=None if show_output else subprocess.PIPE, text=True, check=False)
+                stdout=forward if forward is not None else subprocess.PIPE,
+                stderr=forward if forward is not None else subprocess.PIPE, text=True,
+                check=False)
         except FileNotFoundError as error:
             raise UsageError(f"importwall audit: command not found: {argv[0]!r}") from error
         except subprocess.TimeoutExpired:
             result.findings.append(_failed(what, subject, f"did not finish within "
                                            f"{ENTRYPOINT_TIMEOUT:.0f} s"))
             completed = None
+        if show_output and forward is None and completed is not None:
+            sys.stderr.write((completed.stdout or "") + (completed.stderr or ""))
         for path in record_files(data_dir):
             read_record_file(path, result.findings, result.processes)
     if completed is not None and completed.returncode != 0:
@@ -238,6 +258,14 @@ def _audit_process(policy: Policy, result: AuditResult, argv: list[str], what: s
             what, subject, f"exited with status {completed.returncode}{detail}"))
 
 
+def _stderr_fd() -> int | None:
+    try:
+        sys.stderr.flush()
+        return sys.stderr.fileno()
+    except (OSError, ValueError, AttributeError):  # replaced by a program or a test
+        return None
+
+
 def _failed(what: str, subject: str, problem: str) -> Finding:
     return Finding(kind=KIND_IMPORT, code="audit-target-failed", severity="error",
                    subject=subject, message=f"{what} {problem}; its findings may be "
@@ -245,7 +273,8 @@ def _failed(what: str, subject: str, problem: str) -> Finding:
 
 
 def _internal(message: str) -> Finding:
-    return Finding(kind=KIND_INTERNAL, code="internal-error", severity="warning",
+    # An error: a step that could not run leaves the audit incomplete.
+    return Finding(kind=KIND_INTERNAL, code="audit-step-failed", severity="error",
                    subject="importwall", message=message)
 
 

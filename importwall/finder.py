@@ -156,7 +156,7 @@ class Firewall:
         for sink in sinks:
             try:
                 sink(finding)
-            except Exception as error:  # noqa: BLE001 - never break the host
+            except Exception as error:
                 with self._lock:
                     self.findings.append(internal_error(f"a finding sink failed: {error!r}"))
 
