@@ -108,6 +108,9 @@ def active() -> Firewall | None:
 
 def _remove_installed() -> Firewall | None:
     current = installed()
-    while (found := installed()) is not None:
-        sys.meta_path.remove(found)
-    return current
+    while True:
+        firewall = installed()
+        if firewall is None:
+            return current
+        sys.meta_path.remove(firewall)
+        firewall.guard.uninstall()

@@ -40,8 +40,10 @@ def _requested_mode() -> str:
 def _fail(error: BaseException) -> None:
     from importwall.errors import ImportWallError
 
-    detail = (str(error) if isinstance(error, ImportWallError)
-              else f"{type(error).__name__}: {error}")
+    if isinstance(error, ImportWallError):
+        detail = str(error)
+    else:
+        detail = f"{type(error).__name__}: {error}"
     policy = os.environ.get("IMPORTWALL_POLICY", "")
     if _requested_mode() == "enforce":
         sys.stderr.write(

@@ -152,6 +152,7 @@ def _explain_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _explain(args: argparse.Namespace) -> int:
+    from importwall.distributions import top_level_modules
     from importwall.matcher import Matcher
 
     module: str = args.module
@@ -164,26 +165,25 @@ def _explain(args: argparse.Namespace) -> int:
     lines: list[str] = []
     status = exitcodes.CLEAN
     if decision is None:
-        lines.append(f"{module}: allowed (no rule of {policy.path} matches it)")
+        lines.append(f"{module}: allowed (no rule matches)")
     else:
         rule = decision.rule
         exception = (matcher.exception_for(module, args.importer)
                      if decision.denied and args.importer else None)
         if not decision.denied:
-            lines.append(f"{module}: allowed by rule {decision.label}")
+            lines.append(f"{module}: allowed by rule {decision.label} ({rule.source})")
         elif exception is not None:
-            lines.append(f"{module}: allowed when imported by {args.importer}, by the "
-                         f"exception for importer {exception.importer!r}")
-        else:
-            lines.append(f"{module}: denied by rule {decision.label}")
-            status = exitcodes.FINDINGS
-        lines.append(f"  rule written at: {rule.source}")
-        if rule.reason:
-            lines.append(f"  reason: {rule.reason}")
-        if exception is not None:
-            lines.append(f"  exception written at: {exception.source}")
+            lines.append(f"{module}: allowed when imported by {args.importer}: exception "
+                         f"{exception.module!r} for importer {exception.importer!r} "
+                         f"({exception.source})")
             if exception.reason:
                 lines.append(f"  exception reason: {exception.reason}")
+            lines.append(f"  overrides rule {decision.label} ({rule.source})")
+        else:
+            lines.append(f"{module}: denied by rule {decision.label} ({rule.source})")
+            status = exitcodes.FINDINGS
+        if rule.reason:
+            lines.append(f"  reason: {rule.reason}")
         if status == exitcodes.FINDINGS:
             mode = resolve_mode(None, policy)
             lines.append(f"  in {mode} mode: " + {
@@ -192,8 +192,10 @@ def _explain(args: argparse.Namespace) -> int:
                 "audit": "the import proceeds and is recorded"}[mode])
         distribution = rule.extra.get("distribution")
         if distribution:
-            lines.append(f"  the rule names distribution {distribution!r}")
-    lines.append(f"  provided by: {_providers(module)}")
+            lines.append(f"  provided by distribution {distribution!r}: "
+                         + ", ".join(top_level_modules(str(distribution))))
+    if not (decision and decision.rule.extra.get("distribution")):
+        lines.append(f"  provided by: {_providers(module)}")
     print("\n".join(lines))
     return status
 

@@ -123,7 +123,7 @@ def test_commands_register_from_their_modules() -> None:
 def test_no_policy_anywhere_is_a_usage_error_that_says_where_it_looked(here, capsys) -> None:
     status, _, err = main(capsys, "check")
     assert status == exitcodes.USAGE
-    assert "no policy found" in err and "pyproject.toml" in err and "--policy" in err
+    assert "none found" in err and "pyproject.toml" in err and "--policy" in err
 
 
 def test_invalid_policy_lists_every_problem_with_file_and_line(here, capsys) -> None:
@@ -234,8 +234,9 @@ def test_explain_denied_allowed_and_excepted(here, capsys) -> None:
     (here / "p.toml").write_text(POLICY)
     status, out, _ = main(capsys, "explain", "-p", "p.toml", "svc.training.split")
     assert status == exitcodes.FINDINGS
-    assert out.splitlines()[0] == "svc.training.split: denied by rule deny 'svc.training'"
-    assert f"rule written at: {here / 'p.toml'}:5" in out and "reason: training only" in out
+    assert out.splitlines()[0] == (f"svc.training.split: denied by rule deny 'svc.training' "
+                                   f"({here / 'p.toml'}:5)")
+    assert "reason: training only" in out
     assert "in enforce mode: the import raises ForbiddenImportError" in out
     status, out, _ = main(capsys, "explain", "-p", "p.toml", "svc.training.metrics",
                           "--importer", "svc.monitoring")
