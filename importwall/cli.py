@@ -179,7 +179,8 @@ def load_cli_policy(reference: str | None) -> Policy:
 
     found = discover_policy(reference)
     if found is None:
-        raise UsageError(f"importwall: no policy given, and none found; looked at {searched_description()}. "
+        raise UsageError("importwall: no policy given, and none found; looked at "
+                         f"{searched_description()}. "
                          "Pass --policy PATH (or a shipped pack name such as serving-base), "
                          "or add a [tool.importwall] table to pyproject.toml.")
     with warnings.catch_warnings(record=True) as caught:
