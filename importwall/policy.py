@@ -398,10 +398,10 @@ class _FileChecker:
         out: _Sections = {}
         version = document.get("version")
         if version is None:
-            top = ("the [tool.importwall] table" if os.path.basename(self.path) == PYPROJECT
+            place = ("the [tool.importwall] table" if os.path.basename(self.path) == PYPROJECT
                    else "the file")
             self.problems.append(f"{self._where(())}: version: missing; add `version = "
-                                 f"{POLICY_VERSION}` at the top of {top}")
+                                 f"{POLICY_VERSION}` at the top of {place}")
         elif version != POLICY_VERSION or isinstance(version, bool):
             self.problem(("version",), f"unsupported version {version!r}; this importwall "
                          f"reads version = {POLICY_VERSION}")
