@@ -399,7 +399,7 @@ class _FileChecker:
         version = document.get("version")
         if version is None:
             place = ("the [tool.importwall] table" if os.path.basename(self.path) == PYPROJECT
-                   else "the file")
+                     else "the file")
             self.problems.append(f"{self._where(())}: version: missing; add `version = "
                                  f"{POLICY_VERSION}` at the top of {place}")
         elif version != POLICY_VERSION or isinstance(version, bool):
