@@ -37,9 +37,10 @@ from importwall.cli import (
     policy_argument,
     report_settings,
 )
+from importwall.distributions import normalize
 from importwall.findings import KIND_DISTRIBUTION, KIND_IMPORT, KIND_INTERNAL, Finding
 from importwall.matcher import Decision
-from importwall.policy import Policy
+from importwall.policy import Policy, Rule
 from importwall.report import ProcessInfo, Report, read_record_file, record_files
 from importwall.runner import child_environment
 
@@ -152,25 +153,43 @@ def environment_step(policy: Policy, result: AuditResult) -> None:
 
 def distributions_step(policy: Policy, result: AuditResult,
                        installed: Iterable[tuple[str, str]] | None = None) -> None:
-    """Installed distributions that a ``deny`` rule names (``*`` globs allowed)."""
-    from importwall.distributions import normalize
+    """Installed distributions the policy denies (``*`` globs allowed).
 
-    rules = [*policy.section("distributions").get("deny", ()),
-             *policy.imports.deny_distributions]
-    if not rules:
+    ``[distributions] deny`` belongs to the environment gate; it is checked here only when
+    this importwall has no gate, so that no distribution is reported twice.
+    ``[imports] deny_distributions`` rules only stop imports: an installed one is noted
+    (``info``), since it has no place in a serving image either.
+    """
+    import importwall
+
+    checks: list[tuple[Rule, bool]] = []
+    if getattr(importwall, "check_environment", None) is None:
+        checks.extend((rule, False) for rule in policy.section("distributions").get("deny", ()))
+    checks.extend((rule, True) for rule in policy.imports.deny_distributions)
+    if not checks:
         return
     dists = sorted(set(installed if installed is not None else _installed()))
-    for rule in rules:
-        pattern = normalize(str(rule.extra.get("distribution", rule.pattern)))
+    for rule, imports_only in checks:
         for name, version in dists:
-            if fnmatch.fnmatchcase(normalize(name), pattern):
-                result.findings.append(Finding(
-                    kind=KIND_DISTRIBUTION, code="distribution-installed",
-                    severity=rule.severity, subject=name,
-                    message=f"distribution {name} {version} is installed: forbidden by rule "
-                            f"deny distribution {rule.pattern!r}",
-                    rule=f"deny distribution {rule.pattern!r}", reason=rule.reason,
-                    source=rule.source, details={"version": version}))
+            if fnmatch.fnmatchcase(normalize(name), normalize(rule.pattern)):
+                result.findings.append(_installed_finding(rule, imports_only, name, version))
+
+
+def _installed_finding(rule: Rule, imports_only: bool, name: str, version: str) -> Finding:
+    severity = rule.severity
+    if imports_only:  # [imports] deny_distributions
+        label = f"deny_distributions {rule.pattern!r}"
+        severity = "info"
+        code, verdict = "distribution-installed-import-denied", (
+            f"its imports are denied by rule {label}; it has no place in a serving image")
+    else:
+        label = repr(normalize(rule.pattern))  # as the environment gate names its rules
+        code, verdict = "distribution-installed", f"forbidden by rule {label}"
+    return Finding(kind=KIND_DISTRIBUTION, code=code, severity=severity,
+                   subject=normalize(name), rule=label, reason=rule.reason,
+                   source=rule.source,
+                   message=f"distribution {name} {version} is installed: {verdict}",
+                   details={"distribution": name, "version": version})
 
 
 def _installed() -> list[tuple[str, str]]:
@@ -279,12 +298,12 @@ def _internal(message: str) -> Finding:
 
 
 def rule_labels(policy: Policy) -> list[str]:
-    """How the policy's import rules are named in findings (``deny 'optuna'``)."""
+    """How the policy's import rules are named in findings (``deny 'optuna'``): a JUnit
+    report lists them all, passing or not. The environment gate's rules show up with
+    their findings."""
     labels: list[str] = []
     for via, rules in (("deny", policy.imports.deny),
                        ("deny_distributions", policy.imports.deny_distributions)):
         labels.extend(Decision("deny", rule, via).label for rule in rules)
-    labels.extend(f"deny distribution {rule.pattern!r}"
-                  for rule in policy.section("distributions").get("deny", ()))
     return labels
 

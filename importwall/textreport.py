@@ -33,6 +33,8 @@ def render(report: Report, options: RenderOptions) -> str:
     console.print(title)
     worst = next((item.severity for item in report.items), None)
     console.print(Text(summary_line(report), style=STYLES.get(worst or "", "green")))
+    if not report.items:
+        console.print(Text("No findings.", style="green"))
     for item in report.items:
         console.print()
         console.print(_item(item, options.root))

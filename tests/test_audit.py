@@ -119,10 +119,23 @@ def test_installed_denied_distributions_are_found(service, capsys) -> None:
                  'severity = "warning", reason = "no terminal UI in serving" }]\n')
     status, report, _ = audit(capsys)
     assert status == exitcodes.CLEAN  # a warning, and --fail-on defaults to error
-    (finding,) = report["findings"]
-    assert finding["kind"] == "distribution" and finding["subject"] == "rich-argparse"
+    (finding,) = report["findings"]  # from the environment gate, or this step without one
+    assert (finding["kind"], finding["code"]) == ("distribution", "distribution-installed")
+    assert finding["subject"] == "rich-argparse" and finding["severity"] == "warning"
     assert finding["reason"] == "no terminal UI in serving"
     assert cli.main(["audit", "--fail-on", "warning", "-o", "r.txt"]) == exitcodes.FINDINGS
+
+
+def test_installed_import_denied_distributions_are_noted(service, capsys) -> None:
+    (service / "importwall.toml").write_text(
+        POLICY.replace("[imports]", '[imports]\ndeny_distributions = ["junitparser"]'))
+    status, report, _ = audit(capsys, "--fail-on", "warning")
+    assert status == exitcodes.CLEAN
+    (finding,) = report["findings"]
+    assert finding["code"] == "distribution-installed-import-denied"
+    assert finding["severity"] == "info" and finding["subject"] == "junitparser"
+    assert finding["rule"] == "deny_distributions 'junitparser'"
+    assert finding["rule"] in report["rules"]
 
 
 def test_the_environment_gate_plugs_in_with_one_call(service, capsys, monkeypatch) -> None:
