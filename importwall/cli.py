@@ -30,8 +30,8 @@ __all__ = ["COMMAND_MODULES", "STARTUP_DIR", "Command", "Registry", "UsageError"
            "build_parser", "child_environment", "main"]
 
 COMMAND_MODULES = (
-    "importwall.commands",
     "importwall.audit",
+    "importwall.commands",
 )
 """Modules whose ``register(registry)`` adds subcommands, in the order help lists them."""
 

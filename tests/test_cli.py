@@ -114,7 +114,7 @@ def test_registry_refuses_a_name_twice() -> None:
 
 def test_commands_register_from_their_modules() -> None:
     registry = cli.load_registry()
-    assert list(registry.commands)[:5] == ["run", "report", "check", "explain", "audit"]
+    assert list(registry.commands)[:5] == ["audit", "run", "report", "check", "explain"]
 
 
 # --------------------------------------------------------------------------- policy errors
