@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import fnmatch
+import os
 import shutil
 import subprocess
 import sys
@@ -27,6 +28,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from importwall._api import ENV_DATA_DIR
 from importwall.cli import (
     Registry,
     UsageError,
@@ -41,8 +43,8 @@ from importwall.distributions import normalize
 from importwall.findings import KIND_DISTRIBUTION, KIND_IMPORT, KIND_INTERNAL, Finding
 from importwall.matcher import Decision
 from importwall.policy import Policy, Rule
+from importwall.propagate import child_environment
 from importwall.report import ProcessInfo, Report, read_record_file, record_files
-from importwall.runner import child_environment
 
 AUDIT_MODE = "audit"
 ENTRYPOINT_TIMEOUT = 300.0
@@ -251,7 +253,7 @@ def _audit_process(policy: Policy, result: AuditResult, argv: list[str], what: s
     # The report may go to standard output: a command's own output goes to stderr.
     forward = _stderr_fd() if show_output else None
     with tempfile.TemporaryDirectory(prefix="importwall-audit-") as data_dir:
-        env = child_environment(policy, AUDIT_MODE, data_dir=data_dir)
+        env = child_environment(policy, AUDIT_MODE, {**os.environ, ENV_DATA_DIR: data_dir})
         try:
             completed = subprocess.run(
                 argv, env=env, stdin=subprocess.DEVNULL, timeout=ENTRYPOINT_TIMEOUT,

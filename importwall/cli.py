@@ -23,8 +23,8 @@ from importwall._api import ENV_POLICY
 from importwall.errors import ImportWallError
 from importwall.findings import SEVERITIES
 from importwall.policy import Policy, PolicyWarning
+from importwall.propagate import STARTUP_DIR, child_environment
 from importwall.report import Report
-from importwall.runner import STARTUP_DIR, child_environment
 
 __all__ = ["COMMAND_MODULES", "STARTUP_DIR", "Command", "Registry", "UsageError",
            "build_parser", "child_environment", "main"]
@@ -32,6 +32,7 @@ __all__ = ["COMMAND_MODULES", "STARTUP_DIR", "Command", "Registry", "UsageError"
 COMMAND_MODULES = (
     "importwall.audit",
     "importwall.commands",
+    "importwall.install",
 )
 """Modules whose ``register(registry)`` adds subcommands, in the order help lists them."""
 

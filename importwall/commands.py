@@ -22,7 +22,7 @@ from importwall.cli import (
     report_settings,
 )
 from importwall.policy import MODES, Policy
-from importwall.runner import child_environment
+from importwall.propagate import child_environment
 
 
 def register(registry: Registry) -> None:
@@ -71,7 +71,10 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError("importwall run: no command given; usage: importwall run "
                          "[--policy POLICY] [--mode MODE] -- CMD [ARGS ...]")
     policy = load_cli_policy(args.policy)
-    env = child_environment(policy, args.mode, data_dir=args.data_dir)
+    environ = dict(os.environ)
+    if args.data_dir:
+        environ[ENV_DATA_DIR] = os.path.abspath(args.data_dir)
+    env = child_environment(policy, args.mode, environ)
     program = shutil.which(cmd[0], path=env.get("PATH"))
     if program is None:
         raise UsageError(f"importwall run: command not found: {cmd[0]!r}")
