@@ -23,11 +23,9 @@ from importwall._api import ENV_POLICY
 from importwall.errors import ImportWallError
 from importwall.findings import SEVERITIES
 from importwall.policy import Policy, PolicyWarning
-from importwall.propagate import STARTUP_DIR, child_environment
 from importwall.report import Report
 
-__all__ = ["COMMAND_MODULES", "STARTUP_DIR", "Command", "Registry", "UsageError",
-           "build_parser", "child_environment", "main"]
+__all__ = ["COMMAND_MODULES", "Command", "Registry", "UsageError", "build_parser", "main"]
 
 COMMAND_MODULES = (
     "importwall.audit",

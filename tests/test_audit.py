@@ -179,3 +179,22 @@ def test_audit_usage_errors(service, capsys, argv: list[str], message: str) -> N
     status = cli.main(["audit", *argv])
     err = capsys.readouterr().err
     assert status == exitcodes.USAGE and message in err, err
+
+
+def test_startup_environment_findings_are_recorded_and_values_never_leave(
+        service, capsys, monkeypatch) -> None:
+    """The gate runs in the audit and, with check_at_startup, in the command's process:
+    one finding, both pids, and the variable's value in no report format."""
+    (service / "importwall.toml").write_text(
+        POLICY.replace('mode = "enforce"\n', 'mode = "enforce"\ncheck_at_startup = true\n')
+        + '[environment]\ndeny = [{ name = "TRAINING_*", severity = "warning" }]\n')
+    monkeypatch.setenv("TRAINING_WAREHOUSE_TOKEN", "s3cr3t-value")
+    status, report, _ = audit(capsys, "--", "python", "-c", "pass")
+    assert status == exitcodes.CLEAN
+    (finding,) = report["findings"]
+    assert finding["subject"] == "TRAINING_WAREHOUSE_TOKEN" and len(finding["pids"]) == 2
+    for fmt in ("text", "json", "sarif", "junit", "markdown", "html"):
+        assert cli.main(["audit", "-f", fmt, "-o", f"report.{fmt}", "--fail-on", "warning",
+                         "--", "python", "-c", "pass"]) == exitcodes.FINDINGS
+        text = (service / f"report.{fmt}").read_text()
+        assert "TRAINING_WAREHOUSE_TOKEN" in text and "s3cr3t-value" not in text
