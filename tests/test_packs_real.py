@@ -283,3 +283,25 @@ def test_serving_example_predicts_and_blocks_the_handlers_training_import(
     assert "GET /explain -> failed: importwall: import of 'sklearn.datasets' is forbidden" \
         in result.stdout
     assert f"irisserve{os.sep}app.py:{line} in explain()" in result.stdout
+
+
+def test_readme_main_job_audits_the_serving_example(ml_python: Path, tmp_path: Path) -> None:
+    """The README's first command: `importwall audit ... -- python examples/serving/smoke.py`
+    reports exactly the handler's two training imports, with their chain, and exits 1."""
+    example = REPO / "examples" / "serving"
+    env = {"IRIS_MODEL": str(tmp_path / "model.joblib")}
+    trained = run_python([str(example / "train.py"), "--output", env["IRIS_MODEL"]],
+                         python=ml_python, timeout=300)
+    assert trained.returncode == 0, trained.output
+    report = tmp_path / "report.json"
+    result = run_python(
+        ["-m", "importwall", "audit", "--policy", str(example / "importwall.toml"),
+         "--format", "json", "-o", str(report), "--", str(ml_python),
+         str(example / "smoke.py")], python=ml_python, env=env, cwd=REPO, timeout=300)
+    assert result.returncode == 1, result.output
+    data = json.loads(report.read_text(encoding="utf-8"))
+    imports = [f for f in data["findings"] if f["kind"] == "import"]
+    assert sorted(f["subject"] for f in imports) == ["sklearn.datasets", "sklearn.inspection"]
+    for finding in imports:
+        assert finding["importer"] == "irisserve.app"
+        assert finding["chain"][-1]["function"] == "explain"
