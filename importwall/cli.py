@@ -14,7 +14,7 @@ import shutil
 import sys
 from collections.abc import Sequence
 
-from importwall import __version__, exitcodes
+from importwall import __version__, exitcodes, fingerprint, modelscan, scan
 from importwall._api import ENV_MODE, ENV_POLICY, resolve_policy
 from importwall.errors import ImportWallError
 from importwall.policy import MODES, Policy, load_policy
@@ -70,6 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("module", metavar="MODULE")
     explain.add_argument("--importer", metavar="MOD",
                          help="the module doing the import (for importer-aware exceptions)")
+    for register in (scan.register, fingerprint.register, modelscan.register):
+        register(commands)
     return parser
 
 
@@ -79,7 +81,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return exitcodes.USAGE
-    handler = {"run": _run, "check": _check, "explain": _explain}[args.command]
+    handler = getattr(args, "handler", None) or {
+        "run": _run, "check": _check, "explain": _explain}[args.command]
     try:
         return handler(args)
     except ImportWallError as error:
