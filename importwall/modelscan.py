@@ -142,10 +142,13 @@ class _Object:
     @property
     def cls(self) -> Any:
         # Protocols 0 and 1 build plain objects through copyreg._reconstructor(cls, ...).
-        if isinstance(self.callable, Global) and str(self.callable) == \
-                "copyreg._reconstructor" and isinstance(self.args, tuple) and self.args:
+        if isinstance(self.callable, Global) and str(self.callable) in _RECONSTRUCTORS \
+                and isinstance(self.args, tuple) and self.args:
             return self.args[0]
         return self.callable
+
+
+_RECONSTRUCTORS = ("copyreg._reconstructor", "copy_reg._reconstructor")
 
 
 class _Unknown:
@@ -282,7 +285,8 @@ class PickleMachine:
         self.stack.append(self._top())
 
     def _op_TUPLE(self, arg: Any, offset: int | None) -> None:
-        self.stack.append(tuple(self._pop_mark()))
+        items = self._pop_mark()  # first: it replaces self.stack
+        self.stack.append(tuple(items))
 
     def _op_TUPLE1(self, arg: Any, offset: int | None) -> None:
         self.stack.append((self._pop(),))
@@ -296,10 +300,12 @@ class PickleMachine:
         self.stack.append((self._pop(), second, third))
 
     def _op_LIST(self, arg: Any, offset: int | None) -> None:
-        self.stack.append(self._pop_mark())
+        items = self._pop_mark()  # first: it replaces self.stack
+        self.stack.append(items)
 
     def _op_FROZENSET(self, arg: Any, offset: int | None) -> None:
-        self.stack.append(self._pop_mark())
+        items = self._pop_mark()  # first: it replaces self.stack
+        self.stack.append(items)
 
     def _op_DICT(self, arg: Any, offset: int | None) -> None:
         items = self._pop_mark()
@@ -537,6 +543,12 @@ class _Counting:
 
     def close(self) -> None:
         self._stream.close()
+
+    def __enter__(self) -> _Counting:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
 def _open_compressed(path: str, head: bytes) -> tuple[IO[bytes], str]:
