@@ -47,7 +47,10 @@ class FingerprintError(ImportWallError):
 def installed_distributions(search_path: Sequence[str] | None = None) -> dict[str, str]:
     """Normalized distribution name -> version; the first one on the path wins, as for
     imports."""
-    import importlib_metadata
+    try:
+        import importlib_metadata
+    except ImportError:  # an interpreter without importwall's dependencies
+        import importlib.metadata as importlib_metadata  # type: ignore[no-redef]
 
     found: dict[str, str] = {}
     path = list(sys.path if search_path is None else search_path)
