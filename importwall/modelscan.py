@@ -663,6 +663,18 @@ class ModelScanner:
                         reason=_TRAINING_ONLY[built_in])
 
 
+def references_of(path: str) -> dict[str, Reference]:
+    """Every global the pickle streams in ``path`` reference, decompressed and joblib's
+    array payloads skipped as :class:`ModelScanner` does. Raises :class:`PickleError`
+    when a stream cannot be followed to its end."""
+    merged: dict[str, Reference] = {}
+    for label, _, references, error in _read_file(path):
+        if error is not None:
+            raise PickleError(f"{label}: {error}")
+        merged.update(references)
+    return merged
+
+
 def _finding(code: str, severity: str, subject: str, label: str, message: str, file: str,
              compression: str, reference: Reference | None, **extra: Any) -> Finding:
     details: dict[str, Any] = {"file": file, "compression": compression or None}
