@@ -11,7 +11,7 @@ import pytest
 
 from importwall.importsites import SiteCache, parse_imports
 from importwall.policy import load_policy
-from importwall.scan import Scanner, ScanError
+from importwall.scan import ScanError, Scanner
 from tests.conftest import run_python
 
 SERVICE = {
@@ -230,7 +230,7 @@ def test_a_file_that_does_not_parse_is_a_warning_not_a_crash(project):
 
 
 def test_an_unknown_entry_point_is_a_clear_error(service):
-    with pytest.raises(ScanError, match="cannot find module 'svc.nothing'"):
+    with pytest.raises(ScanError, match=r"cannot find module 'svc\.nothing'"):
         _scan(service, "svc.nothing")
     with pytest.raises(ScanError, match="no such file"):
         _scan(service, "svc/nothing.py")
