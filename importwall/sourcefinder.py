@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from importlib.machinery import PathFinder
 
 _SITE_DIRS = ("site-packages", "dist-packages")
+_STDLIB = os.path.dirname(os.path.abspath(os.__file__))
 
 
 @dataclass(frozen=True)
@@ -93,8 +94,7 @@ def is_installed_location(path: str) -> bool:
     parts = os.path.normpath(path).split(os.sep)
     if any(part in _SITE_DIRS for part in parts):
         return True
-    stdlib = os.path.dirname(os.__file__)
-    return os.path.commonpath([os.path.abspath(path), stdlib]) == stdlib
+    return os.path.abspath(path).startswith(_STDLIB + os.sep)
 
 
 def _unique(items: Iterable[str]) -> list[str]:
