@@ -55,9 +55,11 @@ def installed_distributions(search_path: Sequence[str] | None = None) -> dict[st
     found: dict[str, str] = {}
     path = list(sys.path if search_path is None else search_path)
     for dist in importlib_metadata.distributions(path=path):
-        name = dist.metadata["Name"] if dist.metadata else None
-        if name:
-            found.setdefault(normalize(name), dist.version)
+        metadata = dist.metadata
+        name = metadata.get("Name") if metadata is not None else None
+        version = metadata.get("Version") if metadata is not None else None
+        if name and version:  # a broken install without METADATA names nothing
+            found.setdefault(normalize(str(name)), str(version))
     return dict(sorted(found.items()))
 
 
@@ -221,7 +223,7 @@ class _Comparison:
                 continue
             try:
                 current = hash_module(name, finder)
-            except FingerprintError as error:
+            except (FingerprintError, OSError) as error:
                 self.add("standardize-module-missing", name, str(error), "modules")
                 continue
             if current["sha256"] == recorded.get("sha256"):

@@ -14,8 +14,8 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 CACHE_FORMAT = 1
 
@@ -42,10 +42,9 @@ class ImportSite:
                 self.is_from]
 
     @classmethod
-    def from_list(cls, data: list[object]) -> ImportSite:
+    def from_list(cls, data: list[Any]) -> ImportSite:
         line, module, level, names, function, is_from = data
-        return cls(int(line), str(module), int(level),  # type: ignore[call-overload]
-                   tuple(str(n) for n in names),  # type: ignore[attr-defined]
+        return cls(int(line), str(module), int(level), tuple(str(n) for n in names),
                    None if function is None else str(function), bool(is_from))
 
 
@@ -169,16 +168,20 @@ class SiteCache:
         entry = self._entries.get(filename)
         if entry and entry.get("mtime_ns") == status.st_mtime_ns and \
                 entry.get("size") == status.st_size:
-            self.stats.reused += 1
-            return _sites_of(entry)
+            cached = _sites_of(entry)
+            if cached is not None:
+                self.stats.reused += 1
+                return cached
         with open(filename, "rb") as handle:
             source = handle.read()
         digest = hashlib.sha256(source).hexdigest()
         self._dirty = True
         if entry and entry.get("sha256") == digest:
-            entry.update(mtime_ns=status.st_mtime_ns, size=status.st_size)
-            self.stats.reused += 1
-            return _sites_of(entry)
+            cached = _sites_of(entry)
+            if cached is not None:
+                entry.update(mtime_ns=status.st_mtime_ns, size=status.st_size)
+                self.stats.reused += 1
+                return cached
         self.stats.parsed += 1
         sites = parse_imports(source, filename)
         self._entries[filename] = {"mtime_ns": status.st_mtime_ns, "size": status.st_size,
@@ -210,16 +213,15 @@ def cache_file(cache_dir: str, key: str) -> str:
     return os.path.join(cache_dir, f"scan-py{version}-{digest}.json")
 
 
-def _sites_of(entry: dict[str, object]) -> list[ImportSite]:
+def _sites_of(entry: dict[str, object]) -> list[ImportSite] | None:
+    """The cached sites, or ``None`` when the entry is damaged (then the file is parsed)."""
     raw = entry.get("sites")
-    return [ImportSite.from_list(item) for item in _lists(raw)]
-
-
-def _lists(raw: object) -> Iterator[list[object]]:
-    if isinstance(raw, list):
-        for item in raw:
-            if isinstance(item, list) and len(item) == 6:
-                yield item
+    if not isinstance(raw, list):
+        return None
+    try:
+        return [ImportSite.from_list(item) for item in raw]
+    except (TypeError, ValueError):
+        return None
 
 
 def _read_cache(path: str) -> dict[str, dict[str, object]]:

@@ -468,7 +468,19 @@ def _dtype_parts(dtype: Any) -> tuple[str, Any]:
 
 
 def _dtype_is_object(dtype: Any) -> bool:
-    return _dtype_parts(dtype)[0].startswith("O")
+    """Whether joblib reads this array as a nested pickle: an object dtype, or a record
+    or sub-array dtype holding one (numpy's ``hasobject``)."""
+    code, state = _dtype_parts(dtype)
+    if code.startswith("O"):
+        return True
+    if not isinstance(state, tuple) or len(state) < 5:
+        return False
+    subarray, fields = state[2], state[4]
+    if isinstance(subarray, tuple) and subarray and _dtype_is_object(subarray[0]):
+        return True
+    return isinstance(fields, dict) and any(
+        isinstance(field, tuple) and field and _dtype_is_object(field[0])
+        for field in fields.values())
 
 
 def _itemsize(dtype: Any) -> int:

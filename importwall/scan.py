@@ -192,6 +192,11 @@ class _Walk:
                           f"cannot parse {source}: {error.msg}; imports in this file were "
                           "not scanned")
             return
+        except ValueError as error:  # null bytes, before Python 3.12
+            self._problem(name, source, 1, "scan-syntax-error",
+                          f"cannot parse {source}: {error}; imports in this file were "
+                          "not scanned")
+            return
         except OSError as error:
             self._problem(name, source, 1, "scan-unreadable",
                           f"cannot read {source}: {error.strerror}")

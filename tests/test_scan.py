@@ -258,3 +258,32 @@ def test_the_command_prints_chains_and_json(service):
     assert missing.returncode == 2
     assert "cannot find module 'svc.nothing'" in missing.stderr
     assert "Traceback" not in missing.stderr
+
+
+def test_a_damaged_cache_entry_is_parsed_again(tmp_path):
+    source = tmp_path / "mod.py"
+    source.write_text("import os\n")
+    cache_path = tmp_path / "cache.json"
+    cache = SiteCache(str(cache_path))
+    cache.sites(str(source))
+    cache.save()
+    data = json.loads(cache_path.read_text())
+    data["files"][str(source)]["sites"] = [["not", "a", "site", None, None, None]]
+    cache_path.write_text(json.dumps(data))
+    again = SiteCache(str(cache_path))
+    assert [site.module for site in again.sites(str(source))] == ["os"]
+    assert (again.stats.parsed, again.stats.reused) == (1, 0)
+
+
+def test_the_progress_bar_appears_only_for_a_large_tree():
+    from importwall import scan as scan_module
+
+    bar = scan_module._ProgressBar()
+    bar(10, 50)
+    assert bar._bar is None
+    bar(10, scan_module._PROGRESS_THRESHOLD)
+    try:
+        assert bar._bar is not None
+        assert bar._bar.console.stderr
+    finally:
+        bar.close()
