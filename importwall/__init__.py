@@ -18,8 +18,8 @@ from importwall.errors import (
     ImportWallWarning,
     PolicyError,
 )
-from importwall.findings import Finding, Frame
 from importwall.finder import Firewall
+from importwall.findings import Finding, Frame
 from importwall.policy import Policy, PolicyWarning, load_policy
 
 __version__ = "0.1.0.dev0"

@@ -87,6 +87,9 @@ def active() -> Firewall | None:
 
 def _remove_installed() -> Firewall | None:
     current = installed()
-    while installed() is not None:
-        sys.meta_path.remove(installed())
-    return current
+    while True:
+        firewall = installed()
+        if firewall is None:
+            return current
+        sys.meta_path.remove(firewall)
+        firewall.guard.uninstall()

@@ -28,7 +28,7 @@ def startup() -> None:
         from importwall._api import activate
 
         activate()
-    except Exception as error:  # noqa: BLE001 - failures are handled by mode below
+    except Exception as error:
         _fail(error)
 
 
@@ -40,7 +40,10 @@ def _requested_mode() -> str:
 def _fail(error: BaseException) -> None:
     from importwall.errors import ImportWallError
 
-    detail = str(error) if isinstance(error, ImportWallError) else f"{type(error).__name__}: {error}"
+    if isinstance(error, ImportWallError):
+        detail = str(error)
+    else:
+        detail = f"{type(error).__name__}: {error}"
     policy = os.environ.get("IMPORTWALL_POLICY", "")
     if _requested_mode() == "enforce":
         sys.stderr.write(

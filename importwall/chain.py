@@ -20,6 +20,9 @@ _getframe = sys._getframe
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 _IMPORTLIB_DIR = os.path.join(os.path.dirname(os.__file__), "importlib") + os.sep
 _MODULE_CODE = "<module>"
+# importlib's handler for ``from package import name``: it swallows a ModuleNotFoundError
+# whose ``name`` is the submodule, turning our message into "cannot import name".
+_FROM_LIST = "_handle_fromlist"
 
 
 def _is_machinery(filename: str) -> bool:
@@ -36,8 +39,20 @@ def _module_name(frame: FrameType) -> str:
     return name if isinstance(name, str) else "<unknown>"
 
 
-def capture(skip: int = 1) -> tuple[str | None, tuple[Frame, ...]]:
-    """Return ``(importer, chain)`` for an import in progress on this thread.
+class Site:
+    """Who is importing: the importer module, the chain, and whether the import came from
+    the ``from package import submodule`` path of the import system."""
+
+    __slots__ = ("chain", "from_list", "importer")
+
+    def __init__(self, importer: str | None, chain: tuple[Frame, ...], from_list: bool) -> None:
+        self.importer = importer
+        self.chain = chain
+        self.from_list = from_list
+
+
+def capture(skip: int = 1) -> Site:
+    """Describe the import in progress on this thread.
 
     ``importer`` is the module whose code executed the import statement (or called
     ``importlib.import_module``/``__import__``); ``None`` when no Python code did (an
@@ -46,11 +61,13 @@ def capture(skip: int = 1) -> tuple[str | None, tuple[Frame, ...]]:
     try:
         frame: FrameType | None = _getframe(skip)
     except ValueError:
-        return None, ()
+        return Site(None, (), False)
+    from_list = False
     while frame is not None and _is_machinery(frame.f_code.co_filename):
+        from_list = from_list or frame.f_code.co_name == _FROM_LIST
         frame = frame.f_back
     if frame is None:
-        return None, ()
+        return Site(None, (), from_list)
     importer = _module_name(frame)
     site_function = None if frame.f_code.co_name == _MODULE_CODE else frame.f_code.co_name
     chain: list[Frame] = []
@@ -64,4 +81,4 @@ def capture(skip: int = 1) -> tuple[str | None, tuple[Frame, ...]]:
             chain.append(Frame(_module_name(frame), code.co_filename, frame.f_lineno or 0))
         frame = frame.f_back
     chain.reverse()
-    return importer, tuple(chain)
+    return Site(importer, tuple(chain), from_list)

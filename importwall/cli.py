@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from importwall import __version__, exitcodes, fingerprint, modelscan, scan
 from importwall._api import ENV_MODE, ENV_POLICY, resolve_policy
 from importwall.errors import ImportWallError
-from importwall.policy import MODES, Policy, load_policy
+from importwall.policy import MODES, Policy
 
 STARTUP_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_startup")
 

@@ -42,6 +42,7 @@ from importwall.findings import (
     KIND_INTERNAL,
     Finding,
 )
+from importwall.guard import ImportGuard
 from importwall.matcher import Decision, Matcher
 from importwall.policy import MODES, Policy
 
@@ -74,6 +75,8 @@ class Firewall:
         self._sinks = list(sinks)
         self._lock = threading.Lock()
         self._busy = threading.local()
+        self._seen: set[tuple[str, str, int]] = set()
+        self.guard = ImportGuard(self._judge_loaded)
         self._error_class: type[ForbiddenImportError] | type[ForbiddenImportRuntimeError] = (
             ForbiddenImportRuntimeError if policy.imports.blocked_error == "runtime"
             else ForbiddenImportError
@@ -94,7 +97,7 @@ class Firewall:
             return None
         busy.active = True
         try:
-            self._handle(fullname, decision)
+            self._judge(fullname, decision, loading=True)
         finally:
             busy.active = False
         return None
@@ -104,19 +107,44 @@ class Firewall:
 
     # -- handling a denied import
 
-    def _handle(self, fullname: str, decision: Decision) -> None:
-        importer, frames = _chain.capture(skip=3)
-        exception = self.matcher.exception_for(fullname, importer)
-        if exception is not None:
+    def _judge_loaded(self, fullname: str) -> None:
+        """Called by the guard when an import statement names a watched, loaded module."""
+        decision = self.matcher.decide(fullname)
+        busy = self._busy
+        if decision is None or not decision.denied or getattr(busy, "active", False):
+            return
+        busy.active = True
+        try:
+            self._judge(fullname, decision, loading=False)
+        finally:
+            busy.active = False
+
+    def _judge(self, fullname: str, decision: Decision, loading: bool) -> None:
+        site = _chain.capture(skip=3)
+        if self.matcher.exception_for(fullname, site.importer) is not None:
+            if loading:
+                # Loaded for a library that may: later imports of it by anyone else
+                # bypass the finder (sys.modules), so the guard must watch it.
+                self.guard.watch(fullname)
             return
         action = _ACTIONS[self.mode]
-        finding = self._finding(fullname, decision, action, importer, frames)
-        self.record(finding)
+        finding = self._finding(fullname, decision, action, site.importer, site.chain)
+        call_site = site.chain[-1] if site.chain else None
+        key = (fullname, call_site.file if call_site else "", call_site.line if call_site else 0)
+        first_time = key not in self._seen
+        if first_time:
+            # One finding per import site: a lazy import in a request handler runs on
+            # every request, and must not fill the record with copies.
+            self._seen.add(key)
+            self.record(finding)
         if action == ACTION_BLOCKED:
             rule = decision.rule
-            raise self._error_class(fullname, decision.label, rule.reason, importer, frames,
-                                    rule.source)
-        if action == ACTION_WARNED:
+            error = self._error_class(fullname, decision.label, rule.reason, site.importer,
+                                      site.chain, rule.source)
+            if site.from_list and isinstance(error, ImportError):
+                error.name = None  # keep importlib from swallowing it; see chain._FROM_LIST
+            raise error
+        if action == ACTION_WARNED and first_time:
             self._warn(finding)
 
     def _finding(self, fullname: str, decision: Decision, action: str, importer: str | None,
@@ -156,7 +184,7 @@ class Firewall:
         for sink in sinks:
             try:
                 sink(finding)
-            except Exception as error:  # noqa: BLE001 - never break the host
+            except Exception as error:
                 with self._lock:
                     self.findings.append(internal_error(f"a finding sink failed: {error!r}"))
 
@@ -176,6 +204,7 @@ class Firewall:
             finding = self._finding(name, decision, ACTION_PRELOADED, None, ())
             finding = dataclasses.replace(finding, severity="warning")
             self.record(finding)
+            self.guard.watch(name)
             found.append(finding)
         return found
 

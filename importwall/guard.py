@@ -1,0 +1,96 @@
+"""Catch imports of denied modules that are already loaded.
+
+A ``sys.meta_path`` finder is only asked about modules missing from ``sys.modules``. Once
+a library has legitimately loaded a denied module through an importer-aware exception
+(scikit-learn's estimators load ``sklearn.model_selection``), or once a denied module was
+loaded before the firewall started, a later ``from sklearn.model_selection import
+GridSearchCV`` in first-party code would never reach the finder. The guard closes that gap:
+it wraps ``builtins.__import__`` and, for the few names it watches, asks the firewall to
+judge the importer.
+
+It is installed only when the first watched name appears, so processes that never load a
+denied module pay nothing; once installed, an import statement costs one extra Python
+call and a set lookup. ``importlib.import_module`` of an already-loaded module does not
+pass through ``__import__`` and is not covered.
+
+Standard library only: this module is on the start-up path.
+"""
+
+from __future__ import annotations
+
+import builtins
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from types import ModuleType
+from typing import Any
+
+ImportFunction = Callable[..., ModuleType]
+
+
+def absolute_name(name: str, globals_: Mapping[str, Any] | None, level: int) -> str | None:
+    """The absolute module name of a (possibly relative) import, or ``None`` if unknown."""
+    if level == 0:
+        return name
+    if not globals_:
+        return None
+    package = globals_.get("__package__")
+    if not package:
+        spec = globals_.get("__spec__")
+        package = getattr(spec, "parent", None)
+    if not isinstance(package, str) or not package:
+        return None
+    bits = package.rsplit(".", level - 1)
+    if len(bits) < level:
+        return None
+    base = bits[0]
+    return f"{base}.{name}" if name else base
+
+
+class ImportGuard:
+    """Watches a set of loaded module names; calls ``judge(name)`` when an import
+    statement names one of them (directly or through ``from ... import``)."""
+
+    def __init__(self, judge: Callable[[str], None]) -> None:
+        self.watched: set[str] = set()
+        self._judge = judge
+        self._saved: ImportFunction | None = None
+        self._lock = threading.Lock()
+
+    def watch(self, name: str) -> None:
+        self.watched.add(name)
+        if self._saved is None:
+            self.install()
+
+    def install(self) -> None:
+        with self._lock:
+            if self._saved is None:
+                self._saved = builtins.__import__
+                builtins.__import__ = self._import
+
+    def uninstall(self) -> None:
+        with self._lock:
+            if self._saved is not None and builtins.__import__ == self._import:
+                builtins.__import__ = self._saved
+            self._saved = None
+
+    def _import(self, name: str, globals: Mapping[str, Any] | None = None,
+                locals: Mapping[str, Any] | None = None, fromlist: Sequence[str] | None = (),
+                level: int = 0) -> ModuleType:
+        saved = self._saved
+        if saved is None:  # uninstalled while another thread was on its way in
+            saved = _original_import
+        module = saved(name, globals, locals, fromlist, level)
+        watched = self.watched
+        target = absolute_name(name, globals, level)
+        if target is None:
+            return module
+        if target in watched:
+            self._judge(target)
+        if fromlist:
+            for item in fromlist:
+                if item != "*" and f"{target}.{item}" in watched:
+                    self._judge(f"{target}.{item}")
+        return module
+
+
+_original_import = builtins.__import__

@@ -1,0 +1,218 @@
+"""Policy loading: extends, normalization, and every error path with its message."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from importwall import PolicyError, PolicyWarning, load_policy
+from importwall.policy import pack_names
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def problems(path: Path) -> list[str]:
+    with pytest.raises(PolicyError) as info:
+        load_policy(path)
+    return list(info.value.problems)
+
+
+def test_rules_are_normalized_with_reason_and_source_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "p.toml", """\
+version = 1
+mode = "warn"
+
+[imports]
+deny = [
+    "optuna",
+    { module = "sklearn.model_selection", reason = "training-only" },
+]
+allow = ["sklearn.model_selection._split"]
+
+[[imports.exceptions]]
+module = "sklearn.model_selection"
+importer = "sklearn.*"
+reason = "estimators import it internally"
+""")
+    policy = load_policy(path)
+    assert policy.mode == "warn"
+    assert [r.pattern for r in policy.imports.deny] == ["optuna", "sklearn.model_selection"]
+    assert policy.imports.deny[0].source == f"{path}:6"
+    assert policy.imports.deny[1].source == f"{path}:7"
+    assert policy.imports.deny[1].reason == "training-only"
+    assert policy.imports.allow[0].source == f"{path}:9"
+    (exception,) = policy.imports.exceptions
+    assert (exception.module, exception.importer) == ("sklearn.model_selection", "sklearn.*")
+    assert exception.source == f"{path}:12"
+    assert policy.files == (str(path),)
+
+
+def test_extends_merges_lists_and_lets_the_child_override_scalars(tmp_path: Path) -> None:
+    write(tmp_path, "base/common.toml", """\
+version = 1
+mode = "audit"
+[imports]
+deny = ["optuna"]
+blocked_error = "runtime"
+""")
+    child = write(tmp_path, "service.toml", """\
+version = 1
+extends = ["./base/common.toml"]
+mode = "enforce"
+[imports]
+deny = ["wandb"]
+""")
+    policy = load_policy(child)
+    assert policy.mode == "enforce"
+    assert policy.imports.blocked_error == "runtime"
+    assert [r.pattern for r in policy.imports.deny] == ["optuna", "wandb"]
+    base_rule, child_rule = policy.imports.deny
+    assert child_rule.precedence > base_rule.precedence
+    assert policy.files == (str(tmp_path / "base" / "common.toml"), str(child))
+
+
+def test_diamond_extends_loads_each_file_once(tmp_path: Path) -> None:
+    write(tmp_path, "root.toml", 'version = 1\n[imports]\ndeny = ["optuna"]\n')
+    write(tmp_path, "a.toml", 'version = 1\nextends = ["./root.toml"]\n')
+    write(tmp_path, "b.toml", 'version = 1\nextends = ["./root.toml"]\n')
+    top = write(tmp_path, "top.toml", 'version = 1\nextends = ["./a.toml", "./b.toml"]\n')
+    policy = load_policy(top)
+    assert [r.pattern for r in policy.imports.deny] == ["optuna"]
+    assert len(policy.files) == 4
+
+
+def test_every_problem_is_reported_at_once_with_file_line_and_key(tmp_path: Path) -> None:
+    path = write(tmp_path, "bad.toml", """\
+version = 1
+mode = "enforcing"
+strict = "yes"
+
+[imports]
+deny = [
+    "ok.module",
+    "bad module",
+    { reason = "no module key" },
+    { module = "x", severity = "fatal" },
+]
+allow = "optuna"
+
+[[imports.exceptions]]
+module = "sklearn.model_selection"
+""")
+    assert problems(path) == [
+        f"{path}:2: mode: must be one of 'enforce', 'warn', 'audit' (did you mean 'enforce'?)",
+        f"{path}:3: strict: must be true or false",
+        f"{path}:8: imports.deny[1]: 'bad module' is not a module pattern: use dotted names "
+        "with '*' globs, e.g. 'sklearn.model_selection' or 'jupyter*'",
+        f"{path}:6: imports.deny[2]: needs a non-empty 'module'",
+        f"{path}:10: imports.deny[3].severity: must be one of info, warning, error",
+        f"{path}:12: imports.allow: must be a list of patterns or tables like "
+        '{ module = "...", reason = "..." }',
+        f"{path}:15: imports.exceptions[0].importer: needs a non-empty 'importer'",
+    ]
+
+
+def test_missing_and_unsupported_version(tmp_path: Path) -> None:
+    assert problems(write(tmp_path, "a.toml", "[imports]\ndeny = []\n")) == [
+        f"{tmp_path / 'a.toml'}:1: version: missing; add `version = 1` at the top of the file"
+    ]
+    (problem,) = problems(write(tmp_path, "b.toml", "\nversion = 2\n"))
+    assert problem == (f"{tmp_path / 'b.toml'}:2: version: unsupported version 2; "
+                       "this importwall reads version = 1")
+
+
+def test_toml_syntax_error_names_the_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "broken.toml", 'version = 1\n[imports]\ndeny = ["optuna"\n')
+    (problem,) = problems(path)
+    assert re.match(rf"{re.escape(str(path))}:\d+: toml: ", problem), problem
+
+
+def test_missing_file_suggests_a_shipped_pack(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(PolicyError) as info:
+        load_policy("no-such-policy.toml")
+    assert "no-such-policy.toml:1: policy: no such file or shipped pack" in str(info.value)
+
+
+def test_extends_errors_cycle_and_missing(tmp_path: Path) -> None:
+    write(tmp_path, "a.toml", 'version = 1\nextends = ["./b.toml"]\n')
+    write(tmp_path, "b.toml", 'version = 1\nextends = ["./a.toml", "./gone.toml"]\n')
+    found = problems(tmp_path / "a.toml")
+    assert any("extends: circular extends:" in p and p.startswith(f"{tmp_path / 'b.toml'}:2")
+               for p in found), found
+    assert any("no such file './gone.toml'" in p for p in found), found
+
+
+def test_unknown_pack_name_gets_a_suggestion(tmp_path: Path) -> None:
+    packs = pack_names()
+    if not packs:
+        pytest.skip("no shipped packs yet")
+    misspelled = packs[0][:-1] + "x"
+    path = write(tmp_path, "p.toml", f'version = 1\nextends = ["{misspelled}"]\n')
+    (problem,) = problems(path)
+    assert f"no shipped pack named {misspelled!r}" in problem
+
+
+def test_unknown_keys_warn_with_a_close_match(tmp_path: Path) -> None:
+    path = write(tmp_path, "p.toml", """\
+version = 1
+[imports]
+denny = ["optuna"]
+[gpus]
+max_devices = 1
+""")
+    with pytest.warns(PolicyWarning) as record:
+        policy = load_policy(path)
+    messages = [str(w.message) for w in record]
+    assert f"{path}:3: imports.denny: unknown key; did you mean 'deny'?" in messages
+    assert f"{path}:4: gpus: unknown section; did you mean 'gpu'?" in messages
+    assert policy.imports.deny == ()
+
+
+def test_array_of_tables_rules_get_their_own_lines(tmp_path: Path) -> None:
+    path = write(tmp_path, "p.toml", """\
+version = 1
+
+[[imports.deny]]
+module = "optuna"
+reason = "tuning"
+
+[[imports.deny]]
+module = "wandb"
+""")
+    policy = load_policy(path)
+    assert [(r.pattern, r.source) for r in policy.imports.deny] == [
+        ("optuna", f"{path}:4"), ("wandb", f"{path}:8")]
+
+
+def test_policy_error_pickles(tmp_path: Path) -> None:
+    import pickle
+
+    error = PolicyError(["a.toml:1: version: missing"])
+    clone = pickle.loads(pickle.dumps(error))
+    assert clone.problems == error.problems and str(clone) == str(error)
+
+
+def test_other_sections_are_validated_and_kept(tmp_path: Path) -> None:
+    path = write(tmp_path, "p.toml", """\
+version = 1
+[gpu]
+deny_models = [{ model = "A100*", reason = "training GPU" }]
+max_devices = 1
+[resources]
+max_memory_gib = 16.5
+""")
+    policy = load_policy(path)
+    (rule,) = policy.section("gpu")["deny_models"]
+    assert (rule.pattern, rule.reason) == ("A100*", "training GPU")
+    assert policy.section("gpu")["max_devices"] == 1
+    assert policy.section("resources")["max_memory_gib"] == 16.5
+    assert policy.section("report") == {}
+    assert policy.to_dict()["gpu"]["deny_models"][0]["pattern"] == "A100*"

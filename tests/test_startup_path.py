@@ -1,0 +1,156 @@
+"""The start-up path: standard library only, fail closed in enforce, never break the host
+in warn/audit, and the ``importwall run`` route with sitecustomize chaining."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from conftest import REPO, run_python
+
+POLICY = """\
+version = 1
+extends = ["./base.toml"]
+[imports]
+deny = [{ module = "tuner", reason = "tuning is training-only" }]
+deny_distributions = ["iniconfig"]
+[[imports.exceptions]]
+module = "tuner.core"
+importer = "tuner.*"
+"""
+BASE = 'version = 1\n[imports]\ndeny = ["plotting*"]\n'
+
+
+def test_activation_imports_only_the_standard_library(project) -> None:
+    project.policy(BASE, "base.toml")
+    project.policy(POLICY)
+    result = project.run("""
+import sys
+before = set(sys.modules)
+import importwall
+fw = importwall.activate("policy.toml")
+fw.matcher.decide("tuner")
+loaded = set(sys.modules) - before
+outside = sorted(
+    name for name in loaded
+    if name.split(".")[0] not in sys.stdlib_module_names
+    and name.split(".")[0] != "importwall"
+    and not (sys.version_info < (3, 11) and name.split(".")[0] == "tomli")
+)
+print("outside:", outside)
+print("heavy:", sorted(n for n in loaded if n.split(".")[0] in (
+    "importlib_metadata", "rich", "psutil", "email", "zipfile", "csv")))
+print("rules:", fw.matcher.rule_count)
+""")
+    assert result.returncode == 0, result.output
+    assert result.stdout.splitlines()[:2] == ["outside: []", "heavy: []"]
+    # deny_distributions resolved iniconfig (a real installed distribution) to its module
+    assert result.stdout.splitlines()[2] == "rules: 3"
+
+
+def test_startup_hook_blocks_through_the_run_sitecustomize(project) -> None:
+    project.policy(BASE, "base.toml")
+    project.policy(POLICY)
+    project.write({"tuner/__init__.py": "", "serve.py": "import tuner\n"})
+    startup = REPO / "importwall" / "_startup"
+    result = run_python(["serve.py"], cwd=project.root, pythonpath=[startup, project.root],
+                        env={"IMPORTWALL_POLICY": str(project.root / "policy.toml")})
+    assert result.returncode == 1
+    assert "importwall: import of 'tuner' is forbidden by rule deny 'tuner'" in result.stderr
+    assert f"__main__                       {project.root / 'serve.py'}:1" in result.stderr
+
+
+def test_a_shadowed_sitecustomize_still_runs(project) -> None:
+    project.policy(BASE, "base.toml")
+    project.policy(POLICY)
+    project.write({"site_dir/sitecustomize.py": "import os\nos.environ['CHAINED'] = 'yes'\n"})
+    startup = REPO / "importwall" / "_startup"
+    result = run_python(
+        "import os, sys, importwall; print(os.environ.get('CHAINED'), importwall.active().mode)",
+        cwd=project.root, pythonpath=[startup, project.root / "site_dir"],
+        env={"IMPORTWALL_POLICY": str(project.root / "policy.toml")})
+    assert result.stdout.strip() == "yes enforce", result.output
+
+
+def test_broken_policy_fails_closed_in_enforce_mode(project) -> None:
+    policy = project.policy("version = 1\n[imports]\ndeny = 3\n")
+    startup = REPO / "importwall" / "_startup"
+    result = run_python("print('served')", cwd=project.root, pythonpath=[startup],
+                        env={"IMPORTWALL_POLICY": str(policy)})
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert "importwall: refusing to start" in result.stderr
+    assert f"{policy}:3: imports.deny: must be a list" in result.stderr
+    assert "importwall check POLICY" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_policy_in_warn_mode_lets_the_program_run(project) -> None:
+    startup = REPO / "importwall" / "_startup"
+    result = run_python("print('served')", cwd=project.root, pythonpath=[startup],
+                        env={"IMPORTWALL_POLICY": str(project.root / "gone.toml"),
+                             "IMPORTWALL_MODE": "warn"})
+    assert result.returncode == 0
+    assert result.stdout.strip() == "served"
+    assert result.stderr.startswith("importwall: warning: firewall not active (")
+    assert "Traceback" not in result.stderr
+
+
+def test_bootstrap_without_policy_does_nothing_and_runs_once(project) -> None:
+    result = project.run("""
+import sys, importwall._bootstrap as boot
+boot.startup()
+print("inactive:", not any(type(f).__name__ == "Firewall" for f in sys.meta_path))
+""")
+    assert result.stdout.strip() == "inactive: True"
+    project.policy(BASE, "base.toml")
+    result = project.run("""
+import sys, importwall._bootstrap as boot
+boot.startup(); boot.startup()
+print(sum(type(f).__name__ == "Firewall" for f in sys.meta_path))
+""", env={"IMPORTWALL_POLICY": str(project.root / "base.toml")})
+    assert result.stdout.strip() == "1", result.output
+
+
+def test_importwall_run_covers_the_command_and_its_python_children(project) -> None:
+    project.policy(BASE, "base.toml")
+    project.policy(POLICY)
+    project.write({
+        "tuner/__init__.py": "",
+        "parent.py": """
+            import subprocess, sys
+            code = "import tuner"
+            child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+            print("child exit", child.returncode)
+            print("child blocked", "ForbiddenImportError" in child.stderr)
+            """,
+    })
+    result = run_python(["-m", "importwall", "run", "--policy", "policy.toml", "--",
+                         sys.executable, "parent.py"], cwd=project.root,
+                        pythonpath=[project.root])
+    assert result.returncode == 0, result.output
+    assert result.stdout.splitlines() == ["child exit 1", "child blocked True"]
+
+
+def test_run_exits_with_the_command_status_and_reports_usage_errors(project) -> None:
+    project.policy(BASE, "base.toml")
+    ok = run_python(["-m", "importwall", "run", "-p", "base.toml", "--", sys.executable, "-c",
+                     "raise SystemExit(7)"], cwd=project.root)
+    assert ok.returncode == 7
+    missing = run_python(["-m", "importwall", "run", "-p", "base.toml", "--",
+                          "no-such-command-xyz"], cwd=project.root)
+    assert missing.returncode == 2
+    assert "command not found: 'no-such-command-xyz'" in missing.stderr
+    empty = run_python(["-m", "importwall", "run", "-p", "base.toml"], cwd=project.root)
+    assert empty.returncode == 2 and "no command given" in empty.stderr
+
+
+def test_quickstart_example_shows_the_blocked_import_and_its_chain() -> None:
+    example = REPO / "examples" / "quickstart"
+    result = run_python(["-m", "importwall", "run", "--policy",
+                         str(example / "importwall.toml"), "--", sys.executable,
+                         str(example / "serve.py")], cwd=example)
+    assert result.returncode == 1
+    app = Path(example / "myservice" / "app.py")
+    assert "import of 'myservice.training' is forbidden" in result.stderr
+    assert f"myservice.app                  {app}:14 in handle_request()" in result.stderr
