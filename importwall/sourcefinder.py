@@ -1,10 +1,13 @@
 """Find a module's source file without importing it.
 
-``importlib.util.find_spec("a.b")`` imports ``a`` to learn its ``__path__``; a static scan
-and a fingerprint must never run the code they inspect, so this walks the search path
-with :class:`importlib.machinery.PathFinder` one dotted segment at a time, using each
-package's search locations as the path for its children. Namespace packages, extension
-modules and sourceless files are found too; only ``.py`` files count as source.
+``importlib.util.find_spec("a.b")`` imports ``a`` to learn its ``__path__``, and
+``PathFinder`` looks namespace parents up in ``sys.modules``; a static scan and a
+fingerprint must never run the code they inspect, so this walks the search path one dotted
+segment at a time the way the path-based finder does (a package folder with ``__init__``
+first, then a module file, extension modules before source before bytecode; folders without
+``__init__`` become namespace packages when nothing else matches), using each package's
+folders as the path for its children. Only ``.py`` files count as source. Import hooks
+(zip files, editable-install finders) are not consulted.
 """
 
 from __future__ import annotations
@@ -13,9 +16,11 @@ import os
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from importlib.machinery import PathFinder
+from importlib.machinery import BYTECODE_SUFFIXES, EXTENSION_SUFFIXES, SOURCE_SUFFIXES
 
 _SITE_DIRS = ("site-packages", "dist-packages")
+_SUFFIXES = (*EXTENSION_SUFFIXES, *SOURCE_SUFFIXES, *BYTECODE_SUFFIXES)
+"""In the order :class:`importlib.machinery.FileFinder` tries them."""
 _STDLIB = os.path.dirname(os.path.abspath(os.__file__))
 
 
@@ -46,6 +51,7 @@ class SourceFinder:
     def __init__(self, search_path: Iterable[str]) -> None:
         self.search_path = _unique(os.path.abspath(entry or ".") for entry in search_path)
         self._cache: dict[str, ModuleSource | None] = {}
+        self._listings: dict[str, frozenset[str]] = {}
 
     def find(self, name: str) -> ModuleSource | None:
         try:
@@ -57,23 +63,44 @@ class SourceFinder:
         return found
 
     def _find(self, name: str) -> ModuleSource | None:
-        parent, _, _ = name.rpartition(".")
+        parent, _, leaf = name.rpartition(".")
         path: Sequence[str] = self.search_path
         if parent:
             package = self.find(parent)
             if package is None or not package.search_locations:
                 return None
             path = package.search_locations
+        portions: list[str] = []
+        for folder in path:
+            entries = self._listing(folder)
+            if leaf in entries:
+                package_dir = os.path.join(folder, leaf)
+                inner = self._listing(package_dir)
+                for suffix in _SUFFIXES:
+                    if "__init__" + suffix in inner:
+                        return ModuleSource(name, os.path.join(package_dir, "__init__" + suffix),
+                                            True, (package_dir,))
+                if inner or os.path.isdir(package_dir):  # a namespace portion, unless a
+                    portions.append(package_dir)  # module of that name comes first
+            for suffix in _SUFFIXES:
+                if leaf + suffix in entries:
+                    return ModuleSource(name, os.path.join(folder, leaf + suffix), False)
+        if portions:
+            return ModuleSource(name, None, True, tuple(portions))
+        return None
+
+    def _listing(self, folder: str) -> frozenset[str]:
+        """The names in ``folder``, read once (the way FileFinder caches them)."""
         try:
-            spec = PathFinder.find_spec(name, list(path))
-        except (ImportError, OSError, ValueError):
-            return None
-        if spec is None:
-            return None
-        locations = tuple(spec.submodule_search_locations or ())
-        origin = spec.origin if spec.has_location else None
-        return ModuleSource(name, origin, spec.submodule_search_locations is not None,
-                            locations)
+            return self._listings[folder]
+        except KeyError:
+            pass
+        try:
+            names = frozenset(os.listdir(folder))
+        except OSError:  # not a folder, or unreadable: nothing to import from it
+            names = frozenset()
+        self._listings[folder] = names
+        return names
 
 
 def module_name_for_file(path: str) -> tuple[str, str]:

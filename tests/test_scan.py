@@ -287,3 +287,20 @@ def test_the_progress_bar_appears_only_for_a_large_tree():
         assert bar._bar.console.stderr
     finally:
         bar.close()
+
+
+def test_namespace_packages_are_followed_without_importing_anything(project):
+    project.write({
+        "pkg/__init__.py": "from pkg.plugins import extra\n",
+        "pkg/plugins/extra.py": "from nsroot import tuning\n",  # pkg.plugins: no __init__
+        "a/nsroot/serving.py": "",
+        "b/nsroot/tuning.py": "import optuna\n",  # nsroot spans two folders
+    })
+    project.policy('version = 1\n[imports]\ndeny = ["optuna"]\n')
+    policy = load_policy(project.root / "policy.toml")
+    path = [str(project.root), str(project.root / "a"), str(project.root / "b")]
+    scanner = Scanner(policy, path, first_party=[str(project.root)])
+    findings = scanner.scan(["pkg"]).findings
+    assert [[frame.module for frame in f.chain] for f in findings] == [
+        ["pkg", "pkg.plugins.extra", "nsroot.tuning"]]
+    assert "pkg" not in sys.modules and "nsroot" not in sys.modules
