@@ -304,3 +304,19 @@ def test_namespace_packages_are_followed_without_importing_anything(project):
     assert [[frame.module for frame in f.chain] for f in findings] == [
         ["pkg", "pkg.plugins.extra", "nsroot.tuning"]]
     assert "pkg" not in sys.modules and "nsroot" not in sys.modules
+
+
+def test_a_real_installed_package_is_followed_with_follow_third_party(project):
+    """rich (an importwall dependency) imports pygments at module level in rich.syntax."""
+    pytest.importorskip("rich")
+    project.write({"app.py": "import rich.syntax\n"})
+    project.policy('version = 1\n[imports]\ndeny = ["pygments"]\n')
+    policy = load_policy(project.root / "policy.toml")
+    path = [str(project.root), *sys.path]
+    assert Scanner(policy, path).scan(["app"]).findings == []
+    findings = Scanner(policy, path, follow_third_party=True).scan(["app"]).findings
+    assert findings
+    assert {f.importer for f in findings} >= {"rich.syntax"}
+    direct = [f for f in findings if f.importer == "rich.syntax"]
+    assert [frame.module for frame in direct[0].chain] == ["app", "rich.syntax"]
+    assert all(Path(f.chain[-1].file).name == "syntax.py" for f in direct)
