@@ -28,8 +28,7 @@ def render_text(findings: Sequence[Finding]) -> str:
                          (f" ({finding.source})" if finding.source else ""))
         if finding.reason:
             lines.append(f"  reason: {finding.reason}")
-        if len(finding.chain) > 1 or (finding.chain and finding.kind == "scan"
-                                      and finding.rule):
+        if finding.chain and finding.rule:  # a chain that leads to what the rule denies
             lines.extend(_format_chain(finding.chain, finding.subject))
     return "\n".join(lines)
 

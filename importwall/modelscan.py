@@ -648,7 +648,7 @@ class ModelScanner:
             severity, why = _EXECUTES[executes]
             return _finding("model-executes-code", severity, full, label,
                             f"{label} references {full}, which {why}", label, compression,
-                            reference)
+                            reference, rule=f"built-in {executes!r}")
         return self._training_only(target, label, compression, reference)
 
     def _training_only(self, target: Global, label: str, compression: str,
