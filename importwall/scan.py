@@ -120,7 +120,7 @@ class Scanner:
                 raise ScanError(
                     f"importwall scan: cannot find module {name!r} on the search path; run "
                     "from the project folder, pass --path FOLDER, or give the file's path")
-            if not first_party and found.origin:
+            if not self._first_party and found.origin and _root_of(found) not in first_party:
                 first_party.append(_root_of(found))
         cache = SiteCache(cache_file(self.cache_dir, "\0".join(sorted(first_party)))
                           if self.cache_dir else None)

@@ -320,3 +320,15 @@ def test_a_real_installed_package_is_followed_with_follow_third_party(project):
     direct = [f for f in findings if f.importer == "rich.syntax"]
     assert [frame.module for frame in direct[0].chain] == ["app", "rich.syntax"]
     assert all(Path(f.chain[-1].file).name == "syntax.py" for f in direct)
+
+
+def test_every_entry_point_makes_its_own_folder_first_party(project):
+    project.write({
+        "one/svc_a.py": "import optuna\n",
+        "two/svc_b.py": "def handler():\n    import optuna\n",
+    })
+    project.policy('version = 1\n[imports]\ndeny = ["optuna"]\n')
+    policy = load_policy(project.root / "policy.toml")
+    path = [str(project.root / "one"), str(project.root / "two")]
+    findings = Scanner(policy, path).scan(["svc_a", "svc_b"]).findings
+    assert sorted(f.importer for f in findings) == ["svc_a", "svc_b"]
