@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from importwall.modelscan import Global, ModelScanner, references_of
+from importwall.modelscan import ModelScanner
+from importwall.pickleops import Global, references_of
 from importwall.policy import load_policy
 from tests.conftest import run_python, write_files
 
