@@ -20,7 +20,6 @@ import json
 import os
 import platform
 import sys
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -120,6 +119,8 @@ def take_fingerprint(modules: Sequence[str] = (),
 
 def write_fingerprint(data: Mapping[str, Any], path: str) -> None:
     """Write atomically: a half-written fingerprint would report skew that is not there."""
+    import tempfile
+
     folder = os.path.dirname(os.path.abspath(path))
     handle, temporary = tempfile.mkstemp(dir=folder, prefix=".fingerprint-", suffix=".tmp")
     try:

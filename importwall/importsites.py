@@ -13,7 +13,6 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 from dataclasses import dataclass
 from typing import Any
 
@@ -193,6 +192,8 @@ class SiteCache:
         error (the scan's answer does not depend on it)."""
         if not self.path or not self._dirty:
             return
+        import tempfile
+
         data = {"format": CACHE_FORMAT, "files": self._entries}
         folder = os.path.dirname(self.path)
         try:

@@ -12,12 +12,14 @@ import argparse
 import os
 import re
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from importwall.findings import KIND_MODEL, Finding
 from importwall.matcher import Matcher, PatternTrie
-from importwall.pickleops import Global, Reference, read_model_file
 from importwall.policy import Policy
+
+if TYPE_CHECKING:  # the opcode reader is imported when a file is read, not with the CLI
+    from importwall.pickleops import Global, Reference
 
 # --------------------------------------------------------------------------- what is risky
 
@@ -112,6 +114,8 @@ class ModelScanner:
         return findings
 
     def scan_file(self, path: str) -> list[Finding]:
+        from importwall.pickleops import read_model_file
+
         findings: list[Finding] = []
         for label, compression, references, error in read_model_file(path):
             for reference in references.values():

@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING
 
 from importwall.errors import ImportWallError
 from importwall.findings import KIND_SCAN, Finding, Frame
-from importwall.importsites import ImportSite, SiteCache, cache_file, default_cache_dir
 from importwall.matcher import Matcher
 from importwall.policy import Policy
 from importwall.sourcefinder import (
@@ -32,9 +31,11 @@ from importwall.sourcefinder import (
     module_name_for_file,
 )
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the parser and its cache are imported when a scan runs
     from rich.progress import Progress as RichProgress
     from rich.progress import TaskID
+
+    from importwall.importsites import ImportSite, SiteCache
 
 Progress = Callable[[int, int], None]
 """Called with (modules done, modules found so far) as the scan advances."""
@@ -110,6 +111,8 @@ class Scanner:
         return names, roots
 
     def scan(self, entrypoints: Sequence[str]) -> ScanResult:
+        from importwall.importsites import SiteCache, cache_file
+
         names, roots = self._entrypoints(entrypoints)
         search_path = [*roots, *self._search_path]
         finder = SourceFinder(search_path)
@@ -352,6 +355,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 def _command(args: argparse.Namespace) -> int:
     from importwall._api import resolve_policy
     from importwall._clioutput import emit
+    from importwall.importsites import default_cache_dir
 
     policy = resolve_policy(args.policy)
     cache_dir = None if args.no_cache else (args.cache_dir or default_cache_dir())
