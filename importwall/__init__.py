@@ -10,8 +10,11 @@ import chain that pulled it in.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from importwall._api import ConfigurationError, activate, active, deactivate
 from importwall.errors import (
+    EnvironmentRejectedError,
     ForbiddenImportError,
     ForbiddenImportRuntimeError,
     ImportWallError,
@@ -24,8 +27,23 @@ from importwall.policy import Policy, PolicyWarning, load_policy
 
 __version__ = "0.1.0.dev0"
 
+if TYPE_CHECKING:
+    from importwall.envcheck import check_environment
+
+
+def __getattr__(name: str) -> Any:
+    # check_environment is imported on first use: `import importwall` runs at interpreter
+    # start and must stay standard-library only.
+    if name == "check_environment":
+        from importwall.envcheck import check_environment
+
+        return check_environment
+    raise AttributeError(f"module 'importwall' has no attribute {name!r}")
+
+
 __all__ = [
     "ConfigurationError",
+    "EnvironmentRejectedError",
     "Finding",
     "Firewall",
     "ForbiddenImportError",
@@ -39,6 +57,7 @@ __all__ = [
     "__version__",
     "activate",
     "active",
+    "check_environment",
     "deactivate",
     "load_policy",
 ]

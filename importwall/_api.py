@@ -63,14 +63,31 @@ def activate(policy: str | os.PathLike[str] | Policy | None = None, mode: str | 
     ``policy`` is a path, a shipped pack name, a loaded :class:`Policy`, or ``None`` for
     ``$IMPORTWALL_POLICY``. ``mode`` overrides ``$IMPORTWALL_MODE`` and the policy's own.
     Calling it again replaces the active firewall. Modules the policy denies that are
-    already imported are recorded (``preloaded``): it is too late to block them.
+    already imported are recorded (``preloaded``): it is too late to block them. A policy
+    with ``strict = true`` also installs an audit hook (:mod:`importwall.strict`) that
+    keeps enforcing for the rest of the process.
+
+    When the policy sets ``check_at_startup = true`` the environment checks run first
+    (:func:`importwall.check_environment`); in ``enforce`` mode an error-severity finding
+    raises :class:`~importwall.errors.EnvironmentRejectedError` and nothing is activated.
     """
     loaded = resolve_policy(policy)
     firewall = Firewall(loaded, resolve_mode(mode, loaded), sinks=sinks)
+    if loaded.check_at_startup:
+        # Imported only here: without check_at_startup the start-up path stays stdlib-only.
+        # Run before the firewall is installed, so the checks' own lazy imports are not
+        # judged by the policy they enforce.
+        from importwall.envcheck.startup import gate
+
+        gate(firewall)
     with _lock:
         _remove_installed()
         sys.meta_path.insert(0, firewall)
     firewall.survey_loaded(dict(sys.modules))
+    if loaded.strict:
+        from importwall.strict import protect
+
+        protect(firewall)
     return firewall
 
 

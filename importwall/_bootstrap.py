@@ -2,8 +2,10 @@
 
 Does nothing unless ``IMPORTWALL_POLICY`` is set, and runs at most once per process (a
 folder can be on ``sys.path`` twice, and ``.pth`` and ``sitecustomize`` can both be
-installed). Failures follow the mode: ``enforce`` fails closed, stopping the interpreter
-with one readable paragraph; ``warn`` and ``audit`` print one line and let the program run.
+installed). Once active, it rewrites the ``IMPORTWALL_*`` variables to absolute values so
+that every child process finds the same policy. Failures follow the mode: ``enforce``
+fails closed, stopping the interpreter with one readable paragraph; ``warn`` and
+``audit`` print one line and let the program run.
 
 Standard library only: this module is on the start-up path.
 """
@@ -16,6 +18,7 @@ import sys
 _started = False
 
 EXIT_POLICY_ERROR = 2
+EXIT_ENVIRONMENT_REJECTED = 1  # exitcodes.FINDINGS: the checks found errors
 
 
 def startup() -> None:
@@ -26,8 +29,9 @@ def startup() -> None:
     _started = True
     try:
         from importwall._api import activate
+        from importwall.propagate import export
 
-        activate()
+        export(activate())
     except Exception as error:
         _fail(error)
 
@@ -38,8 +42,14 @@ def _requested_mode() -> str:
 
 
 def _fail(error: BaseException) -> None:
-    from importwall.errors import ImportWallError
+    from importwall.errors import EnvironmentRejectedError, ImportWallError
 
+    if isinstance(error, EnvironmentRejectedError):
+        # Only raised in enforce mode: the checks ran and said no.
+        sys.stderr.write(f"importwall: refusing to start {sys.argv[0] or 'python'!r}.\n"
+                         f"{error}\n")
+        sys.stderr.flush()
+        os._exit(EXIT_ENVIRONMENT_REJECTED)
     if isinstance(error, ImportWallError):
         detail = str(error)
     else:

@@ -14,12 +14,11 @@ import shutil
 import sys
 from collections.abc import Sequence
 
-from importwall import __version__, exitcodes, fingerprint, modelscan, scan
+from importwall import __version__, exitcodes, fingerprint, install, modelscan, scan
 from importwall._api import ENV_MODE, ENV_POLICY, resolve_policy
 from importwall.errors import ImportWallError
 from importwall.policy import MODES, Policy
-
-STARTUP_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_startup")
+from importwall.propagate import child_environment
 
 
 class UsageError(ImportWallError):
@@ -70,8 +69,10 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("module", metavar="MODULE")
     explain.add_argument("--importer", metavar="MOD",
                          help="the module doing the import (for importer-aware exceptions)")
+    handlers = install.register(commands)
     for register in (scan.register, fingerprint.register, modelscan.register):
-        register(commands)
+        handlers.update(register(commands))
+    parser.set_defaults(handlers=handlers)
     return parser
 
 
@@ -81,8 +82,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return exitcodes.USAGE
-    handler = getattr(args, "handler", None) or {
-        "run": _run, "check": _check, "explain": _explain}[args.command]
+    handlers: dict[str, install.Handler] = {"run": _run, "check": _check,
+                                            "explain": _explain, **args.handlers}
+    handler = handlers[args.command]
     try:
         return handler(args)
     except ImportWallError as error:
@@ -96,19 +98,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _load(reference: str | None) -> Policy:
     return resolve_policy(reference)
-
-
-def child_environment(policy: Policy, mode: str | None,
-                      environ: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment that activates the firewall in a child and, through inheritance,
-    in every Python process it starts: absolute settings only."""
-    env = dict(os.environ if environ is None else environ)
-    env[ENV_POLICY] = policy.path
-    if mode:
-        env[ENV_MODE] = mode
-    existing = env.get("PYTHONPATH")
-    env["PYTHONPATH"] = STARTUP_DIR + (os.pathsep + existing if existing else "")
-    return env
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from importwall.findings import Frame
+from importwall.findings import Finding, Frame
 
 
 class ImportWallError(Exception):
@@ -140,6 +140,30 @@ class ForbiddenImportRuntimeError(_ForbiddenImportMixin, ImportWallError, Runtim
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), self._args())
+
+
+class EnvironmentRejectedError(ImportWallError):
+    """``check_at_startup`` found error-severity findings in ``enforce`` mode: this process
+    carries training configuration and must not serve. ``findings`` holds them."""
+
+    code = "environment-rejected"
+
+    def __init__(self, findings: Sequence[Finding]) -> None:
+        self.findings = tuple(findings)
+        lines = [f"importwall: the environment check found {len(self.findings)} error(s); "
+                 "this process looks configured for training, not serving:"]
+        for finding in self.findings:
+            where = f" [{finding.source}]" if finding.source else ""
+            lines.append(f"  - {finding.code}: {finding.message}{where}")
+            if finding.reason:
+                lines.append(f"      reason: {finding.reason}")
+        lines.append("  fix: start the server without that configuration (unset the "
+                     "variables, use a serving GPU, node and image), or relax the policy; "
+                     "IMPORTWALL_MODE=warn starts it anyway and reports the findings.")
+        super().__init__("\n".join(lines))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.findings,))
 
 
 class ImportWallWarning(UserWarning):

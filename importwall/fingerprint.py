@@ -20,7 +20,7 @@ import json
 import os
 import platform
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from importwall.distributions import normalize
@@ -273,7 +273,9 @@ def check_standardization(policy: Policy,
 # --------------------------------------------------------------------------- command line
 
 
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]
+             ) -> dict[str, Callable[[argparse.Namespace], int]]:
+    """Add the ``fingerprint`` command; return its handler by command name."""
     from importwall._clioutput import add_output_arguments
     from importwall.cli import _policy_argument
 
@@ -294,7 +296,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
                         help="compare this environment with the policy's fingerprint")
     _policy_argument(parser)
     add_output_arguments(parser)
-    parser.set_defaults(handler=_command)
+    return {"fingerprint": _command}
 
 
 def _command(args: argparse.Namespace) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from importwall.findings import KIND_MODEL, Finding
@@ -201,7 +201,9 @@ def _model_files(paths: Sequence[str]) -> Iterator[str]:
 # --------------------------------------------------------------------------- command line
 
 
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]
+             ) -> dict[str, Callable[[argparse.Namespace], int]]:
+    """Add the ``scan-model`` command; return its handler by command name."""
     from importwall._clioutput import add_output_arguments
     from importwall.cli import _policy_argument
 
@@ -217,7 +219,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
                              + ", ".join(MODEL_SUFFIXES))
     _policy_argument(parser)
     add_output_arguments(parser)
-    parser.set_defaults(handler=_command)
+    return {"scan-model": _command}
 
 
 def _command(args: argparse.Namespace) -> int:

@@ -115,6 +115,7 @@ SCHEMA: dict[str, dict[str, _Field]] = {
         "deny_models": _rules("model"),
         "max_devices": _Field("int"),
         "severity": _SEVERITY,
+        "nvidia_smi_timeout": _Field("number"),
     },
     "resources": {
         "max_cpus": _Field("number"),
@@ -542,7 +543,14 @@ _INVALID = object()
 
 
 def _pattern_problem(pattern: Any, key: str) -> str | None:
-    """Module patterns are dotted names whose segments may hold ``*`` globs."""
+    """Module patterns are dotted names whose segments may hold ``*`` globs; networks are
+    CIDRs; mount paths are absolute."""
+    if key == "network":
+        return _network_problem(pattern)
+    if key == "path":
+        if isinstance(pattern, str) and pattern.strip().startswith("/"):
+            return None
+        return f"{pattern!r} is not an absolute path; write it like '/mnt/warehouse'"
     if key not in ("module", "importer"):
         return None
     if not isinstance(pattern, str):
@@ -554,6 +562,17 @@ def _pattern_problem(pattern: Any, key: str) -> str | None:
         if not all(ch.isalnum() or ch in "_*?" for ch in segment):
             return (f"{pattern!r} is not a module pattern: use dotted names with '*' globs, "
                     "e.g. 'sklearn.model_selection' or 'jupyter*'")
+    return None
+
+
+def _network_problem(pattern: Any) -> str | None:
+    import ipaddress  # only policies that name networks pay for it
+
+    try:
+        ipaddress.ip_network(str(pattern).strip(), strict=False)
+    except ValueError:
+        return (f"{pattern!r} is not a network; write a CIDR like '10.0.0.0/8' or "
+                "'fd00::/8', or a single address")
     return None
 
 

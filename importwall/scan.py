@@ -326,7 +326,9 @@ class _ProgressBar:
             self._bar.stop()
 
 
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]
+             ) -> dict[str, Callable[[argparse.Namespace], int]]:
+    """Add the ``scan`` command; return its handler by command name."""
     from importwall._clioutput import add_output_arguments
     from importwall.cli import _policy_argument
 
@@ -349,7 +351,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     parser.add_argument("--no-cache", action="store_true", help="parse every file again")
     parser.add_argument("--no-progress", action="store_true", help="never show progress")
     add_output_arguments(parser)
-    parser.set_defaults(handler=_command)
+    return {"scan": _command}
 
 
 def _command(args: argparse.Namespace) -> int:
