@@ -438,7 +438,8 @@ class _FileChecker:
             return raw if isinstance(raw, str) and raw else self._wrong(path, "a non-empty string")
         if kind == "path":  # relative to the file that wrote it, wherever it is extended from
             if not isinstance(raw, str) or not raw:
-                return self._wrong(path, "a file path (relative to this policy file)")
+                return self._wrong(path, "a non-empty string: a file path, relative to this "
+                                   "policy file")
             return os.path.normpath(os.path.join(os.path.dirname(self.path),
                                                  os.path.expanduser(raw)))
         if kind == "choice":
