@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from importwall.distributions import normalize
+from importwall.envcheck.installed import installed_distributions
 from importwall.errors import ImportWallError
 from importwall.findings import KIND_STANDARDIZE, Finding
 from importwall.policy import Policy
@@ -41,25 +42,6 @@ class FingerprintError(ImportWallError):
 
 
 # --------------------------------------------------------------------------- taking one
-
-
-def installed_distributions(search_path: Sequence[str] | None = None) -> dict[str, str]:
-    """Normalized distribution name -> version; the first one on the path wins, as for
-    imports."""
-    try:
-        import importlib_metadata
-    except ImportError:  # an interpreter without importwall's dependencies
-        import importlib.metadata as importlib_metadata  # type: ignore[no-redef]
-
-    found: dict[str, str] = {}
-    path = list(sys.path if search_path is None else search_path)
-    for dist in importlib_metadata.distributions(path=path):
-        metadata = dist.metadata
-        name = metadata.get("Name") if metadata is not None else None
-        version = metadata.get("Version") if metadata is not None else None
-        if name and version:  # a broken install without METADATA names nothing
-            found.setdefault(normalize(str(name)), str(version))
-    return dict(sorted(found.items()))
 
 
 def _source_files(folder: str) -> Iterable[str]:

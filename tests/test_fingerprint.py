@@ -178,3 +178,14 @@ def test_a_python_minor_mismatch_is_reported_against_a_real_other_interpreter(tr
     assert checked.returncode == 1, checked.output
     assert "standardize-python-skew" in checked.stdout
     assert "Traceback" not in checked.stderr
+
+
+def test_check_environment_includes_the_standardization_check(training):
+    from importwall.envcheck import check_environment
+
+    root, site, search_path = training
+    _fake_distribution(site, "numpy", "2.0.0")
+    policy = load_policy(root / "deploy" / "policy.toml")
+    findings = check_environment(policy, run=None, nvml=None, search_path=search_path)
+    assert [(f.kind, f.code, f.subject) for f in findings] == [
+        ("standardize", "standardize-version-skew", "numpy")]
