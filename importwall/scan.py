@@ -220,7 +220,7 @@ class _Walk:
             return site.module
         package = module.name if module.is_package else module.name.rpartition(".")[0]
         parts = package.split(".") if package else []
-        if site.level - 1 > len(parts) or (site.level - 1 == len(parts) and not site.module):
+        if site.level - 1 >= len(parts):  # Python raises ImportError for these
             self._problem(edge.importer, edge.file, edge.line, "scan-bad-relative-import",
                           f"relative import beyond the top-level package in {edge.importer}")
             return None

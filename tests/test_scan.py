@@ -332,3 +332,14 @@ def test_every_entry_point_makes_its_own_folder_first_party(project):
     path = [str(project.root / "one"), str(project.root / "two")]
     findings = Scanner(policy, path).scan(["svc_a", "svc_b"]).findings
     assert sorted(f.importer for f in findings) == ["svc_a", "svc_b"]
+
+
+def test_a_relative_import_beyond_the_top_level_package_is_a_warning(project):
+    project.write({
+        "serve.py": "from .helpers import load\n",
+        "pkg/__init__.py": "from .. import elsewhere\n",
+    })
+    project.policy('version = 1\n[imports]\ndeny = ["helpers"]\n')
+    findings = _scan(project, "serve", "pkg")
+    assert sorted((f.code, f.subject) for f in findings) == [
+        ("scan-bad-relative-import", "pkg"), ("scan-bad-relative-import", "serve")]
