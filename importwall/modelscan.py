@@ -226,6 +226,11 @@ def _command(args: argparse.Namespace) -> int:
     from importwall._api import ENV_POLICY, resolve_policy
     from importwall._clioutput import emit
 
+    from importwall.cli import UsageError
+
+    missing = [path for path in args.paths if not os.path.exists(path)]
+    if missing:
+        raise UsageError(f"importwall scan-model: no such file or folder: {', '.join(missing)}")
     reference = args.policy or os.environ.get(ENV_POLICY)
     policy = resolve_policy(reference) if reference else None
     files = list(_model_files(args.paths))

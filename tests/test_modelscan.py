@@ -131,6 +131,9 @@ def test_the_command_exits_1_and_never_unpickles(tmp_path):
     data = json.loads(result.stdout)
     assert [(item["code"], Path(item["details"]["file"]).name) for item in data] == [
         ("model-executes-code", "evil.joblib")]
+    missing = run_python(["-m", "importwall", "scan-model", str(tmp_path / "nope.pkl")])
+    assert missing.returncode == 2
+    assert "no such file or folder" in missing.stderr and "Traceback" not in missing.stderr
     text = run_python(["-m", "importwall", "scan-model", str(clean)])
     assert text.returncode == 0, text.output
     assert "scanned 1 model file(s): 0 finding(s)" in text.stdout
