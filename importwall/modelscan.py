@@ -225,7 +225,6 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]
 def _command(args: argparse.Namespace) -> int:
     from importwall._api import ENV_POLICY, resolve_policy
     from importwall._clioutput import emit
-
     from importwall.cli import UsageError
 
     missing = [path for path in args.paths if not os.path.exists(path)]
