@@ -104,7 +104,11 @@ def write_fingerprint(data: Mapping[str, Any], path: str) -> None:
     import tempfile
 
     folder = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".fingerprint-", suffix=".tmp")
+    try:
+        handle, temporary = tempfile.mkstemp(dir=folder, prefix=".fingerprint-", suffix=".tmp")
+    except OSError as error:
+        raise FingerprintError(f"{path}: cannot write the fingerprint: {error.strerror}; "
+                               "does its folder exist?") from None
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             json.dump(data, out, indent=2, sort_keys=True)

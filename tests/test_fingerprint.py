@@ -189,3 +189,11 @@ def test_check_environment_includes_the_standardization_check(training):
     findings = check_environment(policy, run=None, nvml=None, search_path=search_path)
     assert [(f.kind, f.code, f.subject) for f in findings] == [
         ("standardize", "standardize-version-skew", "numpy")]
+
+
+def test_an_unwritable_output_is_a_clear_error(tmp_path: Path):
+    result = run_python(["-m", "importwall", "fingerprint", "-o",
+                         str(tmp_path / "missing" / "env.json")])
+    assert result.returncode == 2
+    assert "cannot write the fingerprint" in result.stderr
+    assert "Traceback" not in result.stderr
