@@ -190,14 +190,11 @@ class _Walk:
         assert source is not None
         try:
             sites = self.cache.sites(source)
-        except SyntaxError as error:
-            self._problem(name, source, error.lineno or 1, "scan-syntax-error",
-                          f"cannot parse {source}: {error.msg}; imports in this file were "
-                          "not scanned")
-            return
-        except ValueError as error:  # null bytes, before Python 3.12
-            self._problem(name, source, 1, "scan-syntax-error",
-                          f"cannot parse {source}: {error}; imports in this file were "
+        except (SyntaxError, ValueError) as error:  # ValueError: null bytes, Python < 3.12
+            line = getattr(error, "lineno", None) or 1
+            reason = getattr(error, "msg", None) or str(error)
+            self._problem(name, source, line, "scan-syntax-error",
+                          f"cannot parse {source}: {reason}; imports in this file were "
                           "not scanned")
             return
         except OSError as error:
@@ -207,10 +204,13 @@ class _Walk:
         self.done += 1
         for site in sites:
             edge = _Edge(name, source, site.line, site.function)
+            denied: list[str] = []
             for target in self._targets(module, site, edge):
+                if any(target.name.startswith(d + ".") for d in denied):
+                    continue  # its parent package is denied: the import stops there
                 if self._check(target, edge):
-                    break  # the firewall stops at the first denied module of the chain
-                if target.exists:
+                    denied.append(target.name)
+                elif target.exists:
                     self._reach(target.name, edge)
 
     # -- resolving an import site

@@ -343,3 +343,17 @@ def test_a_relative_import_beyond_the_top_level_package_is_a_warning(project):
     findings = _scan(project, "serve", "pkg")
     assert sorted((f.code, f.subject) for f in findings) == [
         ("scan-bad-relative-import", "pkg"), ("scan-bad-relative-import", "serve")]
+
+
+def test_a_denied_package_hides_its_submodules_but_not_its_siblings(project):
+    project.write({
+        "app.py": "from lib import tuning, serving\nimport lib.tuning.deep\n",
+        "lib/__init__.py": "",
+        "lib/tuning/__init__.py": "",
+        "lib/tuning/deep.py": "import optuna\n",
+        "lib/serving.py": "import mlflow\n",
+    })
+    project.policy('version = 1\n[imports]\ndeny = ["lib.tuning", "mlflow", "optuna"]\n')
+    findings = _scan(project, "app")
+    assert sorted((f.subject, f.importer) for f in findings) == [
+        ("lib.tuning", "app"), ("lib.tuning", "app"), ("mlflow", "lib.serving")]
