@@ -286,23 +286,29 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]
 
 
 def _command(args: argparse.Namespace) -> int:
-    from importwall import exitcodes
-    from importwall._api import ENV_POLICY, resolve_policy
+    search_path = [*args.path, os.getcwd(), *sys.path[1:]]
+    return _check(args, search_path) if args.check else _write(args, search_path)
+
+
+def _check(args: argparse.Namespace, search_path: list[str]) -> int:
+    from importwall._api import resolve_policy
     from importwall._clioutput import emit
 
-    search_path = [*args.path, os.getcwd(), *sys.path[1:]]
-    wants_policy = args.check or (not args.module and (args.policy or
-                                                       os.environ.get(ENV_POLICY)))
-    policy = resolve_policy(args.policy) if wants_policy else None
-    if args.check:
-        assert policy is not None
-        if not policy.section("standardize").get("fingerprint"):
-            raise FingerprintError(f"{policy.path}: [standardize] has no fingerprint; add "
-                                   'fingerprint = "train-env.json" (relative to the policy)')
-        findings = check_standardization(policy, search_path)
-        return emit(findings, args, "compared with the training fingerprint")
-    modules = list(args.module) or (
-        list(policy.section("standardize").get("modules", ())) if policy else [])
+    policy = resolve_policy(args.policy)
+    if not policy.section("standardize").get("fingerprint"):
+        raise FingerprintError(f"{policy.path}: [standardize] has no fingerprint; add "
+                               'fingerprint = "train-env.json" (relative to the policy)')
+    findings = check_standardization(policy, search_path)
+    return emit(findings, args, "compared with the training fingerprint")
+
+
+def _write(args: argparse.Namespace, search_path: list[str]) -> int:
+    from importwall import exitcodes
+    from importwall._api import ENV_POLICY, resolve_policy
+
+    modules = list(args.module)
+    if not modules and (args.policy or os.environ.get(ENV_POLICY)):
+        modules = list(resolve_policy(args.policy).section("standardize").get("modules", ()))
     data = take_fingerprint(modules, search_path)
     if args.output in (None, "-"):
         print(json.dumps(data, indent=2, sort_keys=True))
