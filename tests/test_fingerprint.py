@@ -197,3 +197,14 @@ def test_an_unwritable_output_is_a_clear_error(tmp_path: Path):
     assert result.returncode == 2
     assert "cannot write the fingerprint" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_without_module_arguments_the_policy_names_the_modules(training):
+    root, site, _ = training
+    result = run_python(["-m", "importwall", "fingerprint", "--policy",
+                         str(root / "deploy" / "policy.toml"), "--path", str(root / "code")],
+                        pythonpath=[site], cwd=root)
+    assert result.returncode == 0, result.output
+    data = json.loads(result.stdout)
+    assert sorted(data["modules"]) == ["svc.predict", "svc.preprocess"]
+    assert data["distributions"]["numpy"] == "2.1.0"
