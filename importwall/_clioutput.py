@@ -1,50 +1,49 @@
-"""How the scan, fingerprint and model-scan commands print their findings: a readable
-listing, or ``--format json`` for machines, and the exit status for ``--fail-on``."""
+"""What the scan, fingerprint and model-scan commands share on the command line: an
+optional policy, and their findings written as one report in any report format."""
 
 from __future__ import annotations
 
 import argparse
-import json
+import sys
+import time
 from collections.abc import Sequence
+from typing import Any
 
-from importwall import exitcodes
-from importwall.errors import _format_chain
-from importwall.findings import SEVERITIES, Finding
-
-
-def add_output_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--format", "-f", choices=("text", "json"), default="text",
-                        help="text for people (default), json for machines")
-    parser.add_argument("--fail-on", choices=SEVERITIES, default="error",
-                        help="exit 1 when a finding is at least this severe (default: error)")
+from importwall.findings import Finding
+from importwall.policy import Policy
 
 
-def render_text(findings: Sequence[Finding]) -> str:
-    lines: list[str] = []
-    for finding in sorted(findings, key=_order):
-        lines.append(f"{finding.severity}: [{finding.code}] {finding.message}")
-        if finding.rule:
-            lines.append(f"  rule: {finding.rule}" +
-                         (f" ({finding.source})" if finding.source else ""))
-        if finding.reason:
-            lines.append(f"  reason: {finding.reason}")
-        if finding.chain and finding.rule:  # a chain that leads to what the rule denies
-            lines.extend(_format_chain(finding.chain, finding.subject))
-    return "\n".join(lines)
+def optional_policy(reference: str | None) -> Policy | None:
+    """The policy given or discovered (see :mod:`importwall.discovery`), or ``None`` when
+    there is none: these commands also work without one."""
+    from importwall.cli import load_cli_policy
+    from importwall.discovery import discover_policy
+
+    found = discover_policy(reference)
+    return load_cli_policy(found) if found is not None else None
 
 
-def emit(findings: Sequence[Finding], args: argparse.Namespace, summary: str) -> int:
-    """Print ``findings`` as ``args.format`` asks; the exit status for ``args.fail_on``."""
-    ordered = sorted(findings, key=_order)
-    if args.format == "json":
-        print(json.dumps([finding.to_dict() for finding in ordered], indent=2))
-    else:
-        if ordered:
-            print(render_text(ordered))
-        print(f"{summary}: {len(ordered)} finding(s)")
-    failing = any(finding.at_least(args.fail_on) for finding in ordered)
-    return exitcodes.FINDINGS if failing else exitcodes.CLEAN
+def check_format(args: argparse.Namespace, policy: Policy | None) -> None:
+    """An unknown ``--format`` is a usage error before any work is done."""
+    from importwall.cli import report_settings
+    from importwall.reportwriter import reporter
+
+    reporter(report_settings(args, policy)[0])
 
 
-def _order(finding: Finding) -> tuple[str, str, str, str]:
-    return (finding.kind, finding.subject, finding.code, finding.message)
+def write_findings(findings: Sequence[Finding], args: argparse.Namespace,
+                   policy: Policy | None, summary: str,
+                   metadata: dict[str, Any] | None = None) -> int:
+    """Write ``findings`` as one report (``--format``, ``-o``); say ``summary`` on stderr,
+    so that a report on standard output stays machine-readable. Returns the exit status
+    for ``--fail-on``."""
+    from importwall.cli import exit_status, report_settings
+    from importwall.report import Report
+    from importwall.reportwriter import write_report
+
+    fmt, output, fail_on = report_settings(args, policy)
+    report = Report.build(findings, policy=policy.path if policy else None,
+                          generated=time.time(), metadata=metadata)
+    write_report(report, fmt, output)
+    print(f"importwall: {summary}", file=sys.stderr)
+    return exit_status(report, fail_on)

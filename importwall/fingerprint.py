@@ -20,8 +20,8 @@ import json
 import os
 import platform
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from importwall.distributions import normalize
 from importwall.envcheck.installed import installed_distributions
@@ -29,6 +29,9 @@ from importwall.errors import ImportWallError
 from importwall.findings import KIND_STANDARDIZE, Finding
 from importwall.policy import Policy
 from importwall.sourcefinder import SourceFinder
+
+if TYPE_CHECKING:
+    from importwall.cli import Registry
 
 FORMAT = "importwall-fingerprint"
 FORMAT_VERSION = 1
@@ -259,20 +262,20 @@ def check_standardization(policy: Policy,
 # --------------------------------------------------------------------------- command line
 
 
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]
-             ) -> dict[str, Callable[[argparse.Namespace], int]]:
-    """Add the ``fingerprint`` command; return its handler by command name."""
-    from importwall._clioutput import add_output_arguments
-    from importwall.cli import _policy_argument
-
-    parser = commands.add_parser(
-        "fingerprint", help="record this environment for train/serve standardization",
+def register(registry: Registry) -> None:
+    registry.add(
+        "fingerprint", _command, configure=_arguments,
+        help="record this environment for train/serve standardization",
         description="Record the Python version, platform, installed distributions and a "
                     "content hash of the inference modules (in the training environment), "
                     "or, with --check, compare this environment with the fingerprint the "
-                    "policy's [standardize] section names.")
-    parser.add_argument("--output", "-o", metavar="FILE",
-                        help="where to write the fingerprint (default: stdout)")
+                    "policy's [standardize] section names and report the differences.")
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    from importwall.cli import fail_on_argument, policy_argument
+    from importwall.reportwriter import FORMATS
+
     parser.add_argument("--module", action="append", default=[], metavar="PKG",
                         help="an inference module or package to hash (repeatable; default: "
                              "the policy's [standardize] modules)")
@@ -280,9 +283,13 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]
                         help="put FOLDER first on the search path (repeatable)")
     parser.add_argument("--check", action="store_true",
                         help="compare this environment with the policy's fingerprint")
-    _policy_argument(parser)
-    add_output_arguments(parser)
-    return {"fingerprint": _command}
+    policy_argument(parser)
+    parser.add_argument("--output", "-o", metavar="PATH",
+                        help="where to write the fingerprint, or with --check the report "
+                             "('-' for standard output, the default)")
+    parser.add_argument("--format", "-f", metavar="FORMAT",
+                        help=f"with --check, the report format: {', '.join(FORMATS)}")
+    fail_on_argument(parser)
 
 
 def _command(args: argparse.Namespace) -> int:
@@ -291,30 +298,36 @@ def _command(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace, search_path: list[str]) -> int:
-    from importwall._api import resolve_policy
-    from importwall._clioutput import emit
+    from importwall._clioutput import check_format, write_findings
+    from importwall.cli import load_cli_policy
 
-    policy = resolve_policy(args.policy)
-    if not policy.section("standardize").get("fingerprint"):
+    policy = load_cli_policy(args.policy)
+    check_format(args, policy)
+    fingerprint = policy.section("standardize").get("fingerprint")
+    if not fingerprint:
         raise FingerprintError(f"{policy.path}: [standardize] has no fingerprint; add "
                                'fingerprint = "train-env.json" (relative to the policy)')
     findings = check_standardization(policy, search_path)
-    return emit(findings, args, "compared with the training fingerprint")
+    return write_findings(findings, args, policy,
+                          f"compared this environment with {fingerprint}",
+                          {"command": "fingerprint --check", "fingerprint": fingerprint})
 
 
 def _write(args: argparse.Namespace, search_path: list[str]) -> int:
     from importwall import exitcodes
-    from importwall._api import ENV_POLICY, resolve_policy
+    from importwall._clioutput import optional_policy
 
     modules = list(args.module)
-    if not modules and (args.policy or os.environ.get(ENV_POLICY)):
-        modules = list(resolve_policy(args.policy).section("standardize").get("modules", ()))
+    if not modules:
+        policy = optional_policy(args.policy)
+        if policy is not None:
+            modules = list(policy.section("standardize").get("modules", ()))
     data = take_fingerprint(modules, search_path)
     if args.output in (None, "-"):
         print(json.dumps(data, indent=2, sort_keys=True))
     else:
         write_fingerprint(data, args.output)
-        print(f"{args.output}: {len(data['distributions'])} distribution(s), "
+        print(f"importwall: {args.output}: {len(data['distributions'])} distribution(s), "
               f"{len(data['modules'])} module(s), Python {data['python']['version']}",
               file=sys.stderr)
     return exitcodes.CLEAN

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from importwall.findings import KIND_MODEL, Finding
@@ -19,6 +19,7 @@ from importwall.matcher import Matcher, PatternTrie
 from importwall.policy import Policy
 
 if TYPE_CHECKING:  # the opcode reader is imported when a file is read, not with the CLI
+    from importwall.cli import Registry
     from importwall.pickleops import Global, Reference
 
 # --------------------------------------------------------------------------- what is risky
@@ -183,7 +184,7 @@ def _finding(code: str, severity: str, subject: str, label: str, message: str, f
     if reference is not None:
         details.update(offset=reference.offset, count=reference.count)
     return Finding(kind=KIND_MODEL, code=code, severity=severity, subject=subject,
-                   message=message, details=details, **extra)
+                   message=message, details=details, pid=0, **extra)  # read, not run
 
 
 def _model_files(paths: Sequence[str]) -> Iterator[str]:
@@ -201,37 +202,38 @@ def _model_files(paths: Sequence[str]) -> Iterator[str]:
 # --------------------------------------------------------------------------- command line
 
 
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]
-             ) -> dict[str, Callable[[argparse.Namespace], int]]:
-    """Add the ``scan-model`` command; return its handler by command name."""
-    from importwall._clioutput import add_output_arguments
-    from importwall.cli import _policy_argument
-
-    parser = commands.add_parser(
-        "scan-model", help="check pickled models for training-only classes and code "
-                           "execution, without loading them",
+def register(registry: Registry) -> None:
+    registry.add(
+        "scan-model", _command, configure=_arguments,
+        help="check pickled models for training-only classes and code execution, "
+             "without loading them",
         description="Read pickle and joblib files' opcodes (nothing is unpickled) and report "
                     "training-only classes (a GridSearchCV instead of its best estimator, a "
                     "CV splitter, classes of modules the policy denies) and globals that "
                     "run code (os.system, builtins.eval, subprocess, ...).")
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    from importwall.cli import fail_on_argument, output_arguments, policy_argument
+
     parser.add_argument("paths", nargs="+", metavar="PATH",
                         help="model files, or folders to search for "
                              + ", ".join(MODEL_SUFFIXES))
-    _policy_argument(parser)
-    add_output_arguments(parser)
-    return {"scan-model": _command}
+    policy_argument(parser)
+    output_arguments(parser)
+    fail_on_argument(parser)
 
 
 def _command(args: argparse.Namespace) -> int:
-    from importwall._api import ENV_POLICY, resolve_policy
-    from importwall._clioutput import emit
+    from importwall._clioutput import check_format, optional_policy, write_findings
     from importwall.cli import UsageError
 
     missing = [path for path in args.paths if not os.path.exists(path)]
     if missing:
         raise UsageError(f"importwall scan-model: no such file or folder: {', '.join(missing)}")
-    reference = args.policy or os.environ.get(ENV_POLICY)
-    policy = resolve_policy(reference) if reference else None
+    policy = optional_policy(args.policy)
+    check_format(args, policy)
     files = list(_model_files(args.paths))
     findings = ModelScanner(policy).scan(files)
-    return emit(findings, args, f"scanned {len(files)} model file(s)")
+    return write_findings(findings, args, policy, f"scanned {len(files)} model file(s)",
+                          {"command": "scan-model", "files": files})

@@ -35,6 +35,7 @@ if TYPE_CHECKING:  # the parser and its cache are imported when a scan runs
     from rich.progress import Progress as RichProgress
     from rich.progress import TaskID
 
+    from importwall.cli import Registry
     from importwall.importsites import ImportSite, SiteCache
 
 Progress = Callable[[int, int], None]
@@ -262,7 +263,7 @@ class _Walk:
         self._reported.add(key)
         chain = self._chain(edge)
         lazy = [frame for frame in chain if frame.function]
-        where = f"{edge.file}:{edge.line}"
+        where = f"{os.path.basename(edge.file)}:{edge.line}"  # the chain has the full path
         message = f"{target.name} is reachable from {chain[0].module}: {edge.importer} " \
                   f"imports it at {where}"
         if edge.function:
@@ -275,7 +276,8 @@ class _Walk:
             subject=target.name, message=message, rule=decision.label, reason=rule.reason,
             source=rule.source, importer=edge.importer, chain=chain,
             details={"entrypoint": chain[0].module, "lazy": bool(lazy),
-                     "installed": target.exists}))
+                     "installed": target.exists},
+            pid=0))  # read from source, not seen by a process
         return True
 
     def _chain(self, edge: _Edge) -> tuple[Frame, ...]:
@@ -289,7 +291,7 @@ class _Walk:
     def _problem(self, module: str, file: str, line: int, code: str, message: str) -> None:
         self.findings.append(Finding(
             kind=KIND_SCAN, code=code, severity="warning", subject=module, message=message,
-            chain=(Frame(module, file, line),)))
+            chain=(Frame(module, file, line),), pid=0))
 
 
 def _is_under(path: str, root: str) -> bool:
@@ -326,19 +328,20 @@ class _ProgressBar:
             self._bar.stop()
 
 
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]
-             ) -> dict[str, Callable[[argparse.Namespace], int]]:
-    """Add the ``scan`` command; return its handler by command name."""
-    from importwall._clioutput import add_output_arguments
-    from importwall.cli import _policy_argument
-
-    parser = commands.add_parser(
-        "scan", help="statically find import chains from entry points to denied modules",
+def register(registry: Registry) -> None:
+    registry.add(
+        "scan", _command, configure=_arguments,
+        help="statically find import chains from entry points to denied modules",
         description="Read the import graph from the serving entry points (module names or "
                     ".py paths) through first-party code, function-level imports included, "
                     "and report every chain that reaches a module the policy denies.")
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    from importwall.cli import fail_on_argument, output_arguments, policy_argument
+
     parser.add_argument("entrypoints", nargs="+", metavar="ENTRYPOINT")
-    _policy_argument(parser)
+    policy_argument(parser)
     parser.add_argument("--follow-third-party", action="store_true",
                         help="also follow imports through installed packages")
     parser.add_argument("--path", action="append", default=[], metavar="FOLDER",
@@ -350,16 +353,17 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]
                         help="where to keep the parse cache (default: the user cache dir)")
     parser.add_argument("--no-cache", action="store_true", help="parse every file again")
     parser.add_argument("--no-progress", action="store_true", help="never show progress")
-    add_output_arguments(parser)
-    return {"scan": _command}
+    output_arguments(parser)
+    fail_on_argument(parser)
 
 
 def _command(args: argparse.Namespace) -> int:
-    from importwall._api import resolve_policy
-    from importwall._clioutput import emit
+    from importwall._clioutput import check_format, write_findings
+    from importwall.cli import load_cli_policy
     from importwall.importsites import default_cache_dir
 
-    policy = resolve_policy(args.policy)
+    policy = load_cli_policy(args.policy)
+    check_format(args, policy)
     cache_dir = None if args.no_cache else (args.cache_dir or default_cache_dir())
     bar = _ProgressBar() if sys.stderr.isatty() and not args.no_progress else None
     scanner = Scanner(policy, [*args.path, os.getcwd(), *sys.path[1:]], args.first_party,
@@ -371,4 +375,6 @@ def _command(args: argparse.Namespace) -> int:
             bar.close()
     summary = (f"scanned {result.modules} module(s) from {', '.join(result.entrypoints)} "
                f"({result.parsed} parsed, {result.reused} from cache)")
-    return emit(result.findings, args, summary)
+    metadata = {"command": "scan", "entrypoints": result.entrypoints,
+                "modules": result.modules, "parsed": result.parsed, "reused": result.reused}
+    return write_findings(result.findings, args, policy, summary, metadata)

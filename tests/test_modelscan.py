@@ -129,14 +129,16 @@ def test_the_command_exits_1_and_never_unpickles(tmp_path):
     assert result.returncode == 1, result.output
     assert not sentinel.exists()
     data = json.loads(result.stdout)
-    assert [(item["code"], Path(item["details"]["file"]).name) for item in data] == [
-        ("model-executes-code", "evil.joblib")]
+    assert [(item["code"], Path(item["details"]["file"]).name) for item in data["findings"]] \
+        == [("model-executes-code", "evil.joblib")]
+    assert data["metadata"]["command"] == "scan-model"
     missing = run_python(["-m", "importwall", "scan-model", str(tmp_path / "nope.pkl")])
     assert missing.returncode == 2
     assert "no such file or folder" in missing.stderr and "Traceback" not in missing.stderr
     text = run_python(["-m", "importwall", "scan-model", str(clean)])
     assert text.returncode == 0, text.output
-    assert "scanned 1 model file(s): 0 finding(s)" in text.stdout
+    assert "No findings." in text.stdout
+    assert "scanned 1 model file(s)" in text.stderr
 
 
 # --------------------------------------------------------------------------- real models

@@ -241,16 +241,18 @@ def test_the_command_prints_chains_and_json(service):
     text = run_python(["-m", "importwall", "scan", "serve.py", "--policy", "policy.toml",
                        "--no-cache"], cwd=root, pythonpath=[root])
     assert text.returncode == 1, text.output
-    assert f"{root / 'svc' / 'app.py'}:15 in handle()" in text.stdout
-    assert "2 finding(s)" in text.stdout
+    assert "svc.app  (svc/app.py:15, in handle())" in text.stdout
+    assert "2 errors, 0 warnings" in text.stdout
+    assert "scanned 7 module(s) from serve (7 parsed, 0 from cache)" in text.stderr
 
     as_json = run_python(["-m", "importwall", "scan", "svc.app", "--policy", "policy.toml",
                           "--format", "json", "--cache-dir", str(root / ".cache")],
                          cwd=root, pythonpath=[root])
     assert as_json.returncode == 1, as_json.output
     data = json.loads(as_json.stdout)
-    assert sorted(item["subject"] for item in data) == ["matplotlib", "svc.training"]
-    assert all(item["kind"] == "scan" for item in data)
+    findings = data["findings"]
+    assert sorted(f["subject"] for f in findings) == ["matplotlib", "svc.training"]
+    assert all(f["kind"] == "scan" for f in findings)
     assert list((root / ".cache").glob("scan-*.json"))
 
     missing = run_python(["-m", "importwall", "scan", "svc.nothing", "--policy",
