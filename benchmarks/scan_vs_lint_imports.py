@@ -18,6 +18,7 @@ interpreter start-up.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import shutil
@@ -109,9 +110,7 @@ def main() -> None:
             figures["lint-imports, cold (--no-cache)"].append(elapsed)
             _time(lint, root, env)  # fill its cache
             figures["lint-imports, warm (cache)"].append(_time(lint, root, env)[0])
-        import json
-
-        chains = len(json.loads(outputs["scan"]))
+        chains = len(json.loads(outputs["scan"])["findings"])
         print(f"tree: {len(names) + 4} modules ({args.modules} generated), "
               f"Python {sys.version.split()[0]}, median of {args.repeat}")
         for label, values in figures.items():
