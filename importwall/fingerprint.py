@@ -269,7 +269,7 @@ def register(registry: Registry) -> None:
         description="Record the Python version, platform, installed distributions and a "
                     "content hash of the inference modules (in the training environment), "
                     "or, with --check, compare this environment with the fingerprint the "
-                    "policy's [standardize] section names and report the differences.")
+                    "policy's standardize section names and report the differences.")
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
@@ -278,7 +278,7 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("--module", action="append", default=[], metavar="PKG",
                         help="an inference module or package to hash (repeatable; default: "
-                             "the policy's [standardize] modules)")
+                             "the modules of the policy's standardize section)")
     parser.add_argument("--path", action="append", default=[], metavar="FOLDER",
                         help="put FOLDER first on the search path (repeatable)")
     parser.add_argument("--check", action="store_true",
