@@ -8,7 +8,6 @@ import pickle
 import subprocess
 import sys
 import textwrap
-import venv
 import zipfile
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import pytest
 from importwall.modelscan import ModelScanner
 from importwall.pickleops import Global, references_of
 from importwall.policy import load_policy
-from tests.conftest import run_python, write_files
+from tests.conftest import run_python, venv_with_packages, write_files
 
 
 class _Shell:
@@ -210,11 +209,6 @@ def loaded_globals(path):
 print(json.dumps({p.name: sorted(loaded_globals(p)) for p in written}))
 """
 
-_OFFLINE = ("Network is unreachable", "Temporary failure in name resolution",
-            "NewConnectionError", "No matching distribution found", "ConnectionError",
-            "Could not find a version that satisfies")
-
-
 @pytest.fixture(scope="session")
 def sklearn_python(tmp_path_factory) -> str:
     """An interpreter with scikit-learn and joblib: this one if it has them, else a
@@ -223,16 +217,8 @@ def sklearn_python(tmp_path_factory) -> str:
                            capture_output=True)
     if probe.returncode == 0:
         return sys.executable
-    folder = tmp_path_factory.mktemp("sklearn-venv")
-    venv.EnvBuilder(with_pip=True).create(folder)
-    python = folder / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-    install = subprocess.run([str(python), "-m", "pip", "install", "-q", "scikit-learn",
-                              "joblib"], capture_output=True, text=True, timeout=900)
-    if install.returncode != 0:
-        if any(sign in install.stderr for sign in _OFFLINE):
-            pytest.skip("scikit-learn could not be installed: the package registry is "
-                        f"unreachable ({install.stderr.strip().splitlines()[-1]})")
-        pytest.fail(f"pip install scikit-learn failed:\n{install.stderr}")
+    python = venv_with_packages(tmp_path_factory.mktemp("sklearn-venv"),
+                                ["scikit-learn", "joblib"])
     return str(python)
 
 
