@@ -86,7 +86,6 @@ class Scanner:
                  first_party: Sequence[str] = (), follow_third_party: bool = False,
                  cache_dir: str | None = None, progress: Progress | None = None) -> None:
         self.matcher = Matcher.from_policy(policy)
-        self.policy = policy
         self._search_path = list(sys.path if search_path is None else search_path)
         self._first_party = [os.path.abspath(p) for p in first_party]
         self.follow_third_party = follow_third_party
