@@ -10,20 +10,15 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO, Result, run_python, write_files
+from conftest import REPO, Result, run_python, venv_with_packages, write_files
 
 pytestmark = pytest.mark.slow
 
 LIBRARIES = ("scikit-learn", "lightgbm", "xgboost-cpu", "pandas", "fastapi", "httpx",
              "uvicorn", "mlflow-skinny", "optuna")
-_UNREACHABLE = ("NewConnectionError", "Max retries exceeded", "Temporary failure in name",
-                "Network is unreachable", "No matching distribution found",
-                "Could not find a version that satisfies")
 
 TRAIN = """
     import pickle
@@ -153,27 +148,11 @@ SERVING = {
 }
 
 
-def _pip_unreachable(output: str) -> bool:
-    return any(marker in output for marker in _UNREACHABLE)
-
-
 @pytest.fixture(scope="session")
 def ml_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A venv with the ML libraries and this importwall (editable) installed."""
-    root = tmp_path_factory.mktemp("ml-venv")
-    subprocess.run([sys.executable, "-m", "venv", str(root)], check=True)
-    python = root / "bin" / "python"
-    proc = subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-         *LIBRARIES, "-e", str(REPO)],
-        capture_output=True, text=True, timeout=900, stdin=subprocess.DEVNULL)
-    if proc.returncode != 0:
-        output = proc.stdout + proc.stderr
-        if _pip_unreachable(output):
-            pytest.skip("the package registry is unreachable, so the ML libraries could not "
-                        f"be installed: {output.strip().splitlines()[-1]}")
-        pytest.fail(f"installing the ML libraries failed:\n{output[-3000:]}")
-    return python
+    return venv_with_packages(tmp_path_factory.mktemp("ml-venv"),
+                              [*LIBRARIES, "-e", str(REPO)])
 
 
 @pytest.fixture(scope="session")
