@@ -289,6 +289,11 @@ class _Loader:
         except _toml.TOMLDecodeError as error:
             self.problems.append(_decode_problem(path, error))
             return {}
+        except RecursionError:
+            # The TOML readers recurse once per nested array or inline table.
+            self.problems.append(f"{path}:1: toml: values are nested too deeply to read; "
+                                 "a policy needs at most a few levels")
+            return {}
         locator = Locator(text)
         checker = _FileChecker(path, locator, precedence=0, problems=self.problems,
                                warnings=self.warnings)
