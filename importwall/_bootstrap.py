@@ -2,8 +2,10 @@
 
 Does nothing unless ``IMPORTWALL_POLICY`` is set, and runs at most once per process (a
 folder can be on ``sys.path`` twice, and ``.pth`` and ``sitecustomize`` can both be
-installed). Failures follow the mode: ``enforce`` fails closed, stopping the interpreter
-with one readable paragraph; ``warn`` and ``audit`` print one line and let the program run.
+installed). Once active, it rewrites the ``IMPORTWALL_*`` variables to absolute values so
+that every child process finds the same policy. Failures follow the mode: ``enforce``
+fails closed, stopping the interpreter with one readable paragraph; ``warn`` and
+``audit`` print one line and let the program run.
 
 Standard library only: this module is on the start-up path.
 """
@@ -27,8 +29,9 @@ def startup() -> None:
     _started = True
     try:
         from importwall._api import activate
+        from importwall.propagate import export
 
-        activate()
+        export(activate())
     except Exception as error:
         _fail(error)
 

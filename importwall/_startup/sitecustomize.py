@@ -1,13 +1,24 @@
-"""Put on ``PYTHONPATH`` by ``importwall run``: start the firewall, then hand over to the
-``sitecustomize`` this one shadows, if there is one."""
+"""Start the firewall, then hand over to the ``sitecustomize`` this one shadows.
+
+Two copies of this file run: ``importwall run`` puts this folder first on ``PYTHONPATH``,
+and ``importwall install --sitecustomize`` writes a copy into site-packages, moving any
+``sitecustomize.py`` that was there into the ``importwall-saved-sitecustomize`` folder
+beside it (``importwall uninstall`` moves it back). Either way the other
+``sitecustomize`` still runs, after the firewall is up.
+
+Standard library only, and next to nothing when ``IMPORTWALL_POLICY`` is not set.
+"""
 
 import os
 import sys
 
+SAVED_FOLDER = "importwall-saved-sitecustomize"
 _here = os.path.dirname(os.path.abspath(__file__))
 
 
 def _start() -> None:
+    if not os.environ.get("IMPORTWALL_POLICY"):
+        return
     try:
         from importwall._bootstrap import startup
     except ImportError:
@@ -27,7 +38,8 @@ def _chain_to_shadowed() -> None:
     import importlib.util
 
     rest = [p for p in sys.path if os.path.abspath(p or os.curdir) != _here]
-    spec = importlib.machinery.PathFinder.find_spec("sitecustomize", rest)
+    spec = importlib.machinery.PathFinder.find_spec(
+        "sitecustomize", [os.path.join(_here, SAVED_FOLDER), *rest])
     if spec is None or spec.loader is None:
         return
     module = importlib.util.module_from_spec(spec)
