@@ -300,7 +300,8 @@ class _Loader:
         prefix: tuple[str, ...] = ()
         if os.path.basename(path) == PYPROJECT:
             prefix = PYPROJECT_TABLE
-            document = document.get("tool", {}).get("importwall")
+            tool = document.get("tool")  # may be any value: `tool = 1` is valid TOML
+            document = tool.get("importwall") if isinstance(tool, dict) else None
             if not isinstance(document, dict):
                 self.problems.append(f"{path}:1: tool.importwall: no [tool.importwall] table; "
                                      "add one with the keys of a policy file (version = 1, "

@@ -95,9 +95,9 @@ def schema_documents(draw: st.DrawFn) -> str:
     return "\n".join(lines) + "\n"
 
 
-def assert_clean_outcome(text: str) -> None:
+def assert_clean_outcome(text: str, name: str = "policy.toml") -> None:
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "policy.toml"
+        path = Path(folder) / name
         path.write_text(text, encoding="utf-8")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", PolicyWarning)
@@ -116,6 +116,22 @@ def assert_clean_outcome(text: str) -> None:
 @given(toml_ish)
 def test_random_toml_like_text_gives_a_policy_or_a_policy_error(text: str) -> None:
     assert_clean_outcome(text)
+
+
+@FUZZ
+@given(st.one_of(toml_ish, st.tuples(st.sampled_from(["", "[tool]\n", "[tool.importwall]\n"]),
+                                     toml_ish).map("".join),
+                 schema_documents().map(lambda text: "[tool.importwall]\n" + text)))
+def test_random_pyproject_toml_gives_a_policy_or_a_policy_error(text: str) -> None:
+    assert_clean_outcome(text, name="pyproject.toml")
+
+
+@pytest.mark.parametrize("text", ["tool = 1\n", "[tool]\nimportwall = 1\n", "tool = []\n"])
+def test_pyproject_without_a_tool_importwall_table_is_a_policy_error(
+        tmp_path: Path, text: str) -> None:
+    (tmp_path / "pyproject.toml").write_text(text, encoding="utf-8")
+    with pytest.raises(PolicyError, match=r"pyproject.toml:1: tool.importwall: no \[tool"):
+        load_policy(tmp_path / "pyproject.toml")
 
 
 @FUZZ
