@@ -53,7 +53,7 @@ def suite(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         if sys.version_info >= (3, 12):
             archive.extractall(root, filter="data")
         else:
-            archive.extractall(root)  # noqa: S202 - a registry sdist, read-only use
+            archive.extractall(root)
     source = root / archives[0].name.removesuffix(".tar.gz")
     subprocess.run([sys.executable, "-m", "venv", str(root / "venv")], check=True,
                    env=clean_env())
