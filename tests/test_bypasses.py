@@ -142,6 +142,14 @@ sys.modules["tuner"] = module
 import tuner
 """
 
+FIND_SPEC_EXEC = """
+import importlib.util
+spec = importlib.util.find_spec("tuner")  # the importlib docs' recipe for a direct import
+module = importlib.util.module_from_spec(spec)
+sys.modules["tuner"] = module
+spec.loader.exec_module(module)
+"""
+
 LAZY_LOADER = """
 import importlib.machinery, importlib.util, os, sys
 loader = importlib.util.LazyLoader(
@@ -257,6 +265,9 @@ VECTORS = [
     Vector("spec_from_file_location + exec_module", "blocked", SPEC_FROM_FILE, strict=True),
     Vector("sys.modules direct insertion", "not covered", SYS_MODULES_INSERT),
     Vector("sys.modules direct insertion", "blocked", SYS_MODULES_INSERT, strict=True),
+    Vector("find_spec + module_from_spec + exec_module", "not covered", FIND_SPEC_EXEC),
+    Vector("find_spec + module_from_spec + exec_module", "blocked", FIND_SPEC_EXEC,
+           strict=True),
     Vector("importlib.util.LazyLoader", "not covered", LAZY_LOADER),
     Vector("importlib.util.LazyLoader", "blocked", LAZY_LOADER, strict=True),
     Vector("sys.meta_path reordered", "not covered", META_PATH_REORDERED),
