@@ -20,7 +20,6 @@ import fnmatch
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Generic, TypeVar
 
 from importwall.policy import ImportException, Policy, Rule
@@ -131,10 +130,9 @@ class Decision:
     def denied(self) -> bool:
         return self.verdict == DENY
 
-    @cached_property
+    @property
     def label(self) -> str:
-        """How the rule is named in messages: ``deny 'optuna'`` (worked out once: audit
-        mode names the rule in every import's finding)."""
+        """How the rule is named in messages: ``deny 'optuna'``."""
         distribution = self.rule.extra.get("distribution")
         if distribution:
             return f"deny_distributions {distribution!r}"
