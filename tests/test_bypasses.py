@@ -13,12 +13,11 @@ the vector's outcome and compares it with the one documented in docs/bypasses.md
   only strict mode's audit hook does); the test pins the gap so the table stays honest.
 
 Vectors with ``strict=True`` run under a policy with ``strict = true`` (the PEP 578 audit
-hook of issue 3); while that is not on the branch they are expected failures.
+hook, :mod:`importwall.strict`).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 import textwrap
@@ -27,9 +26,6 @@ from dataclasses import dataclass, field
 import pytest
 
 from tests.conftest import REPO, Result
-
-STRICT_AVAILABLE = importlib.util.find_spec("importwall.strict") is not None
-STRICT_MISSING = "strict mode (the PEP 578 audit hook, issue 3) is not on this branch yet"
 
 RAN = "RAN-DENIED-CODE"
 
@@ -281,6 +277,8 @@ VECTORS = [
            MULTIPROCESSING.format(method="forkserver"), route="run"),
     Vector("multiprocessing fork", "blocked", MULTIPROCESSING.format(method="fork"),
            route="run"),
+    Vector("multiprocessing spawn after importwall.activate()", "not covered",
+           MULTIPROCESSING.format(method="spawn")),
     Vector("subprocess grandchild", "blocked", GRANDCHILD, route="run"),
     Vector("os.execv of python", "blocked", EXECV, route="run"),
     Vector("python -m denied_module", "blocked", "", route="run", argv=("-m", "tuner")),
@@ -354,8 +352,6 @@ def _marks(vector: Vector) -> list[pytest.MarkDecorator]:
     if sys.version_info < vector.min_python:
         version = ".".join(map(str, vector.min_python))
         marks.append(pytest.mark.skip(reason=f"needs Python {version}+"))
-    if vector.strict and not STRICT_AVAILABLE and vector.expected != "not covered":
-        marks.append(pytest.mark.xfail(reason=STRICT_MISSING, strict=True))
     return marks
 
 
