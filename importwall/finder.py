@@ -29,6 +29,7 @@ from types import ModuleType
 from typing import Any
 
 from importwall import chain as _chain
+from importwall._importlib_bootstrap_guard import ImportGuard
 from importwall.errors import (
     ForbiddenImportError,
     ForbiddenImportRuntimeError,
@@ -43,7 +44,6 @@ from importwall.findings import (
     KIND_INTERNAL,
     Finding,
 )
-from importwall.guard import ImportGuard
 from importwall.matcher import Decision, Matcher
 from importwall.policy import MODES, Policy
 
