@@ -93,8 +93,10 @@ def activate(policy: str | os.PathLike[str] | Policy | None = None, mode: str | 
     data_dir = resolve_data_dir(loaded)
     if data_dir:
         # Before the gate, so that the environment findings are recorded too.
-        firewall.add_sink(RecordWriter(
-            data_dir, {"policy": loaded.path, "mode": firewall.mode}, on_error=firewall.record))
+        writer = RecordWriter(data_dir, {"policy": loaded.path, "mode": firewall.mode},
+                              on_error=firewall.record)
+        firewall.add_sink(writer)
+        writer.announce()  # a process that finds nothing is still seen to have run
     if loaded.check_at_startup:
         # Imported only here: without check_at_startup the start-up path stays stdlib-only.
         # Run before the firewall is installed, so the checks' own lazy imports are not
