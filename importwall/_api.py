@@ -60,17 +60,15 @@ def resolve_policy(policy: str | os.PathLike[str] | Policy | None) -> Policy:
 def resolve_data_dir(policy: Policy | None,
                      environ: os._Environ[str] | dict[str, str] | None = None) -> str | None:
     """Where record files go: ``IMPORTWALL_DATA_DIR``, else the policy's ``[report]
-    data_dir`` (relative to the policy file's folder), else nowhere."""
+    data_dir`` (relative to the policy file that sets it), else nowhere."""
     env = os.environ if environ is None else environ
     explicit = env.get(ENV_DATA_DIR)
     if explicit:
         return os.path.abspath(explicit)
     if policy is None:
         return None
-    configured = policy.section("report").get("data_dir")
-    if not configured:
-        return None
-    return os.path.join(os.path.dirname(policy.path), os.path.expanduser(str(configured)))
+    configured = policy.section("report").get("data_dir")  # a ``path``: already absolute
+    return str(configured) if configured else None
 
 
 def activate(policy: str | os.PathLike[str] | Policy | None = None, mode: str | None = None,
