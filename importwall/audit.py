@@ -270,9 +270,8 @@ def _show_output(what: str, completed: subprocess.CompletedProcess[str],
             pass  # no outcome: the probe did not get as far as importing
     if not captured:
         return
-    if completed.stdout is not None or completed.stderr is not None:
-        sys.stderr.write(f"importwall audit: output of {what} "
-                         f"(exit status {completed.returncode}):\n")
+    sys.stderr.write(f"importwall audit: output of {what} "
+                     f"(exit status {completed.returncode}):\n")
     sys.stderr.write(captured if captured.endswith("\n") else captured + "\n")
     sys.stderr.flush()
 
