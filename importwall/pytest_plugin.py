@@ -51,6 +51,11 @@ _WORKER_KEY = "importwall_findings"
 # Imports made by these never count: they are the test runner, not the code under test.
 _RUNNER_PACKAGES = ("_pytest", "pytest", "pluggy", "xdist", "execnet", "iniconfig",
                     "importwall")
+# pytest's import helpers act for the test that calls them (pytest.importorskip, monkeypatch's
+# "pkg.module.attr" targets): their frames are skipped, so the import is charged to the test.
+# Exempting them with the rest of pytest would let importorskip turn a blocked import into a
+# skip, and let a test import any denied module through monkeypatch.
+_IMPORT_HELPERS = ("_pytest.outcomes", "_pytest.monkeypatch")
 # The module-level frames that start every chain in a test process: the pytest script,
 # ``python -m pytest``, and the code pytest-xdist runs in its workers.
 _ENTRY_MODULES = ("__main__", "__channelexec__")
@@ -311,7 +316,7 @@ def _firewall(guard: _Guard, mode: str) -> Iterator[Firewall]:
     """
     from importwall.finder import Firewall
 
-    firewall = Firewall(guard.policy, mode, matcher=guard.matcher)
+    firewall = Firewall(guard.policy, mode, matcher=guard.matcher, helpers=_IMPORT_HELPERS)
     for name in list(sys.modules):
         decision = guard.matcher.decide(name)
         if decision is not None and decision.denied:
@@ -418,9 +423,15 @@ def _guarded(item: pytest.Item, phase: str) -> Generator[None, None, None]:
 def _also(raised: BaseException | None) -> str:
     from importwall.errors import ForbiddenImportError, ForbiddenImportRuntimeError
 
-    if raised is None or isinstance(raised, ForbiddenImportError | ForbiddenImportRuntimeError):
-        return ""
-    return f"\n(the test then raised {type(raised).__name__}: {raised})"
+    if isinstance(raised, pytest.skip.Exception):
+        # pytest.importorskip turns the firewall's ModuleNotFoundError into a skip.
+        return "\n(the blocked import would otherwise have skipped the test)"
+    cause = raised
+    while cause is not None:
+        if isinstance(cause, ForbiddenImportError | ForbiddenImportRuntimeError):
+            return ""  # the block itself (perhaps wrapped, as monkeypatch does): shown above
+        cause = cause.__cause__
+    return "" if raised is None else f"\n(the test then raised {type(raised).__name__}: {raised})"
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -397,3 +397,46 @@ def test_assert_clean_fixture(service: pytest.Pytester) -> None:
     """)
     result = service.runpytest_subprocess("--importwall=policy.toml", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
+
+
+def test_importorskip_of_a_denied_module_fails_the_test(service: pytest.Pytester) -> None:
+    # importorskip would turn the firewall's ModuleNotFoundError into a skip; the import is
+    # charged to the test that asked for it, not to pytest's helper.
+    write_tests(service, """
+        import pytest
+
+        def test_optional_training():
+            training = pytest.importorskip("myservice.training")
+            assert training.explain({})
+
+        def test_patched_training(monkeypatch):
+            monkeypatch.setattr("myservice.training.explain", lambda request: "patched")
+    """)
+    result = service.runpytest_subprocess("--importwall=policy.toml")
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines([
+        "*importwall: test test_serving.py::test_optional_training imported 1 module(s)*",
+        "*imported by: test_serving*",
+        "*test_serving*test_serving.py:4 in test_optional_training()*",
+        "(the blocked import would otherwise have skipped the test)",
+        "*importwall: test test_serving.py::test_patched_training imported 1 module(s)*",
+        "*test_serving*test_serving.py:8 in test_patched_training()*",
+    ])
+    assert "the test then raised" not in result.stdout.str()
+
+
+def test_module_level_importorskip_fails_the_module(service: pytest.Pytester) -> None:
+    write_tests(service, """
+        import pytest
+
+        training = pytest.importorskip("myservice.training")
+
+        def test_never_runs():
+            pass
+    """)
+    result = service.runpytest_subprocess("--importwall=policy.toml")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([
+        "*importwall: test module test_serving.py imported 1 module(s)*",
+        "*imported by: test_serving*",
+    ])
