@@ -25,7 +25,6 @@ merges them when the worker goes down, before the summary and the report are wri
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import sys
 from collections.abc import Callable, Generator, Iterator, Sequence
@@ -44,7 +43,6 @@ if TYPE_CHECKING:
     from importwall.testing import CleanResult
 
 MARKER = "importwall"
-REPORT_VERSION = 1
 _BARE = "\0bare"  # --importwall given without a value
 _WORKER_KEY = "importwall_findings"
 
@@ -78,7 +76,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="enforce (fail the test, default), warn or audit (only report)")
     group.addoption(
         "--importwall-report", action="store", default=None, metavar="PATH",
-        dest="importwall_report", help="write the findings as JSON to PATH")
+        dest="importwall_report",
+        help="write the findings to PATH as an importwall report (JSON unless "
+             "--importwall-report-format says otherwise)")
+    from importwall.reportwriter import FORMATS
+
+    group.addoption(
+        "--importwall-report-format", action="store", default="json", metavar="FORMAT",
+        dest="importwall_report_format",
+        help=f"format of the --importwall-report file: {', '.join(FORMATS)} (default: json)")
     parser.addini("importwall_policy", "policy file or shipped pack that guards every test "
                   "(relative to the ini file)", default=None)
     parser.addini("importwall_mode", "importwall mode for tests: enforce, warn or audit",
@@ -105,6 +111,8 @@ class _State:
     base_policy: Policy | None
     mode: str | None
     report_path: str | None
+    report_format: str = "json"
+    report_error: str | None = None
     findings: list[Finding] = dataclasses.field(default_factory=list)
     guards: dict[tuple[Any, ...], _Guard] = dataclasses.field(default_factory=dict)
     policies: dict[str, Policy] = dataclasses.field(default_factory=dict)
@@ -131,9 +139,21 @@ def pytest_configure(config: pytest.Config) -> None:
     if mode is not None and mode not in _MODES:
         raise pytest.UsageError(f"importwall_mode = {mode!r}; use one of {', '.join(_MODES)}")
     report = config.getoption("importwall_report")
+    report_format = config.getoption("importwall_report_format")
+    if report is not None:
+        _check_format(report_format)
     base = _load(reference, option=True) if reference else None
-    config.stash[_STATE] = _State(config, base, mode, report,
+    config.stash[_STATE] = _State(config, base, mode, report, report_format,
                                   runner_modules=_runner_modules(config))
+
+
+def _check_format(name: str) -> None:
+    from importwall.reportwriter import ReportFormatError, reporter
+
+    try:
+        reporter(name)
+    except ReportFormatError as error:
+        raise pytest.UsageError(str(error)) from None
 
 
 def _ini(config: pytest.Config, name: str) -> str | None:
@@ -338,8 +358,10 @@ def _attributed(state: _State, findings: Sequence[Finding], nodeid: str,
         chain = list(finding.chain)
         while chain and (chain[0].module in _ENTRY_MODULES or _is_runner(state, chain[0].module)):
             chain.pop(0)
+        # The test goes into the message too: every report format shows it, and the same
+        # import site reached from two tests stays two findings in the report.
         out.append(dataclasses.replace(
-            finding, chain=tuple(chain),
+            finding, chain=tuple(chain), message=f"{finding.message} (in {phase} of {nodeid})",
             details={**finding.details, "test": nodeid, "phase": phase}))
     return out
 
@@ -449,7 +471,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     state = session.config.stash.get(_STATE, None)
     if state is None or state.report_path is None or hasattr(session.config, "workerinput"):
         return
-    write_report(state.report_path, state.findings)
+    state.report_error = _write_report(state)
+    if state.report_error is not None and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.USAGE_ERROR
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
@@ -469,7 +493,9 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
             write(f"    chain: {' -> '.join([*modules, finding.subject])}")
     write(f"{len(state.findings)} forbidden import(s)" if state.findings
           else "no forbidden imports")
-    if state.report_path:
+    if state.report_error:
+        terminalreporter.write_line(state.report_error, red=True)
+    elif state.report_path:
         write(f"importwall report written to {state.report_path}")
 
 
@@ -477,17 +503,26 @@ def _order(finding: Finding) -> tuple[str, str, str]:
     return (str(finding.details.get("test", "")), finding.subject, finding.rule or "")
 
 
-def write_report(path: str, findings: Sequence[Finding]) -> None:
-    """The findings as JSON (``{"version": 1, "findings": [...]}``), written atomically."""
-    document = {"version": REPORT_VERSION, "tool": "importwall",
-                "findings": [f.to_dict() for f in sorted(findings, key=_order)]}
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    partial = f"{path}.{os.getpid()}.partial"
-    with open(partial, "w", encoding="utf-8") as handle:
-        json.dump(document, handle, indent=2, sort_keys=True, default=str)
-        handle.write("\n")
-    os.replace(partial, path)
+def _write_report(state: _State) -> str | None:
+    """Write the session's findings as a standard importwall report (any report format);
+    the problem when it cannot be written."""
+    import time
+
+    from importwall.audit import rule_labels
+    from importwall.report import Report
+    from importwall.reportwriter import ReportFormatError, write_report
+
+    assert state.report_path is not None
+    base = state.base_policy
+    report = Report.build(
+        state.findings, policy=base.path if base is not None else None,
+        rules=rule_labels(base) if base is not None else (), generated=time.time(),
+        metadata={"runner": "pytest", "pytest": pytest.__version__})
+    try:
+        write_report(report, state.report_format, state.report_path)
+    except ReportFormatError as error:
+        return str(error)
+    return None
 
 
 # --------------------------------------------------------------------------- fixture
