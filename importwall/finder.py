@@ -188,9 +188,30 @@ class Firewall:
     def _warn(self, finding: Finding) -> None:
         site = finding.chain[-1] if finding.chain else None
         message = finding.message + (f" ({finding.reason})" if finding.reason else "")
-        _warn_explicit(message, ImportWallWarning,
-                       site.file if site else "<importwall>", site.line if site else 0,
-                       module=site.module if site else None)
+        self.warn_at(message, site.file if site else "<importwall>", site.line if site else 0,
+                     module=site.module if site else None)
+
+    def warn_at(self, message: str, filename: str, lineno: int,
+                module: str | None = None) -> None:
+        """Emit an :class:`ImportWallWarning` pointing at ``filename:lineno``.
+
+        A warnings filter may turn it into an exception (``python -W error``, pytest's
+        ``filterwarnings = error``); in warn mode that must not break the host, so the
+        message goes to stderr instead and the failure is recorded.
+        """
+        try:
+            if module is None:  # an explicit module=None silences warn_explicit
+                _warn_explicit(message, ImportWallWarning, filename, lineno)
+            else:
+                _warn_explicit(message, ImportWallWarning, filename, lineno, module=module)
+        except Exception as error:  # never break the host
+            try:  # noqa: SIM105 - contextlib is not worth importing at interpreter start
+                sys.stderr.write(f"{filename}:{lineno}: ImportWallWarning: {message}\n")
+            except Exception:  # no stderr (pythonw, closed): record only
+                pass
+            self.record(internal_error(
+                f"a warning could not be shown as a warning ({type(error).__name__}); "
+                "it was written to stderr"))
 
     def record(self, finding: Finding) -> None:
         """Keep a finding and hand it to the sinks. A failing sink is recorded, not raised:
