@@ -23,7 +23,7 @@ import os
 import sys
 import threading
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from importlib.machinery import ModuleSpec
 from types import ModuleType
 from typing import Any
@@ -70,13 +70,16 @@ class Firewall:
     """
 
     def __init__(self, policy: Policy, mode: str, matcher: Matcher | None = None,
-                 sinks: Sequence[Sink] = ()) -> None:
+                 sinks: Sequence[Sink] = (), helpers: Collection[str] = ()) -> None:
+        """``helpers``: modules whose frames are skipped when finding the importer (see
+        :func:`importwall.chain.capture`)."""
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
         self.policy = policy
         self.mode = mode
         self.matcher = matcher if matcher is not None else Matcher.from_policy(policy)
         self.findings: list[Finding] = []
+        self._helpers = frozenset(helpers)
         self._sinks = list(sinks)
         self._lock = threading.Lock()
         self._busy = threading.local()
@@ -126,7 +129,7 @@ class Firewall:
             busy.active = False
 
     def _judge(self, fullname: str, decision: Decision, loading: bool) -> None:
-        site = _chain.capture(skip=3)
+        site = _chain.capture(skip=3, helpers=self._helpers)
         if self.matcher.exception_for(fullname, site.importer) is not None:
             if loading:
                 # Loaded for a library that may: later imports of it by anyone else
