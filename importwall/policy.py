@@ -138,7 +138,7 @@ SCHEMA: dict[str, dict[str, _Field]] = {
         "severity": _SEVERITY,
     },
     "report": {
-        "data_dir": _Field("str"),
+        "data_dir": _Field("path"),
         "formats": _Field("strings"),
         "output": _Field("str"),
         "fail_on": _Field("choice", SEVERITIES),
