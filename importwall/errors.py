@@ -70,37 +70,45 @@ class _ForbiddenImportMixin:
     chain: tuple[Frame, ...]
     source: str | None
 
-    def _setup(
+    def __init__(
         self,
         module: str,
         rule: str,
-        reason: str | None,
-        importer: str | None,
-        chain: Sequence[Frame],
-        source: str | None,
-    ) -> str:
+        reason: str | None = None,
+        importer: str | None = None,
+        chain: Sequence[Frame] = (),
+        source: str | None = None,
+    ) -> None:
         self.module = module
         self.rule = rule
         self.reason = reason
         self.importer = importer
         self.chain = tuple(chain)
         self.source = source
-        where = f" ({source})" if source else ""
-        lines = [f"importwall: import of {module!r} is forbidden by rule {rule}{where}"]
-        if reason:
-            lines.append(f"  reason: {reason}")
-        if importer:
-            lines.append(f"  imported by: {importer}")
-        if chain:
-            lines.extend(_format_chain(chain, module))
+        self._init_builtin(self._message())
+
+    def _init_builtin(self, message: str) -> None:
+        raise NotImplementedError  # pragma: no cover - each concrete class says which
+
+    def _message(self) -> str:
+        where = f" ({self.source})" if self.source else ""
+        lines = [f"importwall: import of {self.module!r} is forbidden by rule {self.rule}"
+                 f"{where}"]
+        if self.reason:
+            lines.append(f"  reason: {self.reason}")
+        if self.importer:
+            lines.append(f"  imported by: {self.importer}")
+        if self.chain:
+            lines.extend(_format_chain(self.chain, self.module))
         lines.append(
             "  fix: move this import out of the serving code path, or relax the policy "
             "(an [[imports.exceptions]] entry or an allow rule) if serving really needs it."
         )
         return "\n".join(lines)
 
-    def _args(self) -> tuple[Any, ...]:
-        return (self.module, self.rule, self.reason, self.importer, self.chain, self.source)
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.module, self.rule, self.reason, self.importer, self.chain,
+                             self.source))
 
 
 class ForbiddenImportError(_ForbiddenImportMixin, ImportWallError, ModuleNotFoundError):
@@ -113,38 +121,15 @@ class ForbiddenImportError(_ForbiddenImportMixin, ImportWallError, ModuleNotFoun
     instead, which no ``except ImportError`` swallows.
     """
 
-    def __init__(
-        self,
-        module: str,
-        rule: str,
-        reason: str | None = None,
-        importer: str | None = None,
-        chain: Sequence[Frame] = (),
-        source: str | None = None,
-    ) -> None:
-        message = self._setup(module, rule, reason, importer, chain, source)
-        super().__init__(message, name=module)
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), self._args())
+    def _init_builtin(self, message: str) -> None:
+        ModuleNotFoundError.__init__(self, message, name=self.module)
 
 
 class ForbiddenImportRuntimeError(_ForbiddenImportMixin, ImportWallError, RuntimeError):
     """The loud variant of :class:`ForbiddenImportError` (``blocked_error = "runtime"``)."""
 
-    def __init__(
-        self,
-        module: str,
-        rule: str,
-        reason: str | None = None,
-        importer: str | None = None,
-        chain: Sequence[Frame] = (),
-        source: str | None = None,
-    ) -> None:
-        super().__init__(self._setup(module, rule, reason, importer, chain, source))
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), self._args())
+    def _init_builtin(self, message: str) -> None:
+        RuntimeError.__init__(self, message)
 
 
 class EnvironmentRejectedError(ImportWallError):
