@@ -20,12 +20,13 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 REPO = Path(__file__).resolve().parent.parent
 CACHE = REPO / ".benchmarks"
 """Virtual environments the benchmarks build and keep between runs (git-ignored)."""
 
-Command = tuple[Sequence[str], Mapping[str, str]]
+K = TypeVar("K")
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -67,16 +68,16 @@ class Row:
     def render(self) -> str:
         verdict = {True: "ok", False: "OVER", None: ""}[self.met]
         target = f"target {self.target}" if self.target else ""
-        return f"  {self.label:<44} {self.value:>14}  {self.detail:<34} {target:<18} {verdict}"
+        return f"  {self.label:<52} {self.value:>14}  {self.detail:<34} {target:<18} {verdict}"
 
 
-def interleaved(sides: Mapping[str, Callable[[], float]], rounds: int,
-                warmup: int = 1) -> dict[str, Samples]:
+def interleaved(sides: Mapping[K, Callable[[], float]], rounds: int,
+                warmup: int = 1) -> dict[K, Samples]:
     """Call every side once per round, in a new random order each round."""
     for _ in range(warmup):
         for measure in sides.values():
             measure()
-    values: dict[str, list[float]] = {name: [] for name in sides}
+    values: dict[K, list[float]] = {name: [] for name in sides}
     for _ in range(rounds):
         order = list(sides)
         random.shuffle(order)
@@ -128,7 +129,7 @@ def source_venv(root: Path, packages: Sequence[str] = ()) -> Path:
     python = root / "bin" / "python"
     marker = root / ".benchmark-packages"
     wanted = "\n".join(sorted(packages))
-    if python.exists() and (not packages or marker.exists() and marker.read_text() == wanted):
+    if python.exists() and (not packages or (marker.exists() and marker.read_text() == wanted)):
         return python
     args = [sys.executable, "-m", "venv", str(root)]
     if not packages:

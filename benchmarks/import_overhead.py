@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks._measure import (  # noqa: E402
+from benchmarks._measure import (
     CACHE,
     REPO,
     Row,

@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks._measure import (  # noqa: E402
+from benchmarks._measure import (
     Row,
     clean_env,
     count_row,
@@ -32,7 +32,7 @@ from benchmarks._measure import (  # noqa: E402
     source_venv,
     wall_seconds,
 )
-from importwall.install import PTH_LINE, PTH_NAME  # noqa: E402
+from importwall.install import PTH_LINE, PTH_NAME
 
 WITHOUT = "without .pth"
 WITH = "with .pth"
