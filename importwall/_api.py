@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from importwall.errors import ImportWallError
 from importwall.finder import Firewall, Sink, installed
 from importwall.policy import MODES, Policy, load_policy
+from importwall.records import RecordWriter
 
 ENV_POLICY = "IMPORTWALL_POLICY"
 ENV_MODE = "IMPORTWALL_MODE"
@@ -56,6 +57,22 @@ def resolve_policy(policy: str | os.PathLike[str] | Policy | None) -> Policy:
     return load_policy(policy)
 
 
+def resolve_data_dir(policy: Policy | None,
+                     environ: os._Environ[str] | dict[str, str] | None = None) -> str | None:
+    """Where record files go: ``IMPORTWALL_DATA_DIR``, else the policy's ``[report]
+    data_dir`` (relative to the policy file's folder), else nowhere."""
+    env = os.environ if environ is None else environ
+    explicit = env.get(ENV_DATA_DIR)
+    if explicit:
+        return os.path.abspath(explicit)
+    if policy is None:
+        return None
+    configured = policy.section("report").get("data_dir")
+    if not configured:
+        return None
+    return os.path.join(os.path.dirname(policy.path), os.path.expanduser(str(configured)))
+
+
 def activate(policy: str | os.PathLike[str] | Policy | None = None, mode: str | None = None,
              *, sinks: Sequence[Sink] = ()) -> Firewall:
     """Start the firewall in this process and return it.
@@ -73,6 +90,11 @@ def activate(policy: str | os.PathLike[str] | Policy | None = None, mode: str | 
     """
     loaded = resolve_policy(policy)
     firewall = Firewall(loaded, resolve_mode(mode, loaded), sinks=sinks)
+    data_dir = resolve_data_dir(loaded)
+    if data_dir:
+        # Before the gate, so that the environment findings are recorded too.
+        firewall.add_sink(RecordWriter(
+            data_dir, {"policy": loaded.path, "mode": firewall.mode}, on_error=firewall.record))
     if loaded.check_at_startup:
         # Imported only here: without check_at_startup the start-up path stays stdlib-only.
         # Run before the firewall is installed, so the checks' own lazy imports are not

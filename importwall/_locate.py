@@ -26,7 +26,8 @@ class Locator:
     """Maps key paths (``("imports", "deny")``, ``("imports", "exceptions", "0", "module")``)
     to 1-based line numbers in one TOML text."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, prefix: Path = ()) -> None:
+        self._prefix = prefix
         self._lines = text.splitlines()
         self._keys: dict[Path, int] = {}
         self._array_tables: dict[Path, int] = {}
@@ -49,7 +50,9 @@ class Locator:
 
     def line(self, path: Path, value: str | None = None) -> int:
         """The line of the longest known prefix of ``path``; with ``value``, the first line
-        at or after it where that string literal appears (an item of a multi-line array)."""
+        at or after it where that string literal appears (an item of a multi-line array).
+        Paths are relative to ``prefix`` (``("tool", "importwall")`` in pyproject.toml)."""
+        path = (*self._prefix, *path)
         for end in range(len(path), 0, -1):
             found = self._keys.get(path[:end])
             if found is not None:

@@ -22,12 +22,15 @@ import shutil
 import site
 import subprocess
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from importwall import exitcodes
 from importwall.errors import ImportWallError
+
+if TYPE_CHECKING:
+    from importwall.cli import Registry
 
 PTH_NAME = "importwall.pth"
 # site.py executes .pth lines that start with "import"; the environment is checked before
@@ -54,7 +57,6 @@ print(json.dumps({
 }))
 """
 
-Handler = Callable[[argparse.Namespace], int]
 
 
 class InstallError(ImportWallError):
@@ -229,30 +231,33 @@ def _target_arguments(parser: argparse.ArgumentParser) -> None:
                             "where its site-packages is)")
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
-             ) -> dict[str, Handler]:
-    """Add ``install``, ``uninstall`` and ``startup-file``; return their handlers."""
-    install = subparsers.add_parser(
-        "install", help="activate importwall in every Python process of an environment",
+def register(registry: Registry) -> None:
+    """Add ``install``, ``uninstall`` and ``startup-file`` to the ``importwall`` command."""
+    registry.add(
+        "install", _install, configure=_install_arguments,
+        help="activate importwall in every Python process of an environment",
         description="Write a one-line importwall.pth (or, with --sitecustomize, a "
                     "sitecustomize.py) into site-packages. It does nothing unless "
                     "IMPORTWALL_POLICY is set. Default target: this interpreter's "
                     "site-packages.")
-    _target_arguments(install)
-    install.add_argument("--sitecustomize", action="store_true",
-                         help="install a sitecustomize.py that chains to any existing one, "
-                              "instead of the .pth file")
-    uninstall_parser = subparsers.add_parser(
-        "uninstall", help="remove what `importwall install` wrote",
+    registry.add(
+        "uninstall", _uninstall, configure=_target_arguments,
+        help="remove what `importwall install` wrote",
         description="Remove importwall.pth and importwall's sitecustomize.py, restoring the "
                     "sitecustomize.py it displaced.")
-    _target_arguments(uninstall_parser)
-    subparsers.add_parser(
-        "startup-file", help="print the PYTHONSTARTUP script for interactive shells",
+    registry.add(
+        "startup-file", _startup_file,
+        help="print the PYTHONSTARTUP script for interactive shells",
         description="Print the path of a script for PYTHONSTARTUP. It only runs in "
                     "interactive sessions; scripts and servers need `importwall install` "
                     "or `importwall run`.")
-    return {"install": _install, "uninstall": _uninstall, "startup-file": _startup_file}
+
+
+def _install_arguments(parser: argparse.ArgumentParser) -> None:
+    _target_arguments(parser)
+    parser.add_argument("--sitecustomize", action="store_true",
+                        help="install a sitecustomize.py that chains to any existing one, "
+                             "instead of the .pth file")
 
 
 def _install(args: argparse.Namespace) -> int:

@@ -26,6 +26,9 @@ POLICY_VERSION = 1
 MODES = ("enforce", "warn", "audit")
 BLOCKED_ERRORS = ("module-not-found", "runtime")
 PACKS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "policies")
+PYPROJECT = "pyproject.toml"
+PYPROJECT_TABLE = ("tool", "importwall")
+"""In a ``pyproject.toml`` the policy is the ``[tool.importwall]`` table, same keys."""
 
 
 class PolicyWarning(UserWarning):
@@ -289,7 +292,16 @@ class _Loader:
         except _toml.TOMLDecodeError as error:
             self.problems.append(_decode_problem(path, error))
             return {}
-        locator = Locator(text)
+        prefix: tuple[str, ...] = ()
+        if os.path.basename(path) == PYPROJECT:
+            prefix = PYPROJECT_TABLE
+            document = document.get("tool", {}).get("importwall")
+            if not isinstance(document, dict):
+                self.problems.append(f"{path}:1: tool.importwall: no [tool.importwall] table; "
+                                     "add one with the keys of a policy file (version = 1, "
+                                     "[tool.importwall.imports] ...)")
+                return {}
+        locator = Locator(text, prefix)
         checker = _FileChecker(path, locator, precedence=0, problems=self.problems,
                                warnings=self.warnings)
         merged: _Sections = {}
@@ -387,8 +399,10 @@ class _FileChecker:
         out: _Sections = {}
         version = document.get("version")
         if version is None:
-            self.problems.append(f"{self.path}:1: version: missing; add `version = "
-                                 f"{POLICY_VERSION}` at the top of the file")
+            place = ("the [tool.importwall] table" if os.path.basename(self.path) == PYPROJECT
+                     else "the file")
+            self.problems.append(f"{self._where(())}: version: missing; add `version = "
+                                 f"{POLICY_VERSION}` at the top of {place}")
         elif version != POLICY_VERSION or isinstance(version, bool):
             self.problem(("version",), f"unsupported version {version!r}; this importwall "
                          f"reads version = {POLICY_VERSION}")

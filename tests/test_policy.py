@@ -216,3 +216,69 @@ max_memory_gib = 16.5
     assert policy.section("resources")["max_memory_gib"] == 16.5
     assert policy.section("report") == {}
     assert policy.to_dict()["gpu"]["deny_models"][0]["pattern"] == "A100*"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ('version = 1\ncheck_at_startup = 1\n', ":2: check_at_startup: must be true or false"),
+    ('version = 1\nextends = [1]\n', ":2: extends: must be a list of pack names or relative "
+     'paths, e.g. extends = ["serving-base", "./team.toml"]'),
+    ('version = "1"\n', ":1: version: unsupported version '1'; this importwall reads "
+     "version = 1"),
+    ('version = true\n', ":1: version: unsupported version True"),
+    ('version = 1\n[imports]\ndeny = ["a..b"]\n',
+     ":3: imports.deny[0]: 'a..b' is not a dotted module name (empty segment)"),
+    ('version = 1\n[imports]\ndeny = [{ module = "x", reason = 3 }]\n',
+     ":3: imports.deny[0].reason: must be a string"),
+    ('version = 1\n[imports]\nblocked_error = "loud"\n',
+     ":3: imports.blocked_error: must be one of 'module-not-found', 'runtime'"),
+    ('version = 1\n[imports]\nexceptions = "sklearn"\n',
+     ":3: imports.exceptions: must be a list of tables: [[imports.exceptions]] with module, "
+     "importer and reason"),
+    ('version = 1\n[imports]\nexceptions = ["sklearn"]\n',
+     ":3: imports.exceptions[0]: each exception must be a table with module and importer"),
+    ('version = 1\n[[imports.exceptions]]\nmodule = "a"\nimporter = "b c"\n',
+     ":3: imports.exceptions[0].importer: 'b c' is not a module pattern"),
+    ('version = 1\n[[imports.exceptions]]\nmodule = "a"\nimporter = "b"\nreason = []\n',
+     ":3: imports.exceptions[0].reason: must be a string"),
+    ('version = 1\n[gpu]\nmax_devices = -1\n', ":3: gpu.max_devices: must be a whole number >= 0"),
+    ('version = 1\n[resources]\nmax_cpus = "4"\n', ":3: resources.max_cpus: must be a number >= 0"),
+    ('version = 1\n[standardize]\nfingerprint = ""\n',
+     ":3: standardize.fingerprint: must be a non-empty string"),
+    ('version = 1\n[standardize]\npackages = ["x", 1]\n',
+     ":3: standardize.packages: must be a list of non-empty strings"),
+])
+def test_each_schema_error_names_line_key_and_fix(tmp_path: Path, text: str,
+                                                   expected: str) -> None:
+    path = write(tmp_path, "p.toml", text)
+    found = problems(path)
+    assert any(p.startswith(f"{path}{expected}") for p in found), found
+
+
+def test_unreadable_and_undecodable_files(tmp_path: Path) -> None:
+    binary = tmp_path / "bin.toml"
+    binary.write_bytes(b"version = 1\n\xff\xfe\x00")
+    (problem,) = problems(binary)
+    assert problem.startswith(f"{binary}:1: policy: cannot read the file: ")
+    folder = tmp_path / "dir.toml"
+    folder.mkdir()
+    with pytest.raises(PolicyError):
+        load_policy(folder)
+
+
+def test_unknown_keys_in_rule_and_exception_tables_warn(tmp_path: Path) -> None:
+    path = write(tmp_path, "p.toml", """\
+version = 1
+[imports]
+deny = [{ module = "optuna", raeson = "typo" }]
+[[imports.exceptions]]
+module = "a"
+importer = "b"
+reasn = "typo"
+""")
+    with pytest.warns(PolicyWarning) as record:
+        load_policy(path)
+    messages = sorted(str(w.message) for w in record)
+    assert messages == [
+        f"{path}:3: imports.deny[0].raeson: unknown key; did you mean 'reason'?",
+        f"{path}:5: imports.exceptions[0].reasn: unknown key; did you mean 'reason'?",
+    ]

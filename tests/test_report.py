@@ -1,0 +1,106 @@
+"""The report model: combining record files, de-duplication, ordering, the JSON schema."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import jsonschema
+
+from importwall.findings import Finding, Frame
+from importwall.report import Report, load_records, schema_path
+
+CHAIN = (Frame("serve", "/srv/serve.py", 3), Frame("svc.app", "/srv/svc/app.py", 10, "handle"))
+
+
+def finding(subject: str = "svc.training", severity: str = "error", *, pid: int = 1,
+            host: str = "h1", chain: tuple[Frame, ...] = CHAIN, kind: str = "import",
+            timestamp: float = 100.0) -> Finding:
+    return Finding(kind=kind, code=f"{kind}-found", severity=severity, subject=subject,
+                   message=f"{subject} found", rule=f"deny {subject!r}", source="/p.toml:3",
+                   chain=chain, pid=pid, host=host, timestamp=timestamp)
+
+
+def test_same_module_and_chain_is_counted_once_with_every_pid() -> None:
+    report = Report.build([finding(pid=3, timestamp=3), finding(pid=1, timestamp=5),
+                           finding(pid=3, timestamp=4)])
+    (item,) = report.items
+    assert item.count == 3 and item.pids == (1, 3) and item.finding.timestamp == 3
+
+
+def test_a_different_chain_is_a_different_finding() -> None:
+    other = (Frame("worker", "/srv/worker.py", 7),)
+    report = Report.build([finding(), finding(chain=other)])
+    assert len(report.items) == 2
+
+
+def test_order_is_severity_first_and_independent_of_input_order() -> None:
+    findings = [finding("b", "warning"), finding("a", "info"), finding("c", "error"),
+                finding("a", "error", kind="environment", chain=()), finding("d", "warning")]
+    expected = [("environment", "a"), ("import", "c"), ("import", "b"), ("import", "d"),
+                ("import", "a")]
+    for seed in range(5):
+        random.Random(seed).shuffle(findings)
+        report = Report.build(findings)
+        assert [(i.finding.kind, i.finding.subject) for i in report.items] == expected
+
+
+def test_fails_and_counts() -> None:
+    report = Report.build([finding("a", "warning"), finding("b", "info")])
+    assert report.counts() == {"info": 1, "warning": 1, "error": 0}
+    assert report.fails("warning") and report.fails("info") and not report.fails("error")
+
+
+def test_combine_100_record_files(tmp_path: Path) -> None:
+    """100 processes' files: every finding counted, every process listed."""
+    data = tmp_path / "data"
+    for pid in range(1000, 1100):
+        lines = [{"type": "process", "version": 1, "pid": pid, "host": "h", "started": pid}]
+        lines += [{"type": "finding", "finding": finding(pid=pid).to_dict()}]
+        if pid % 10 == 0:
+            lines.append({"type": "finding",
+                          "finding": finding("svc.eval", "warning", pid=pid).to_dict()})
+        data.mkdir(exist_ok=True)
+        (data / f"h-{pid}-x.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    report = load_records(str(data))
+    assert len(report.processes) == 100
+    by_subject = {i.finding.subject: i for i in report.items}
+    assert by_subject["svc.training"].count == 100
+    assert by_subject["svc.training"].pids == tuple(range(1000, 1100))
+    assert by_subject["svc.eval"].count == 10
+
+
+def test_unreadable_lines_become_internal_findings(tmp_path: Path) -> None:
+    good = json.dumps({"type": "finding", "finding": finding().to_dict()})
+    (tmp_path / "h-1-a.jsonl").write_text(good + "\n{truncated\n")
+    report = load_records(str(tmp_path))
+    codes = sorted(i.finding.code for i in report.items)
+    assert codes == ["import-found", "record-unreadable"]
+    internal = next(i for i in report.items if i.finding.kind == "internal")
+    assert internal.finding.source == f"{tmp_path / 'h-1-a.jsonl'}:2"
+
+
+def test_json_form_matches_the_shipped_schema_and_round_trips() -> None:
+    schema = json.loads(Path(schema_path()).read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    report = Report.build([finding(pid=1), finding(pid=2), finding("x", "info", chain=())],
+                          policy="/p.toml", rules=["deny 'x'"], metadata={"command": "serve"})
+    data = report.to_dict()
+    jsonschema.validate(data, schema, cls=jsonschema.Draft202012Validator)
+    assert data["summary"] == {"findings": 2, "by_severity": {"info": 1, "warning": 0,
+                                                               "error": 1}, "processes": 0}
+    again = Report.from_dict(json.loads(json.dumps(data)))
+    assert again.to_dict() == data
+
+
+def test_schema_rejects_what_it_should() -> None:
+    schema = json.loads(Path(schema_path()).read_text())
+    data = Report.build([finding()]).to_dict()
+    data["findings"][0]["severity"] = "fatal"
+    errors = list(jsonschema.Draft202012Validator(schema).iter_errors(data))
+    assert errors and "fatal" in errors[0].message
+
+
+def test_the_schema_ships_in_the_wheel_package_folder() -> None:
+    assert Path(schema_path()).parent.parent.name == "importwall"
