@@ -86,12 +86,16 @@ def interleaved(sides: Mapping[K, Callable[[], float]], rounds: int,
     return {name: Samples(tuple(found)) for name, found in values.items()}
 
 
-def wall_seconds(argv: Sequence[str], env: Mapping[str, str]) -> float:
-    """Seconds a fresh process takes from start to exit."""
+def wall_seconds(argv: Sequence[str], env: Mapping[str, str],
+                 ok: Sequence[int] = (0,)) -> float:
+    """Seconds a fresh process takes from start to exit (its exit status one of ``ok``)."""
     began = time.perf_counter()
-    subprocess.run(list(argv), env=dict(env), check=True, stdin=subprocess.DEVNULL,
-                   stdout=subprocess.DEVNULL)
-    return time.perf_counter() - began
+    done = subprocess.run(list(argv), env=dict(env), stdin=subprocess.DEVNULL,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    elapsed = time.perf_counter() - began
+    if done.returncode not in ok:
+        raise RuntimeError(f"{argv[0]} exited {done.returncode}:\n{done.stderr}")
+    return elapsed
 
 
 def reported_seconds(argv: Sequence[str], env: Mapping[str, str]) -> float:

@@ -3,7 +3,7 @@
 
     python -m benchmarks                 # stdlib import set, start-up, activation, matcher
     python -m benchmarks --heavy         # + scikit-learn, pandas, fastapi (venv built once)
-    python -m benchmarks --only startup  # one group: imports, startup, activation, matcher
+    python -m benchmarks --only startup  # one group: imports startup activation matcher audit
     python -m benchmarks --smoke         # tiny sizes, no valgrind: proves the suite runs
 
 Rows say ``ok`` or ``OVER`` against the targets in benchmarks/README.md. Timings are
@@ -22,10 +22,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import activation, import_overhead, startup_pth
+from benchmarks import activation, audit_env, import_overhead, startup_pth
 from benchmarks._measure import Row, have_valgrind
 
-GROUPS = ("imports", "startup", "activation", "matcher")
+GROUPS = ("imports", "startup", "activation", "matcher", "audit")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     callgrind = not (args.smoke or args.no_callgrind) and have_valgrind()
     sizes = (10, 100, 1000) if args.smoke else activation.SIZES
     plot = args.plot or (None if args.smoke else Path("matcher_curve.png"))
+    dists = 20 if args.smoke else 300
     sets = ["smoke"] if args.smoke else ["stdlib", *(["heavy"] if args.heavy else [])]
 
     steps: dict[str, list[tuple[str, Callable[[], list[Row]]]]] = {
@@ -57,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
         "matcher": [("matcher cost per lookup",
                      lambda: activation.matcher_curve(sizes, 5 if args.smoke else 31, plot,
                                                       callgrind)[0])],
+        "audit": [(f"importwall audit, {dists} small distributions added",
+                   lambda: audit_env.measure(dists, rounds))],
     }
     print(f"importwall benchmarks: python {platform.python_version()} on "
           f"{platform.machine()}, {rounds} interleaved rounds, "
