@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import os
 import sys
-from types import FrameType
+from types import CodeType, FrameType
 
 from importwall.findings import Frame
 
 _getframe = sys._getframe
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 _IMPORTLIB_DIR = os.path.join(os.path.dirname(os.__file__), "importlib") + os.sep
+# One str.startswith call per frame: in audit mode every import walks the whole stack.
+_MACHINERY_PREFIXES = ("<frozen importlib", _IMPORTLIB_DIR, _PACKAGE_DIR)
 _MODULE_CODE = "<module>"
 # importlib's handler for ``from package import name``: it swallows a ModuleNotFoundError
 # whose ``name`` is the submodule, turning our message into "cannot import name".
@@ -27,11 +29,7 @@ _FROM_LIST = "_handle_fromlist"
 
 def _is_machinery(filename: str) -> bool:
     """Frames of the import system and of importwall itself are never the import site."""
-    return (
-        filename.startswith("<frozen importlib")
-        or filename.startswith(_IMPORTLIB_DIR)
-        or filename.startswith(_PACKAGE_DIR)
-    )
+    return filename.startswith(_MACHINERY_PREFIXES)
 
 
 def _module_name(frame: FrameType) -> str:
@@ -63,7 +61,7 @@ def capture(skip: int = 1) -> Site:
     except ValueError:
         return Site(None, (), False)
     from_list = False
-    while frame is not None and _is_machinery(frame.f_code.co_filename):
+    while frame is not None and frame.f_code.co_filename.startswith(_MACHINERY_PREFIXES):
         from_list = from_list or frame.f_code.co_name == _FROM_LIST
         frame = frame.f_back
     if frame is None:
@@ -77,8 +75,26 @@ def capture(skip: int = 1) -> Site:
         frame = frame.f_back
     while frame is not None:
         code = frame.f_code
-        if code.co_name == _MODULE_CODE and not _is_machinery(code.co_filename):
-            chain.append(Frame(_module_name(frame), code.co_filename, frame.f_lineno or 0))
+        if code.co_name == _MODULE_CODE and not code.co_filename.startswith(
+                _MACHINERY_PREFIXES):
+            chain.append(_module_frame(frame, code))
         frame = frame.f_back
     chain.reverse()
     return Site(importer, tuple(chain), from_list)
+
+
+# Frames of module code, by (module, file, line): the outer links of a chain are the same
+# for every import their module makes, and a Frame is immutable, so captures share them.
+# (Keyed by strings, whose hashes are cached; hashing a code object hashes its contents.)
+_module_frames: dict[tuple[str, str, int], Frame] = {}
+_MODULE_FRAMES_KEPT = 4096
+
+
+def _module_frame(frame: FrameType, code: CodeType) -> Frame:
+    key = (_module_name(frame), code.co_filename, frame.f_lineno or 0)
+    found = _module_frames.get(key)
+    if found is None:
+        if len(_module_frames) >= _MODULE_FRAMES_KEPT:
+            _module_frames.clear()
+        found = _module_frames[key] = Frame(*key)
+    return found
