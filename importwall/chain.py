@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
-from types import CodeType, FrameType
+from types import FrameType
 
 from importwall.findings import Frame
 
@@ -68,33 +68,45 @@ def capture(skip: int = 1) -> Site:
         return Site(None, (), from_list)
     importer = _module_name(frame)
     site_function = None if frame.f_code.co_name == _MODULE_CODE else frame.f_code.co_name
-    chain: list[Frame] = []
+    inner: list[Frame] = []  # innermost first
     if site_function is not None:
-        chain.append(Frame(importer, frame.f_code.co_filename, frame.f_lineno or 0,
+        inner.append(Frame(importer, frame.f_code.co_filename, frame.f_lineno or 0,
                            site_function))
         frame = frame.f_back
+    walked: list[tuple[FrameType, int]] = []
+    outer: tuple[Frame, ...] = ()
     while frame is not None:
         code = frame.f_code
         if code.co_name == _MODULE_CODE and not code.co_filename.startswith(
                 _MACHINERY_PREFIXES):
-            chain.append(_module_frame(frame, code))
+            line = frame.f_lineno or 0
+            known = _chains.get(id(frame))
+            if known is not None and known[0] is frame and known[1] == line:
+                outer = known[2]
+                break
+            inner.append(Frame(_module_name(frame), code.co_filename, line))
+            walked.append((frame, line))
         frame = frame.f_back
-    chain.reverse()
-    return Site(importer, tuple(chain), from_list)
+    chain = outer + tuple(reversed(inner))
+    _remember(chain, walked)
+    return Site(importer, chain, from_list)
 
 
-# Frames of module code, by (module, file, line): the outer links of a chain are the same
-# for every import their module makes, and a Frame is immutable, so captures share them.
-# (Keyed by strings, whose hashes are cached; hashing a code object hashes its contents.)
-_module_frames: dict[tuple[str, str, int], Frame] = {}
-_MODULE_FRAMES_KEPT = 4096
+# The chain up to and including a module frame, by that frame: while module A imports
+# B, C and D in turn, A's frame sits at the same line and its outer chain is the same, so
+# the walk for C and D stops at A. Holding the frame keeps its id from being reused; only
+# a few are kept (module frames, whose globals outlive them anyway).
+_chains: dict[int, tuple[FrameType, int, tuple[Frame, ...]]] = {}
+_CHAINS_KEPT = 64
 
 
-def _module_frame(frame: FrameType, code: CodeType) -> Frame:
-    key = (_module_name(frame), code.co_filename, frame.f_lineno or 0)
-    found = _module_frames.get(key)
-    if found is None:
-        if len(_module_frames) >= _MODULE_FRAMES_KEPT:
-            _module_frames.clear()
-        found = _module_frames[key] = Frame(*key)
-    return found
+def _remember(chain: tuple[Frame, ...], walked: list[tuple[FrameType, int]]) -> None:
+    if len(_chains) + len(walked) > _CHAINS_KEPT:
+        _chains.clear()
+    end = len(chain)
+    # walked is innermost first and matches the last len(walked) module links of chain
+    # (a lazy import's function frame, if any, comes after them).
+    if walked and chain[-1].function is not None:
+        end -= 1
+    for depth, (frame, line) in enumerate(walked):
+        _chains[id(frame)] = (frame, line, chain[:end - depth])
