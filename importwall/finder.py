@@ -19,6 +19,7 @@ Standard library only: this module is on the start-up path.
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 import threading
 import warnings
@@ -56,6 +57,9 @@ _CODES = {
     ACTION_PRELOADED: "import-preloaded",
 }
 _warn_explicit = warnings.warn_explicit
+_getframe = sys._getframe
+# importlib.util is frozen on 3.11+ and a plain file on 3.10.
+_UTIL_SUFFIXES = ("<frozen importlib.util>", os.path.join("importlib", "util.py"))
 
 
 class Firewall:
@@ -93,7 +97,7 @@ class Firewall:
         if decision is None or not decision.denied:
             return None
         busy = self._busy
-        if getattr(busy, "active", False):
+        if getattr(busy, "active", False) or _is_availability_probe():
             return None
         busy.active = True
         try:
@@ -207,6 +211,21 @@ class Firewall:
             self.guard.watch(name)
             found.append(finding)
         return found
+
+
+def _is_availability_probe() -> bool:
+    """Whether ``importlib.util.find_spec`` asked, rather than an import statement.
+
+    Libraries probe optional dependencies with ``find_spec(name) is not None`` (accelerate
+    probes wandb and deepspeed, transformers probes deepspeed). A probe imports nothing, so
+    there is nothing to record, and raising there would break the library instead of letting
+    it fall back; the import that may follow is judged like any other.
+    """
+    try:
+        caller = _getframe(3).f_code  # find_spec <- importlib._bootstrap._find_spec <- caller
+    except ValueError:
+        return False
+    return caller.co_name == "find_spec" and caller.co_filename.endswith(_UTIL_SUFFIXES)
 
 
 def internal_error(message: str) -> Finding:

@@ -1,0 +1,1 @@
+"""A FastAPI model server for an iris classifier trained by ../train.py."""

@@ -1,0 +1,137 @@
+"""The shape the shipped packs rely on: a library loads its own denied module through an
+importer-aware exception, and first-party code must still be stopped, whatever the form of
+its import statement (``importwall.guard`` sees the imports Python answers from
+``sys.modules``); and availability probes (``importlib.util.find_spec``) never raise.
+Every case runs in a fresh interpreter.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+LIBRARY = {
+    # A library that imports its own training module when it loads (like sklearn, torch).
+    "lib/__init__.py": """
+        from lib import training
+        from lib.model import predict
+    """,
+    "lib/model.py": """
+        def predict(x):
+            from lib.training import fitted  # a cache hit made by the library itself
+            return x * fitted()
+    """,
+    "lib/training/__init__.py": """
+        def fitted():
+            return 2
+    """,
+    "lib/training/split.py": "",
+    "app.py": """
+        import lib
+
+        def serve(x):
+            return lib.predict(x)
+
+        def handler():
+            from lib.training import fitted
+            return fitted()
+    """,
+}
+
+POLICY = """
+    version = 1
+    [imports]
+    deny = [{ module = "lib.training", reason = "training-only" }]
+
+    [[imports.exceptions]]
+    module = "lib.training"
+    importer = "lib"
+    reason = "lib imports it when it loads"
+"""
+
+ACTIVATE = """
+import sys, importwall
+firewall = importwall.activate("policy.toml", mode=sys.argv[1] if len(sys.argv) > 1 else None)
+"""
+
+
+def program(body: str, mode: str = "enforce") -> list[str]:
+    """``-c`` arguments: activate the firewall from policy.toml in ``mode``, then ``body``."""
+    return ["-c", ACTIVATE + textwrap.dedent(body), mode]
+
+
+@pytest.fixture
+def library(project):
+    project.write(LIBRARY)
+    project.policy(POLICY)
+    return project
+
+
+def test_first_party_import_of_a_module_the_library_loaded_is_blocked(library) -> None:
+    result = library.run(program("""
+        import app
+        assert app.serve(3) == 6                 # the library's own cache hit is allowed
+        assert "lib.training" in sys.modules
+        try:
+            app.handler()
+        except ModuleNotFoundError as error:
+            assert isinstance(error, importwall.ForbiddenImportError)
+            assert error.module == "lib.training" and error.importer == "app"
+            site = error.chain[-1]
+            print("blocked", site.module, site.file.endswith("app.py"), site.line,
+                  site.function)
+        else:
+            raise SystemExit("not blocked")
+    """))
+    assert result.returncode == 0, result.output
+    assert "blocked app True 7 handler" in result.stdout
+
+
+@pytest.mark.parametrize("statement", [
+    "import lib.training",
+    "import lib.training.split",
+    "from lib import training",
+    "from lib.training import fitted",
+    "from lib.training.split import __name__ as name",
+])
+def test_every_form_of_import_statement_is_seen(library, statement: str) -> None:
+    result = library.run(program(f"""
+        import lib
+        exec("import lib.training.split", {{"__name__": "lib.model"}})  # loaded library-side
+        try:
+            exec({statement!r}, {{"__name__": "firstparty"}})
+        except importwall.ForbiddenImportError as error:
+            print("blocked", error.importer)
+    """))
+    assert result.returncode == 0, result.output
+    assert "blocked firstparty" in result.stdout
+
+
+def test_warn_mode_lets_the_cached_import_through_and_records_it(library) -> None:
+    result = library.run(program("""
+        import warnings
+        warnings.simplefilter("ignore")
+        import app
+        assert app.handler() == 2
+        print([(f.action, f.subject, f.importer) for f in firewall.findings])
+    """, mode="warn"))
+    assert result.returncode == 0, result.output
+    assert "[('warned', 'lib.training', 'app')]" in result.stdout
+
+
+def test_availability_probes_are_neither_blocked_nor_recorded(project) -> None:
+    project.write({"optional_dep/__init__.py": ""})
+    project.policy('version = 1\n[imports]\ndeny = ["optional_dep", "absent_dep"]\n')
+    result = project.run("""
+        import importlib.util, importwall
+        firewall = importwall.activate("policy.toml", mode="enforce")
+        print(importlib.util.find_spec("optional_dep") is not None,
+              importlib.util.find_spec("absent_dep") is None, len(firewall.findings))
+        try:
+            import optional_dep
+        except importwall.ForbiddenImportError:
+            print("import blocked", len(firewall.findings))
+    """)
+    assert result.returncode == 0, result.output
+    assert result.stdout.split("\n")[:2] == ["True True 0", "import blocked 1"]
