@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import argparse
 import platform
+import re
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -25,7 +27,29 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks import activation, audit_env, import_overhead, startup_pth
 from benchmarks._measure import Row, have_valgrind
 
-GROUPS = ("imports", "startup", "activation", "matcher", "audit")
+GROUPS = ("imports", "startup", "activation", "matcher", "audit", "scan")
+SCAN_BENCHMARK = Path(__file__).with_name("scan_vs_lint_imports.py")
+_SCAN_FIGURE = re.compile(r"^\s+(?P<label>\S.*?)\s+(?P<seconds>\d+\.\d+) s$")
+
+
+def scan_rows(modules: int, repeat: int) -> list[Row]:
+    """``importwall scan`` against ``lint-imports`` on one generated tree: runs the scan
+    benchmark (benchmarks/scan_vs_lint_imports.py) and turns its figures into rows."""
+    done = subprocess.run([sys.executable, str(SCAN_BENCHMARK), "--modules", str(modules),
+                           "--repeat", str(repeat)], capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL)
+    if done.returncode != 0:
+        raise RuntimeError(f"{SCAN_BENCHMARK.name} failed:\n{done.stdout}{done.stderr}")
+    figures = {match["label"]: float(match["seconds"])
+               for match in map(_SCAN_FIGURE.match, done.stdout.splitlines()) if match}
+    rows = []
+    for label, seconds in figures.items():
+        against = ("lint-imports, cold (--no-cache)" if "cold" in label
+                   else "lint-imports, warm (cache)")
+        detail = (f"{seconds / figures[against]:.2f}x lint-imports"
+                  if label.startswith("importwall") and against in figures else "")
+        rows.append(Row(f"{label} ({modules} modules)", f"{seconds * 1000:.0f} ms", detail))
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,6 +84,9 @@ def main(argv: list[str] | None = None) -> int:
                                                       callgrind)[0])],
         "audit": [(f"importwall audit, {dists} small distributions added",
                    lambda: audit_env.measure(dists, rounds))],
+        "scan": [("importwall scan vs lint-imports, one generated tree",
+                  lambda: scan_rows(100 if args.smoke else 2000, 1 if args.smoke else 5))]
+        if SCAN_BENCHMARK.exists() else [],
     }
     print(f"importwall benchmarks: python {platform.python_version()} on "
           f"{platform.machine()}, {rounds} interleaved rounds, "
