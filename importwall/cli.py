@@ -31,6 +31,9 @@ COMMAND_MODULES = (
     "importwall.audit",
     "importwall.commands",
     "importwall.install",
+    "importwall.scan",
+    "importwall.fingerprint",
+    "importwall.modelscan",
 )
 """Modules whose ``register(registry)`` adds subcommands, in the order help lists them."""
 

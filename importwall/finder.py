@@ -29,6 +29,7 @@ from types import ModuleType
 from typing import Any
 
 from importwall import chain as _chain
+from importwall._importlib_bootstrap_guard import ImportGuard
 from importwall.errors import (
     ForbiddenImportError,
     ForbiddenImportRuntimeError,
@@ -43,7 +44,6 @@ from importwall.findings import (
     KIND_INTERNAL,
     Finding,
 )
-from importwall.guard import ImportGuard
 from importwall.matcher import Decision, Matcher
 from importwall.policy import MODES, Policy
 
@@ -80,6 +80,7 @@ class Firewall:
         self._lock = threading.Lock()
         self._busy = threading.local()
         self._seen: set[tuple[str, str, int]] = set()
+        self._let_through: set[str] = set()
         self.guard = ImportGuard(self._judge_loaded)
         self._error_class: type[ForbiddenImportError] | type[ForbiddenImportRuntimeError] = (
             ForbiddenImportRuntimeError if policy.imports.blocked_error == "runtime"
@@ -132,6 +133,14 @@ class Firewall:
                 self.guard.watch(fullname)
             return
         action = _ACTIONS[self.mode]
+        if action != ACTION_BLOCKED:
+            if loading:
+                self._let_through.add(fullname)
+            if any(frame.module in self._let_through for frame in site.chain):
+                # Imported by a denied module that warn/audit let load: a consequence of
+                # that module's own finding (sklearn.datasets loading its 20 submodules),
+                # not another leak to report.
+                return
         finding = self._finding(fullname, decision, action, site.importer, site.chain)
         call_site = site.chain[-1] if site.chain else None
         key = (fullname, call_site.file if call_site else "", call_site.line if call_site else 0)

@@ -79,7 +79,7 @@ class ImportException:
 class _Field:
     """How one key is validated, normalized and merged across ``extends``."""
 
-    kind: str  # int | bool | str | number | choice | strings | rules | exceptions
+    kind: str  # int | bool | str | path | number | choice | strings | rules | exceptions
     choices: tuple[str, ...] = ()
     pattern_key: str = "pattern"
     extra_keys: tuple[str, ...] = ()
@@ -130,7 +130,7 @@ SCHEMA: dict[str, dict[str, _Field]] = {
         "deny": _rules("distribution"),
     },
     "standardize": {
-        "fingerprint": _Field("str"),
+        "fingerprint": _Field("path"),
         "packages": _Field("strings"),
         "modules": _Field("strings"),
         "python": _Field("choice", ("minor", "patch", "ignore")),
@@ -457,6 +457,12 @@ class _FileChecker:
             return self._wrong(path, "a number >= 0")
         if kind == "str":
             return raw if isinstance(raw, str) and raw else self._wrong(path, "a non-empty string")
+        if kind == "path":  # relative to the file that wrote it, wherever it is extended from
+            if not isinstance(raw, str) or not raw:
+                return self._wrong(path, "a non-empty string: a file path, relative to this "
+                                   "policy file")
+            return os.path.normpath(os.path.join(os.path.dirname(self.path),
+                                                 os.path.expanduser(raw)))
         if kind == "choice":
             if isinstance(raw, str) and raw in spec.choices:
                 return raw

@@ -11,7 +11,7 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,3 +89,28 @@ def project(tmp_path: Path):
             return run_python(args, **kwargs)
 
     return Project()
+
+
+PIP_UNREACHABLE = ("NewConnectionError", "Max retries exceeded", "Temporary failure in name",
+                   "Network is unreachable", "No matching distribution found",
+                   "Could not find a version that satisfies")
+"""What pip prints when the package registry cannot be reached."""
+
+
+def venv_with_packages(folder: Path, packages: Sequence[str], timeout: float = 900) -> Path:
+    """A virtual environment in ``folder`` with ``packages`` (pip arguments) installed from
+    the registry; its interpreter. Skips the test, with pip's last line, when the registry
+    cannot be reached; fails it on any other install error."""
+    subprocess.run([sys.executable, "-m", "venv", str(folder)], check=True, timeout=300)
+    python = folder / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    proc = subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *packages],
+        capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    if proc.returncode != 0:
+        output = proc.stdout + proc.stderr
+        if any(marker in output for marker in PIP_UNREACHABLE):
+            pytest.skip("the package registry is unreachable, so "
+                        f"{' '.join(packages)} could not be installed: "
+                        f"{output.strip().splitlines()[-1]}")
+        pytest.fail(f"pip install {' '.join(packages)} failed:\n{output[-3000:]}")
+    return python

@@ -269,3 +269,28 @@ def test_mode_precedence_argument_then_environment_then_policy(service) -> None:
     assert service.run(code.format(", mode='enforce'"), env=env).stdout.strip() == "enforce"
     bad = service.run(code.format(""), env={"IMPORTWALL_MODE": "block"})
     assert "IMPORTWALL_MODE is 'block'; use one of enforce, warn, audit" in bad.stderr
+
+
+def test_audit_records_the_leak_not_every_submodule_it_drags_in(service) -> None:
+    service.write({
+        "tuner/__init__.py": "from tuner import samplers, pruners\n"
+                             "import trainlib.model_selection\n",
+        "tuner/samplers.py": "def sample():\n    from tuner import storage\n    return 1\n",
+        "tuner/pruners.py": "",
+        "tuner/storage.py": "",
+        "app/search.py": "def run():\n    import tuner\n    return tuner.samplers.sample()\n",
+    })
+    result = service.run(activate("audit") + """
+import app.search
+app.search.run()
+print([(f.subject, f.importer) for f in fw.findings])
+""")
+    assert result.returncode == 0, result.output
+    assert result.stdout.strip() == "[('tuner', 'app.search')]"
+    enforce = service.run(activate("enforce") + """
+try:
+    import tuner.pruners
+except importwall.ForbiddenImportError as error:
+    print("blocked", error.module)
+""")
+    assert enforce.stdout.strip() == "blocked tuner"

@@ -1,7 +1,7 @@
 """The shape the shipped packs rely on: a library loads its own denied module through an
 importer-aware exception, and first-party code must still be stopped, whatever the form of
-its import statement (``importwall.guard`` sees the imports Python answers from
-``sys.modules``); and availability probes (``importlib.util.find_spec``) never raise.
+its import statement (``importwall._importlib_bootstrap_guard`` sees the imports Python
+answers from ``sys.modules``); and availability probes (``importlib.util.find_spec``) never raise.
 Every case runs in a fresh interpreter.
 """
 
@@ -135,3 +135,28 @@ def test_availability_probes_are_neither_blocked_nor_recorded(project) -> None:
     """)
     assert result.returncode == 0, result.output
     assert result.stdout.split("\n")[:2] == ["True True 0", "import blocked 1"]
+
+
+def test_library_import_time_warnings_still_point_at_the_importer(project) -> None:
+    # Once the guard wraps __import__, a library's `warnings.warn(..., stacklevel=2)` at
+    # import time must still name the line that imported the library, not the wrapper.
+    project.write({
+        "tuner.py": "",
+        "noisy.py": "import warnings\nwarnings.warn('old API', DeprecationWarning, "
+                    "stacklevel=2)\n",
+        "user.py": "x = 1\nimport noisy\n",
+        "policy.toml": 'version = 1\n[imports]\ndeny = ["tuner"]\n',
+    })
+    result = project.run("""
+import tuner  # loaded before activation: the guard watches it
+import importwall, warnings
+warnings.simplefilter("always")
+fw = importwall.activate("policy.toml", mode="audit")
+import builtins
+print("guard installed:", builtins.__import__.__module__)
+import user
+""")
+    assert result.returncode == 0, result.output
+    assert result.stdout.strip() == "guard installed: importwall._importlib_bootstrap_guard"
+    assert f"{project.root / 'user.py'}:2: DeprecationWarning: old API" in result.stderr
+    assert "_importlib_bootstrap_guard" not in result.stderr

@@ -10,20 +10,15 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO, Result, run_python, write_files
+from conftest import REPO, Result, run_python, venv_with_packages, write_files
 
 pytestmark = pytest.mark.slow
 
 LIBRARIES = ("scikit-learn", "lightgbm", "xgboost-cpu", "pandas", "fastapi", "httpx",
              "uvicorn", "mlflow-skinny", "optuna")
-_UNREACHABLE = ("NewConnectionError", "Max retries exceeded", "Temporary failure in name",
-                "Network is unreachable", "No matching distribution found",
-                "Could not find a version that satisfies")
 
 TRAIN = """
     import pickle
@@ -153,27 +148,11 @@ SERVING = {
 }
 
 
-def _pip_unreachable(output: str) -> bool:
-    return any(marker in output for marker in _UNREACHABLE)
-
-
 @pytest.fixture(scope="session")
 def ml_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A venv with the ML libraries and this importwall (editable) installed."""
-    root = tmp_path_factory.mktemp("ml-venv")
-    subprocess.run([sys.executable, "-m", "venv", str(root)], check=True)
-    python = root / "bin" / "python"
-    proc = subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-         *LIBRARIES, "-e", str(REPO)],
-        capture_output=True, text=True, timeout=900, stdin=subprocess.DEVNULL)
-    if proc.returncode != 0:
-        output = proc.stdout + proc.stderr
-        if _pip_unreachable(output):
-            pytest.skip("the package registry is unreachable, so the ML libraries could not "
-                        f"be installed: {output.strip().splitlines()[-1]}")
-        pytest.fail(f"installing the ML libraries failed:\n{output[-3000:]}")
-    return python
+    return venv_with_packages(tmp_path_factory.mktemp("ml-venv"),
+                              [*LIBRARIES, "-e", str(REPO)])
 
 
 @pytest.fixture(scope="session")
@@ -283,3 +262,25 @@ def test_serving_example_predicts_and_blocks_the_handlers_training_import(
     assert "GET /explain -> failed: importwall: import of 'sklearn.datasets' is forbidden" \
         in result.stdout
     assert f"irisserve{os.sep}app.py:{line} in explain()" in result.stdout
+
+
+def test_readme_main_job_audits_the_serving_example(ml_python: Path, tmp_path: Path) -> None:
+    """The README's first command: `importwall audit ... -- python examples/serving/smoke.py`
+    reports exactly the handler's two training imports, with their chain, and exits 1."""
+    example = REPO / "examples" / "serving"
+    env = {"IRIS_MODEL": str(tmp_path / "model.joblib")}
+    trained = run_python([str(example / "train.py"), "--output", env["IRIS_MODEL"]],
+                         python=ml_python, timeout=300)
+    assert trained.returncode == 0, trained.output
+    report = tmp_path / "report.json"
+    result = run_python(
+        ["-m", "importwall", "audit", "--policy", str(example / "importwall.toml"),
+         "--format", "json", "-o", str(report), "--", str(ml_python),
+         str(example / "smoke.py")], python=ml_python, env=env, cwd=REPO, timeout=300)
+    assert result.returncode == 1, result.output
+    data = json.loads(report.read_text(encoding="utf-8"))
+    imports = [f for f in data["findings"] if f["kind"] == "import"]
+    assert sorted(f["subject"] for f in imports) == ["sklearn.datasets", "sklearn.inspection"]
+    for finding in imports:
+        assert finding["importer"] == "irisserve.app"
+        assert finding["chain"][-1]["function"] == "explain"

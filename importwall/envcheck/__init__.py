@@ -1,9 +1,9 @@
 """The environment gate: is this process configured for serving, not training?
 
 :func:`check_environment` runs the checks a policy asks for (``[environment]``, ``[gpu]``,
-``[resources]``, ``[distributions]``) and returns their findings. Each probe takes its
-inputs as parameters (root folder, command runner, environment, NVML module, resource
-facts, search path) so that it can be replayed on recorded outputs.
+``[resources]``, ``[distributions]``, ``[standardize]``) and returns their findings. Each
+probe takes its inputs as parameters (root folder, command runner, environment, NVML
+module, resource facts, search path) so that it can be replayed on recorded outputs.
 
 Not on the start-up path: ``importwall._api`` imports this package only when a policy sets
 ``check_at_startup = true``. psutil and importlib_metadata are imported only by the checks
@@ -84,6 +84,8 @@ def check_environment(
     if "distributions" in sections:
         guarded("distributions",
                 lambda: _check_distributions(sections["distributions"], search_path))
+    if "standardize" in sections:
+        guarded("standardize", lambda: _check_standardization(loaded, search_path))
     return findings
 
 
@@ -106,6 +108,13 @@ def _check_gpus(section: Section, root: str, environ: Mapping[str, str],
     module = gpu.load_nvml() if isinstance(nvml, _Probed) else nvml
     timeout = float(section.get("nvidia_smi_timeout", gpu.DEFAULT_SMI_TIMEOUT))
     return gpu.check_gpus(section, gpu.survey(root, environ, runner, module, timeout))
+
+
+def _check_standardization(policy: Policy, search_path: Iterable[str] | None
+                           ) -> list[Finding]:
+    from importwall.fingerprint import check_standardization
+
+    return check_standardization(policy, None if search_path is None else list(search_path))
 
 
 def _check_resources(section: Section, root: str, facts: ResourceFacts | None

@@ -23,7 +23,10 @@ def installed_distributions(search_path: Iterable[str] | None = None,
     imports."""
     import sys
 
-    import importlib_metadata
+    try:
+        import importlib_metadata
+    except ImportError:  # an interpreter without importwall's dependencies
+        import importlib.metadata as importlib_metadata  # type: ignore[no-redef]
 
     found: dict[str, str] = {}
     path = list(sys.path if search_path is None else search_path)

@@ -13,6 +13,11 @@ denied module pay nothing; once installed, an import statement costs one extra P
 call and a set lookup. ``importlib.import_module`` of an already-loaded module does not
 pass through ``__import__`` and is not covered.
 
+The file name is deliberate: ``warnings`` skips frames whose file name contains both
+"importlib" and "_bootstrap" when it counts ``stacklevel``, as it skips the import
+system's own frames. A library warning at import time with ``stacklevel=2`` must point at
+the module that imported it, not at this wrapper.
+
 Standard library only: this module is on the start-up path.
 """
 

@@ -1,0 +1,569 @@
+"""Read the opcodes of pickle streams without unpickling them: which globals a loader would
+import, for protocols 0 to 5, through the compressions and numpy payloads joblib writes.
+
+:class:`PickleMachine` replays the opcode stream (:func:`pickletools.genops`) on a symbolic
+stack, with the memo, so that ``STACK_GLOBAL`` operands fetched from the memo (protocols 4
+and 5 reuse module names that way) are resolved exactly. Nothing is imported and nothing
+is called.
+
+Files written by ``joblib.dump`` are read as joblib writes them: optionally compressed
+(zlib, gzip, bz2, xz/lzma; lz4 when the ``lz4`` package is installed), with the raw bytes
+of each numpy array written straight after its ``NumpyArrayWrapper`` inside the pickle
+stream (and object arrays as a nested pickle). Zip archives (PyTorch's ``.pt``) are read
+member by member.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import lzma
+import math
+import pickletools
+import re
+import zipfile
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import IO, Any, cast
+
+
+@dataclass(frozen=True)
+class Global:
+    """A global the pickle names: ``module.name``, imported by the loader."""
+
+    module: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.module}.{self.name}"
+
+
+@dataclass
+class _Object:
+    """The result of calling ``callable`` (REDUCE, NEWOBJ, INST, OBJ); ``state`` is what
+    BUILD gave it."""
+
+    callable: Any
+    args: Any
+    state: Any = None
+
+    @property
+    def cls(self) -> Any:
+        # Protocols 0 and 1 build plain objects through copyreg._reconstructor(cls, ...).
+        if isinstance(self.callable, Global) and str(self.callable) in _RECONSTRUCTORS \
+                and isinstance(self.args, tuple) and self.args:
+            return self.args[0]
+        return self.callable
+
+
+_RECONSTRUCTORS = ("copyreg._reconstructor", "copy_reg._reconstructor")
+
+
+class _Unknown:
+    """A value the scan cannot know (an extension code, a persistent id, a buffer)."""
+
+    def __repr__(self) -> str:
+        return "<unknown>"
+
+
+UNKNOWN = _Unknown()
+
+
+class PickleError(Exception):
+    """The stream is not a pickle this scan can follow."""
+
+
+@dataclass
+class Reference:
+    """A global referenced by a pickle: where first, and how often."""
+
+    target: Global | str
+    offset: int | None
+    count: int = 1
+
+
+_JOBLIB_WRAPPERS = ("joblib.numpy_pickle.NumpyArrayWrapper",
+                    "sklearn.externals.joblib.numpy_pickle.NumpyArrayWrapper")
+_CHUNK = 1 << 20
+
+
+class PickleMachine:
+    """Replays one pickle from ``stream`` up to its STOP, recording every global.
+
+    ``stream`` needs ``read``, ``readline`` and ``tell``; it is left just after STOP, so
+    a file holding several pickles (or joblib's array payloads) can be read on.
+    """
+
+    def __init__(self, stream: IO[bytes], references: dict[str, Reference]) -> None:
+        self.stream = stream
+        self.references = references
+        self.stack: list[Any] = []
+        self.marks: list[list[Any]] = []
+        self.memo: dict[int, Any] = {}
+
+    # -- stack helpers
+
+    def _pop(self) -> Any:
+        if not self.stack:
+            raise PickleError("stack underflow")
+        return self.stack.pop()
+
+    def _pop_mark(self) -> list[Any]:
+        if not self.marks:
+            raise PickleError("no MARK on the stack")
+        items = self.stack
+        self.stack = self.marks.pop()
+        return items
+
+    def _top(self) -> Any:
+        if not self.stack:
+            raise PickleError("stack underflow")
+        return self.stack[-1]
+
+    def _refer(self, target: Global | str, offset: int | None) -> None:
+        key = str(target)
+        if key in self.references:
+            self.references[key].count += 1
+        else:
+            self.references[key] = Reference(target, offset)
+
+    def _global(self, module: Any, name: Any, offset: int | None) -> Any:
+        if not isinstance(module, str) or not isinstance(name, str):
+            self._refer("<computed global>", offset)
+            return UNKNOWN
+        found = Global(module, name)
+        self._refer(found, offset)
+        return found
+
+    # -- the loop
+
+    def run(self) -> None:
+        for opcode, arg, offset in pickletools.genops(self.stream):
+            handler = getattr(self, f"_op_{opcode.name}", None)
+            if handler is not None:
+                handler(arg, offset)
+            elif opcode.name in _PUSHES_ARG:
+                self.stack.append(arg)
+            elif opcode.name not in _IGNORED:
+                raise PickleError(f"opcode {opcode.name} is not understood")
+            if opcode.name == "STOP":
+                return
+        raise PickleError("the pickle ends without STOP")
+
+    def _op_NONE(self, arg: Any, offset: int | None) -> None:
+        self.stack.append(None)
+
+    def _op_NEWTRUE(self, arg: Any, offset: int | None) -> None:
+        self.stack.append(True)
+
+    def _op_NEWFALSE(self, arg: Any, offset: int | None) -> None:
+        self.stack.append(False)
+
+    def _op_EMPTY_LIST(self, arg: Any, offset: int | None) -> None:
+        self.stack.append([])
+
+    def _op_EMPTY_DICT(self, arg: Any, offset: int | None) -> None:
+        self.stack.append({})
+
+    def _op_EMPTY_TUPLE(self, arg: Any, offset: int | None) -> None:
+        self.stack.append(())
+
+    def _op_EMPTY_SET(self, arg: Any, offset: int | None) -> None:
+        self.stack.append([])
+
+    def _op_MARK(self, arg: Any, offset: int | None) -> None:
+        self.marks.append(self.stack)
+        self.stack = []
+
+    def _op_POP(self, arg: Any, offset: int | None) -> None:
+        if self.stack:
+            self.stack.pop()
+        else:
+            self._pop_mark()
+
+    def _op_POP_MARK(self, arg: Any, offset: int | None) -> None:
+        self._pop_mark()
+
+    def _op_DUP(self, arg: Any, offset: int | None) -> None:
+        self.stack.append(self._top())
+
+    def _op_TUPLE(self, arg: Any, offset: int | None) -> None:
+        items = self._pop_mark()  # first: it replaces self.stack
+        self.stack.append(tuple(items))
+
+    def _op_TUPLE1(self, arg: Any, offset: int | None) -> None:
+        self.stack.append((self._pop(),))
+
+    def _op_TUPLE2(self, arg: Any, offset: int | None) -> None:
+        second = self._pop()
+        self.stack.append((self._pop(), second))
+
+    def _op_TUPLE3(self, arg: Any, offset: int | None) -> None:
+        third, second = self._pop(), self._pop()
+        self.stack.append((self._pop(), second, third))
+
+    def _op_LIST(self, arg: Any, offset: int | None) -> None:
+        items = self._pop_mark()  # first: it replaces self.stack
+        self.stack.append(items)
+
+    def _op_FROZENSET(self, arg: Any, offset: int | None) -> None:
+        items = self._pop_mark()  # first: it replaces self.stack
+        self.stack.append(items)
+
+    def _op_DICT(self, arg: Any, offset: int | None) -> None:
+        items = self._pop_mark()
+        self.stack.append(_as_dict(items))
+
+    def _op_APPEND(self, arg: Any, offset: int | None) -> None:
+        value = self._pop()
+        target = self._top()
+        if isinstance(target, list):
+            target.append(value)
+
+    def _op_APPENDS(self, arg: Any, offset: int | None) -> None:
+        values = self._pop_mark()
+        target = self._top()
+        if isinstance(target, list):
+            target.extend(values)
+
+    def _op_ADDITEMS(self, arg: Any, offset: int | None) -> None:
+        self._op_APPENDS(arg, offset)
+
+    def _op_SETITEM(self, arg: Any, offset: int | None) -> None:
+        value, key = self._pop(), self._pop()
+        _set_items(self._top(), [key, value])
+
+    def _op_SETITEMS(self, arg: Any, offset: int | None) -> None:
+        items = self._pop_mark()
+        _set_items(self._top(), items)
+
+    def _op_PUT(self, arg: Any, offset: int | None) -> None:
+        self.memo[int(arg)] = self._top()
+
+    _op_BINPUT = _op_PUT
+    _op_LONG_BINPUT = _op_PUT
+
+    def _op_MEMOIZE(self, arg: Any, offset: int | None) -> None:
+        self.memo[len(self.memo)] = self._top()
+
+    def _op_GET(self, arg: Any, offset: int | None) -> None:
+        if int(arg) not in self.memo:
+            raise PickleError(f"memo key {arg} was never stored")
+        self.stack.append(self.memo[int(arg)])
+
+    _op_BINGET = _op_GET
+    _op_LONG_BINGET = _op_GET
+
+    def _op_GLOBAL(self, arg: Any, offset: int | None) -> None:
+        module, _, name = str(arg).partition(" ")
+        self.stack.append(self._global(module, name, offset))
+
+    def _op_STACK_GLOBAL(self, arg: Any, offset: int | None) -> None:
+        name = self._pop()
+        module = self._pop()
+        self.stack.append(self._global(module, name, offset))
+
+    def _op_INST(self, arg: Any, offset: int | None) -> None:
+        module, _, name = str(arg).partition(" ")
+        args = tuple(self._pop_mark())
+        self.stack.append(_Object(self._global(module, name, offset), args))
+
+    def _op_OBJ(self, arg: Any, offset: int | None) -> None:
+        items = self._pop_mark()
+        if not items:
+            raise PickleError("OBJ without a class")
+        self.stack.append(_Object(items[0], tuple(items[1:])))
+
+    def _op_REDUCE(self, arg: Any, offset: int | None) -> None:
+        args = self._pop()
+        self.stack.append(_Object(self._pop(), args))
+
+    def _op_NEWOBJ(self, arg: Any, offset: int | None) -> None:
+        args = self._pop()
+        self.stack.append(_Object(self._pop(), args))
+
+    def _op_NEWOBJ_EX(self, arg: Any, offset: int | None) -> None:
+        self._pop()  # keyword arguments
+        args = self._pop()
+        self.stack.append(_Object(self._pop(), args))
+
+    def _op_EXT1(self, arg: Any, offset: int | None) -> None:
+        # The copyreg extension registry of the loading process decides what this is.
+        self._refer(f"<extension code {arg}>", offset)
+        self.stack.append(UNKNOWN)
+
+    _op_EXT2 = _op_EXT1
+    _op_EXT4 = _op_EXT1
+
+    def _op_PERSID(self, arg: Any, offset: int | None) -> None:
+        self.stack.append(UNKNOWN)
+
+    def _op_BINPERSID(self, arg: Any, offset: int | None) -> None:
+        self._pop()
+        self.stack.append(UNKNOWN)
+
+    def _op_NEXT_BUFFER(self, arg: Any, offset: int | None) -> None:
+        self.stack.append(UNKNOWN)
+
+    def _op_BUILD(self, arg: Any, offset: int | None) -> None:
+        state = self._pop()
+        target = self._top()
+        if isinstance(target, _Object):
+            target.state = state
+            if str(target.cls) in _JOBLIB_WRAPPERS:
+                self._skip_joblib_array(state)
+
+    # -- joblib
+
+    def _skip_joblib_array(self, state: Any) -> None:
+        """joblib writes an array's raw bytes right after its wrapper's BUILD."""
+        if not isinstance(state, dict):
+            raise PickleError("a joblib array wrapper without its state")
+        dtype = state.get("dtype")
+        if _dtype_is_object(dtype):
+            PickleMachine(self.stream, self.references).run()
+            return
+        if state.get("numpy_array_alignment_bytes") is not None:
+            padding = self.stream.read(1)
+            if len(padding) != 1:
+                raise PickleError("the file ends inside a joblib array")
+            self._skip(padding[0])
+        shape = state.get("shape")
+        if not isinstance(shape, tuple) or not all(isinstance(n, int) for n in shape):
+            raise PickleError("a joblib array wrapper without a shape")
+        self._skip(math.prod(shape) * _itemsize(dtype))
+
+    def _skip(self, size: int) -> None:
+        while size > 0:
+            chunk = self.stream.read(min(size, _CHUNK))
+            if not chunk:
+                raise PickleError("the file ends inside a joblib array")
+            size -= len(chunk)
+
+
+_PUSHES_ARG = frozenset({
+    "INT", "BININT", "BININT1", "BININT2", "LONG", "LONG1", "LONG4", "STRING", "BINSTRING",
+    "SHORT_BINSTRING", "BINBYTES", "SHORT_BINBYTES", "BINBYTES8", "BYTEARRAY8", "UNICODE",
+    "SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8", "FLOAT", "BINFLOAT"})
+_IGNORED = frozenset({"PROTO", "FRAME", "STOP", "READONLY_BUFFER"})
+
+
+def _as_dict(items: list[Any]) -> dict[Any, Any]:
+    out: dict[Any, Any] = {}
+    _set_items(out, items)
+    return out
+
+
+def _set_items(target: Any, items: list[Any]) -> None:
+    if not isinstance(target, dict):
+        return
+    for index in range(0, len(items) - 1, 2):
+        try:
+            target[items[index]] = items[index + 1]
+        except TypeError:  # an unhashable symbolic key: irrelevant to what we track
+            continue
+
+
+def _dtype_parts(dtype: Any) -> tuple[str, Any]:
+    if not isinstance(dtype, _Object) or not isinstance(dtype.args, tuple) or not dtype.args:
+        raise PickleError("a joblib array wrapper without a numpy dtype")
+    return str(dtype.args[0]), dtype.state
+
+
+def _dtype_is_object(dtype: Any) -> bool:
+    """Whether joblib reads this array as a nested pickle: an object dtype, or a record
+    or sub-array dtype holding one (numpy's ``hasobject``)."""
+    code, state = _dtype_parts(dtype)
+    if code.startswith("O"):
+        return True
+    if not isinstance(state, tuple) or len(state) < 5:
+        return False
+    subarray, fields = state[2], state[4]
+    if isinstance(subarray, tuple) and subarray and _dtype_is_object(subarray[0]):
+        return True
+    return isinstance(fields, dict) and any(
+        isinstance(entry, tuple) and entry and _dtype_is_object(entry[0])
+        for entry in fields.values())
+
+
+def _itemsize(dtype: Any) -> int:
+    """numpy pickles a dtype as ``dtype('f8', ...)`` plus a state whose sixth field is the
+    element size of flexible types (``U``, ``S``, ``V``, records) and -1 otherwise."""
+    code, state = _dtype_parts(dtype)
+    if isinstance(state, tuple) and len(state) > 5 and isinstance(state[5], int) \
+            and state[5] > 0:
+        return state[5]
+    match = re.fullmatch(r"[<>=|]?[a-zA-Z](\d+)(\[\w+\])?", code)
+    if match is None:
+        raise PickleError(f"cannot size numpy dtype {code!r}")
+    return int(match.group(1))
+
+
+# --------------------------------------------------------------------------- files
+
+
+class _ZlibReader(io.RawIOBase):
+    """A zlib stream (joblib's ``compress=('zlib', n)``), decompressed as it is read."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self._raw = raw
+        self._inflate = zlib.decompressobj()
+        self._pending = b""
+        self._at = 0
+        self._eof = False
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+    def readinto(self, buffer: Any) -> int:
+        while self._at >= len(self._pending) and not self._eof:
+            data = self._inflate.unconsumed_tail or self._raw.read(_CHUNK)
+            if not data:
+                self._pending, self._at, self._eof = self._inflate.flush(), 0, True
+                break
+            self._pending, self._at = self._inflate.decompress(data, _CHUNK), 0
+            self._eof = self._inflate.eof
+        size = min(len(buffer), len(self._pending) - self._at)
+        buffer[:size] = self._pending[self._at:self._at + size]
+        self._at += size
+        return size
+
+
+class _Counting:
+    """``tell()`` for streams that cannot seek: bytes handed out so far."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._stream = stream
+        self._position = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._stream.read(size)
+        self._position += len(data)
+        return data
+
+    def readline(self) -> bytes:
+        data = self._stream.readline()
+        self._position += len(data)
+        return data
+
+    def tell(self) -> int:
+        return self._position
+
+    def peek(self, size: int = 1) -> bytes:
+        return self._stream.peek(size)  # type: ignore[attr-defined, no-any-return]
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def __enter__(self) -> _Counting:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def open_compressed(path: str, head: bytes) -> tuple[IO[bytes], str]:
+    """The pickle stream inside ``path`` and the compression it was found under."""
+    if head.startswith(b"\x1f\x8b"):
+        return cast(IO[bytes], gzip.open(path, "rb")), "gzip"
+    if head.startswith(b"BZh"):
+        return bz2.open(path, "rb"), "bz2"
+    if head.startswith((b"\xfd7zXZ", b"\x5d\x00")):
+        return lzma.open(path, "rb"), "lzma"
+    if head.startswith(b"\x04\x22\x4d\x18"):
+        try:
+            import lz4.frame  # type: ignore[import-not-found,import-untyped,unused-ignore]
+        except ImportError:
+            raise PickleError("lz4-compressed: install the lz4 package to scan it") from None
+        return lz4.frame.open(path, "rb"), "lz4"  # type: ignore[no-any-return,unused-ignore]
+    if head.startswith(b"x"):
+        raw = open(path, "rb")  # noqa: SIM115 - owned by the reader, closed with it
+        reader = io.BufferedReader(_ZlibReader(raw))
+        return _Counting(reader), "zlib"  # type: ignore[return-value]
+    return open(path, "rb"), ""
+
+
+def read_references(stream: IO[bytes], references: dict[str, Reference]) -> None:
+    """Record every global the pickles in ``stream`` reference into ``references``
+    (several pickles may follow one another, as repeated ``pickle.dump`` calls write
+    them). ``stream`` needs ``peek``. Raises :class:`PickleError` or the decompressor's
+    error; what was read before the error stays recorded."""
+    PickleMachine(stream, references).run()
+    while stream.peek(1)[:1]:  # type: ignore[attr-defined]
+        PickleMachine(stream, references).run()
+
+
+_READ_ERRORS = (PickleError, ValueError, EOFError, OSError, zlib.error, lzma.LZMAError,
+                zipfile.BadZipFile, IndexError, KeyError, TypeError)
+
+
+def references_of(path: str) -> dict[str, Reference]:
+    """Every global the pickle streams in ``path`` reference, decompressed and joblib's
+    array payloads skipped as :class:`ModelScanner` does. Raises :class:`PickleError`
+    when a stream cannot be followed to its end."""
+    merged: dict[str, Reference] = {}
+    for label, _, references, error in read_model_file(path):
+        if error is not None:
+            raise PickleError(f"{label}: {error}")
+        merged.update(references)
+    return merged
+
+
+StreamReferences = tuple[str, str, dict[str, Reference], str | None]
+
+
+def read_model_file(path: str) -> Iterator[StreamReferences]:
+    """(label, compression, references, error) per pickle stream in ``path``: one for a
+    pickle or joblib file, one per ``.pkl`` member of a zip archive."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(8)
+    except OSError as error:
+        yield path, "", {}, error.strerror or str(error)
+        return
+    if head.startswith(b"PK\x03\x04"):
+        yield from _read_zip(path)
+        return
+    references: dict[str, Reference] = {}
+    compression = ""
+    try:
+        stream, compression = open_compressed(path, head)
+        with stream:
+            read_references(stream, references)
+    except _READ_ERRORS as error:
+        yield path, compression, references, _describe(error)
+        return
+    yield path, compression, references, None
+
+
+def _read_zip(path: str) -> Iterator[StreamReferences]:
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as error:
+        yield path, "zip", {}, _describe(error)
+        return
+    with archive:
+        members = [m for m in archive.namelist() if m.endswith((".pkl", ".pickle"))]
+        if not members:
+            yield path, "zip", {}, "a zip archive without .pkl members"
+        for member in members:
+            references: dict[str, Reference] = {}
+            label = f"{path}!{member}"
+            try:
+                with archive.open(member) as stream:
+                    read_references(stream, references)
+            except _READ_ERRORS as error:
+                yield label, "zip", references, _describe(error)
+                continue
+            yield label, "zip", references, None
+
+
+def _describe(error: BaseException) -> str:
+    text = str(error) or type(error).__name__
+    return text if isinstance(error, PickleError) else f"{type(error).__name__}: {text}"
