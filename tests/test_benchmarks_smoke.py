@@ -21,6 +21,8 @@ EXPECTED_ROWS = (
     "activation, 3 files with extends (fresh)",
     "matcher     10 rules: lookup (wall)",
     "matcher   1000 rules: lookup (wall)",
+    "importwall scan, cold (100 modules)",
+    "lint-imports, cold (--no-cache) (100 modules)",
 )
 # Rows whose label ends in a number that depends on the machine (its installed packages).
 EXPECTED_PREFIXES = ("importwall audit, ", "importwall audit --entrypoint, ")
