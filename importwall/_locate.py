@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import re
 
-_HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+# The header's name is taken greedily and stripped afterwards: a lazy name followed by
+# optional whitespace backtracks cubically on a long line that is not a header (such as a
+# line of a multi-line string), which turned a valid policy into a hang.
+_HEADER = re.compile(r"^\s*(\[\[?)([^\]]*)\]\]?\s*(#.*)?$")
 _KEY = re.compile(r"""^\s*("[^"]*"|'[^']*'|[A-Za-z0-9_\-.]+)\s*=""")
 
 Path = tuple[str, ...]
@@ -34,8 +37,8 @@ class Locator:
         table: Path = ()
         for number, line in enumerate(self._lines, start=1):
             header = _HEADER.match(line)
-            if header:
-                path = _split_key(header.group(2))
+            if header and header.group(2).strip():
+                path = _split_key(header.group(2).strip())
                 if header.group(1) == "[[":
                     index = self._array_tables.get(path, 0)
                     self._array_tables[path] = index + 1

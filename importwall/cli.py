@@ -152,7 +152,8 @@ def policy_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--policy", "-p", metavar="POLICY",
         help=f"policy file or shipped pack name (default: ${ENV_POLICY}, then "
-             "[tool.importwall] in pyproject.toml, then importwall.toml, searching upwards)")
+             # rich-argparse reads help as markup: escape the TOML table name.
+             "\\[tool.importwall] in pyproject.toml, then importwall.toml, searching upwards)")
 
 
 def fail_on_argument(parser: argparse.ArgumentParser) -> None:

@@ -60,6 +60,7 @@ _warn_explicit = warnings.warn_explicit
 _getframe = sys._getframe
 # importlib.util is frozen on 3.11+ and a plain file on 3.10.
 _UTIL_SUFFIXES = ("<frozen importlib.util>", os.path.join("importlib", "util.py"))
+_RUNPY_SUFFIXES = ("<frozen runpy>", os.sep + "runpy.py")
 
 
 class Firewall:
@@ -232,8 +233,11 @@ def _is_availability_probe() -> bool:
     """
     try:
         caller = _getframe(3).f_code  # find_spec <- importlib._bootstrap._find_spec <- caller
+        asker = _getframe(4).f_code
     except ValueError:
         return False
+    if asker.co_filename.endswith(_RUNPY_SUFFIXES):
+        return False  # runpy looks a module up to run it: `python -m`, runpy.run_module
     return caller.co_name == "find_spec" and caller.co_filename.endswith(_UTIL_SUFFIXES)
 
 

@@ -57,7 +57,23 @@ class Frame:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Frame:
         return cls(str(data["module"]), str(data["file"]), int(data["line"]),
-                   data.get("function"))
+                   optional_text(data, "function"))
+
+
+def optional_text(data: dict[str, Any], key: str) -> str | None:
+    """An optional text field read back from a record: anything else means a damaged
+    record (the report writers sort, hash, escape and print these fields)."""
+    value = data.get(key)
+    if value is not None and not isinstance(value, str):
+        raise TypeError(f"{key} must be a string or null, not {type(value).__name__}")
+    return value
+
+
+def _table(data: dict[str, Any], key: str) -> dict[str, Any]:
+    value = data.get(key) or {}
+    if not isinstance(value, dict):
+        raise TypeError(f"{key} must be a table, not {type(value).__name__}")
+    return value
 
 
 def host_name() -> str:
@@ -134,13 +150,13 @@ class Finding:
             severity=str(data["severity"]),
             subject=str(data["subject"]),
             message=str(data["message"]),
-            rule=data.get("rule"),
-            reason=data.get("reason"),
-            source=data.get("source"),
-            action=data.get("action"),
-            importer=data.get("importer"),
+            rule=optional_text(data, "rule"),
+            reason=optional_text(data, "reason"),
+            source=optional_text(data, "source"),
+            action=optional_text(data, "action"),
+            importer=optional_text(data, "importer"),
             chain=tuple(Frame.from_dict(f) for f in data.get("chain") or ()),
-            details=dict(data.get("details") or {}),
+            details=_table(data, "details"),
             pid=int(data.get("pid", 0)),
             host=str(data.get("host", "")),
             timestamp=float(data.get("timestamp", 0.0)),

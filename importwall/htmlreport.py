@@ -47,7 +47,7 @@ def render(report: Report, options: RenderOptions) -> str:
     root = options.root
     policy = (f"<p>Policy: <code>{escape(display_path(report.policy, root))}</code></p>"
               if report.policy else "")
-    body = [f"<h1>importwall audit</h1>{policy}",
+    body = [f"<h1>importwall report</h1>{policy}",
             f'<p class="summary">{escape(summary_line(report))}</p>']
     if report.items:
         body.append(_table(report, root))
@@ -59,7 +59,7 @@ def render(report: Report, options: RenderOptions) -> str:
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
         f"<meta name=\"generator\" content=\"{escape(stamp('html'))}\">\n"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-        f"<title>importwall audit: {escape(summary_line(report))}</title>\n"
+        f"<title>importwall report: {escape(summary_line(report))}</title>\n"
         f"<style>{_STYLE}</style>\n</head>\n<body>\n" + "\n".join(body) + "\n</body>\n</html>\n"
     )
 

@@ -21,7 +21,7 @@ def render(report: Report, options: RenderOptions) -> str:
     for label in report.rules:
         by_rule.setdefault(label, [])
     suites = ET.Element("testsuites", name="importwall")
-    suite = ET.SubElement(suites, "testsuite", name="importwall audit")
+    suite = ET.SubElement(suites, "testsuite", name="importwall")
     properties = ET.SubElement(suite, "properties")
     ET.SubElement(properties, "property", name="importwall.format", value=stamp("junit"))
     ET.SubElement(properties, "property", name="policy", value=report.policy or "")

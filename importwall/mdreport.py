@@ -26,7 +26,7 @@ def _code(text: str) -> str:
 
 
 def render(report: Report, options: RenderOptions) -> str:
-    lines = [f"<!-- {stamp('markdown')} -->", "## importwall audit", ""]
+    lines = [f"<!-- {stamp('markdown')} -->", "## importwall report", ""]
     policy = f" · policy {_code(display_path(report.policy, options.root))}" \
         if report.policy else ""
     lines += [f"**{summary_line(report)}**{policy}", ""]

@@ -299,10 +299,16 @@ class _Loader:
         except _toml.TOMLDecodeError as error:
             self.problems.append(_decode_problem(path, error))
             return {}
+        except RecursionError:
+            # The TOML readers recurse once per nested array or inline table.
+            self.problems.append(f"{path}:1: toml: values are nested too deeply to read; "
+                                 "a policy needs at most a few levels")
+            return {}
         prefix: tuple[str, ...] = ()
         if os.path.basename(path) == PYPROJECT:
             prefix = PYPROJECT_TABLE
-            document = document.get("tool", {}).get("importwall")
+            tool = document.get("tool")  # may be any value: `tool = 1` is valid TOML
+            document = tool.get("importwall") if isinstance(tool, dict) else None
             if not isinstance(document, dict):
                 self.problems.append(f"{path}:1: tool.importwall: no [tool.importwall] table; "
                                      "add one with the keys of a policy file (version = 1, "

@@ -33,6 +33,8 @@ RECORD_SUFFIX = ".jsonl"
 
 _open = os.open
 _write = os.write
+_lseek = os.lseek
+_ftruncate = os.ftruncate
 _close = os.close
 _getpid = os.getpid
 _urandom = os.urandom
@@ -43,6 +45,21 @@ _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_EXCL | getattr(os, "O_CLO
 def record_file_name(host: str, pid: int, token: str) -> str:
     safe_host = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in host) or "host"
     return f"{safe_host}-{pid}-{token}{RECORD_SUFFIX}"
+
+
+def _append_line(fd: int, data: bytes) -> None:
+    """Append one whole line or nothing: a full disk can take part of a write, and a cut
+    line would corrupt the record (and glue the next one to it), so it is cut back off."""
+    start = _lseek(fd, 0, os.SEEK_END)
+    view = memoryview(data)
+    try:
+        while view:
+            written = _write(fd, view)
+            view = view[written:]
+    except OSError:
+        with contextlib.suppress(OSError):
+            _ftruncate(fd, start)
+        raise
 
 
 class RecordWriter:
@@ -80,11 +97,7 @@ class RecordWriter:
         try:
             data = (self._dumps(record, sort_keys=True, default=str) + "\n").encode("utf-8")
             with self._lock:
-                fd = self._file()
-                view = memoryview(data)
-                while view:
-                    written = _write(fd, view)
-                    view = view[written:]
+                _append_line(self._file(), data)
             return True
         except Exception as error:
             self._failed(error)
@@ -115,7 +128,7 @@ class RecordWriter:
                   else "python",
                   "python": ".".join(map(str, sys.version_info[:3])),
                   "started": time.time(), **self.context}
-        _write(fd, (self._dumps(header, sort_keys=True, default=str) + "\n").encode("utf-8"))
+        _append_line(fd, (self._dumps(header, sort_keys=True, default=str) + "\n").encode("utf-8"))
         return fd
 
     def _failed(self, error: BaseException) -> None:

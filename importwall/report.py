@@ -18,7 +18,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from importwall.findings import KIND_INTERNAL, SEVERITIES, SEVERITY_RANK, Finding
+from importwall.findings import (
+    KIND_INTERNAL,
+    SEVERITIES,
+    SEVERITY_RANK,
+    Finding,
+    optional_text,
+)
 from importwall.records import RECORD_SUFFIX
 
 REPORT_SCHEMA_VERSION = 1
@@ -239,9 +245,12 @@ def read_record_file(path: str, findings: list[Finding], processes: list[Process
                 processes.append(ProcessInfo(
                     pid=int(record["pid"]), host=str(record["host"]),
                     program=str(record.get("program", "")),
-                    python=str(record.get("python", "")), policy=record.get("policy"),
-                    mode=record.get("mode"), started=float(record.get("started", 0.0))))
-        except (ValueError, KeyError, TypeError) as error:
+                    python=str(record.get("python", "")),
+                    policy=optional_text(record, "policy"), mode=optional_text(record, "mode"),
+                    started=float(record.get("started", 0.0))))
+        # A hand-edited or foreign line can hold any JSON: a list where a table belongs
+        # (AttributeError), a number too large for an int (OverflowError).
+        except (ValueError, LookupError, TypeError, AttributeError, ArithmeticError) as error:
             findings.append(_unreadable(path, number, f"not a record ({error!s})"))
 
 

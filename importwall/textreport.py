@@ -27,7 +27,7 @@ def render(report: Report, options: RenderOptions) -> str:
     console = Console(file=buffer, force_terminal=options.color, no_color=not options.color,
                       color_system="standard" if options.color else None,
                       width=options.width, highlight=False, emoji=False, soft_wrap=False)
-    title = Text("importwall audit", style="bold")
+    title = Text("importwall report", style="bold")
     if report.policy:
         title.append(f"  policy {display_path(report.policy, options.root)}", style="dim")
     console.print(title)

@@ -1,0 +1,102 @@
+"""Transparency: a real third-party test suite gives the same results with the firewall
+active in audit mode as without it.
+
+iniconfig's own tests (from its sdist) run three times in a fresh virtual environment:
+plainly, with ``IMPORTWALL_POLICY`` set (the start-up hook on ``PYTHONPATH``, as a
+``sitecustomize`` install would have it), and under ``importwall run``. The policy denies
+``iniconfig.exceptions``, which the suite imports constantly, so the firewall demonstrably
+judges imports (and records them) while changing nothing.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, clean_env
+
+pytestmark = pytest.mark.slow
+
+LIBRARY = "iniconfig"
+POLICY = """\
+version = 1
+mode = "audit"
+
+[imports]
+deny = [{ module = "iniconfig.exceptions", reason = "denied only to prove the firewall ran" }]
+"""
+OUTCOME = re.compile(r"^(PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS) (\S+)", re.MULTILINE)
+
+
+def _pip(python: Path | str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(python), "-m", "pip", "--disable-pip-version-check", *args],
+                          cwd=cwd, capture_output=True, text=True, timeout=300,
+                          env=clean_env())
+
+
+@pytest.fixture(scope="module")
+def suite(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(the unpacked sdist, the venv's python) with the library and pytest installed."""
+    root = tmp_path_factory.mktemp("transparency")
+    downloaded = _pip(sys.executable, "download", "--no-binary", ":all:", "--no-deps",
+                      "--dest", str(root), LIBRARY, cwd=root)
+    archives = sorted(root.glob(f"{LIBRARY}-*.tar.gz"))
+    if downloaded.returncode != 0 or not archives:
+        pytest.skip(f"the package registry is unreachable: pip download {LIBRARY} failed: "
+                    f"{downloaded.stderr.strip().splitlines()[-1:]}")
+    with tarfile.open(archives[0]) as archive:
+        if sys.version_info >= (3, 12):
+            archive.extractall(root, filter="data")
+        else:
+            archive.extractall(root)
+    source = root / archives[0].name.removesuffix(".tar.gz")
+    subprocess.run([sys.executable, "-m", "venv", str(root / "venv")], check=True,
+                   env=clean_env())
+    python = root / "venv" / "bin" / "python"
+    installed = _pip(python, "install", "pytest", str(archives[0]), cwd=root)
+    if installed.returncode != 0:
+        pytest.skip(f"the package registry is unreachable: installing pytest and {LIBRARY} "
+                    f"failed: {installed.stderr.strip().splitlines()[-1:]}")
+    (source / "importwall.toml").write_text(POLICY, encoding="utf-8")
+    return source, python
+
+
+def _outcomes(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[dict[str, str], str]:
+    proc = subprocess.run(command, cwd=cwd, env=clean_env(env), capture_output=True, text=True,
+                          timeout=300, stdin=subprocess.DEVNULL)
+    output = proc.stdout + proc.stderr
+    results = {test: outcome for outcome, test in OUTCOME.findall(proc.stdout)}
+    assert results, output
+    return results, f"exit {proc.returncode}\n{output}"
+
+
+def test_the_suite_gives_the_same_results_with_the_firewall_in_audit_mode(
+        suite: tuple[Path, Path], tmp_path: Path) -> None:
+    source, python = suite
+    pytest_args = [str(python), "-m", "pytest", "-q", "-rA", "-p", "no:cacheprovider",
+                   "testing"]
+    policy = str(source / "importwall.toml")
+    plain, plain_log = _outcomes(pytest_args, source, {})
+    assert "passed" in plain_log and plain_log.startswith("exit 0"), plain_log
+
+    hook_data = tmp_path / "hook"
+    hooked, hooked_log = _outcomes(
+        pytest_args, source, {"IMPORTWALL_POLICY": policy, "IMPORTWALL_DATA_DIR": str(hook_data),
+                              "PYTHONPATH": str(REPO / "importwall" / "_startup")})
+    run_data = tmp_path / "run"
+    wrapped, wrapped_log = _outcomes(
+        [sys.executable, "-m", "importwall", "run", "--policy", policy, "--mode", "audit",
+         "--", *pytest_args], source, {"IMPORTWALL_DATA_DIR": str(run_data)})
+
+    assert hooked == plain, hooked_log
+    assert wrapped == plain, wrapped_log
+    assert hooked_log.splitlines()[0] == wrapped_log.splitlines()[0] == "exit 0"
+    # The firewall was there and judged the suite's imports, in both routes.
+    for data in (hook_data, run_data):
+        records = "".join(p.read_text() for p in data.glob("*.jsonl"))
+        assert '"subject": "iniconfig.exceptions"' in records, (data, hooked_log, wrapped_log)
