@@ -7,7 +7,7 @@
 * Matcher: for 10 to 10,000 deny/allow rules (literal names, ``prefix*`` and ``*``
   globs), the cost of deciding a module name the first time (no cache) and again
   (cached). Target: flat, the 10,000-rule lookup within 2x of the 10-rule one. Writes
-  ``matcher_curve.png`` when matplotlib is importable.
+  ``.benchmarks/matcher_curve.png`` when matplotlib is importable.
 
     python benchmarks/activation.py [--rounds 30] [--sizes 10,100,1000,10000] [--plot FILE]
 """
@@ -27,6 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks._measure import (
+    CACHE,
     REPO,
     Row,
     clean_env,
@@ -241,6 +242,7 @@ def _plot(table: Sequence[tuple[int, float, float, float]], path: Path) -> None:
         import matplotlib
 
         matplotlib.use("Agg")
+        path.parent.mkdir(parents=True, exist_ok=True)
         from matplotlib import pyplot
     except ImportError:
         return
@@ -263,7 +265,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--rounds", type=int, default=30, help="fresh interpreters (>= 30)")
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)))
-    parser.add_argument("--plot", type=Path, default=Path("matcher_curve.png"))
+    parser.add_argument("--plot", type=Path, default=CACHE / "matcher_curve.png")
     parser.add_argument("--no-callgrind", action="store_true",
                         help="skip the instruction counts")
     args = parser.parse_args()

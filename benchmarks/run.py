@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import activation, audit_env, import_overhead, startup_pth
-from benchmarks._measure import Row, have_valgrind
+from benchmarks._measure import CACHE, Row, have_valgrind
 
 GROUPS = ("imports", "startup", "activation", "matcher", "audit", "scan")
 SCAN_BENCHMARK = Path(__file__).with_name("scan_vs_lint_imports.py")
@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     rounds = 3 if args.smoke else args.rounds
     callgrind = not (args.smoke or args.no_callgrind) and have_valgrind()
     sizes = (10, 100, 1000) if args.smoke else activation.SIZES
-    plot = args.plot or (None if args.smoke else Path("matcher_curve.png"))
+    plot = args.plot or (None if args.smoke else CACHE / "matcher_curve.png")
     dists = 20 if args.smoke else 300
     sets = ["smoke"] if args.smoke else ["stdlib", *(["heavy"] if args.heavy else [])]
 
