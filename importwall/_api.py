@@ -60,17 +60,15 @@ def resolve_policy(policy: str | os.PathLike[str] | Policy | None) -> Policy:
 def resolve_data_dir(policy: Policy | None,
                      environ: os._Environ[str] | dict[str, str] | None = None) -> str | None:
     """Where record files go: ``IMPORTWALL_DATA_DIR``, else the policy's ``[report]
-    data_dir`` (relative to the policy file's folder), else nowhere."""
+    data_dir`` (relative to the policy file that sets it), else nowhere."""
     env = os.environ if environ is None else environ
     explicit = env.get(ENV_DATA_DIR)
     if explicit:
         return os.path.abspath(explicit)
     if policy is None:
         return None
-    configured = policy.section("report").get("data_dir")
-    if not configured:
-        return None
-    return os.path.join(os.path.dirname(policy.path), os.path.expanduser(str(configured)))
+    configured = policy.section("report").get("data_dir")  # a ``path``: already absolute
+    return str(configured) if configured else None
 
 
 def activate(policy: str | os.PathLike[str] | Policy | None = None, mode: str | None = None,
@@ -93,8 +91,10 @@ def activate(policy: str | os.PathLike[str] | Policy | None = None, mode: str | 
     data_dir = resolve_data_dir(loaded)
     if data_dir:
         # Before the gate, so that the environment findings are recorded too.
-        firewall.add_sink(RecordWriter(
-            data_dir, {"policy": loaded.path, "mode": firewall.mode}, on_error=firewall.record))
+        writer = RecordWriter(data_dir, {"policy": loaded.path, "mode": firewall.mode},
+                              on_error=firewall.record)
+        firewall.add_sink(writer)
+        writer.announce()  # a process that finds nothing is still seen to have run
     if loaded.check_at_startup:
         # Imported only here: without check_at_startup the start-up path stays stdlib-only.
         # Run before the firewall is installed, so the checks' own lazy imports are not

@@ -15,10 +15,11 @@ from __future__ import annotations
 import os
 import sys
 
-_started = False
+TYPE_CHECKING = False  # typing itself is not imported at interpreter start
+if TYPE_CHECKING:
+    from importwall.policy import Policy
 
-EXIT_POLICY_ERROR = 2
-EXIT_ENVIRONMENT_REJECTED = 1  # exitcodes.FINDINGS: the checks found errors
+_started = False
 
 
 def startup() -> None:
@@ -27,21 +28,30 @@ def startup() -> None:
     if _started or not os.environ.get("IMPORTWALL_POLICY"):
         return
     _started = True
+    policy = None
     try:
-        from importwall._api import activate
+        from importwall._api import activate, resolve_policy
         from importwall.propagate import export
 
-        export(activate())
+        policy = resolve_policy(None)
+        export(activate(policy))
     except Exception as error:
-        _fail(error)
+        _fail(error, policy)
 
 
-def _requested_mode() -> str:
+def _requested_mode(policy: Policy | None) -> str:
+    """The mode failures follow: ``IMPORTWALL_MODE``, else the policy's own when it could
+    be loaded, else enforce (an unreadable policy cannot say it wanted less)."""
     mode = os.environ.get("IMPORTWALL_MODE", "")
-    return mode if mode in ("warn", "audit") else "enforce"
+    if mode:
+        return mode if mode in ("warn", "audit") else "enforce"
+    if policy is not None and policy.mode:
+        return policy.mode
+    return "enforce"
 
 
-def _fail(error: BaseException) -> None:
+def _fail(error: BaseException, policy: Policy | None) -> None:
+    from importwall import exitcodes
     from importwall.errors import EnvironmentRejectedError, ImportWallError
 
     if isinstance(error, EnvironmentRejectedError):
@@ -49,21 +59,21 @@ def _fail(error: BaseException) -> None:
         sys.stderr.write(f"importwall: refusing to start {sys.argv[0] or 'python'!r}.\n"
                          f"{error}\n")
         sys.stderr.flush()
-        os._exit(EXIT_ENVIRONMENT_REJECTED)
+        os._exit(exitcodes.FINDINGS)
     if isinstance(error, ImportWallError):
         detail = str(error)
     else:
         detail = f"{type(error).__name__}: {error}"
-    policy = os.environ.get("IMPORTWALL_POLICY", "")
-    if _requested_mode() == "enforce":
+    path = os.environ.get("IMPORTWALL_POLICY", "")
+    if _requested_mode(policy) == "enforce":
         sys.stderr.write(
             f"importwall: refusing to start {sys.argv[0] or 'python'!r}: the firewall could "
-            f"not be activated from IMPORTWALL_POLICY={policy!r} in enforce mode.\n"
+            f"not be activated from IMPORTWALL_POLICY={path!r} in enforce mode.\n"
             f"{detail}\n"
             "Fix the policy (`importwall check POLICY` lists every problem), or set "
             "IMPORTWALL_MODE=warn to run without the firewall while you do.\n")
         sys.stderr.flush()
         # site.py swallows exceptions from .pth lines and sitecustomize; failing closed
         # needs an exit it cannot catch.
-        os._exit(EXIT_POLICY_ERROR)
+        os._exit(exitcodes.USAGE)
     sys.stderr.write(f"importwall: warning: firewall not active ({detail.splitlines()[0]})\n")

@@ -2,32 +2,35 @@
 
 The steps, in order, each adding findings:
 
-1. the environment gate (:func:`importwall.check_environment`, when this importwall has it);
-2. installed distributions the policy denies (``[distributions] deny`` and
-   ``[imports] deny_distributions``);
+1. the environment gate (:func:`importwall.check_environment`), which also reports the
+   installed distributions ``[distributions] deny`` names;
+2. installed distributions whose imports ``[imports] deny_distributions`` denies;
 3. the serving code itself: each ``--entrypoint MOD[:ATTR]`` imported in a fresh
-   interpreter, or ``-- CMD ...`` run, under the firewall in ``audit`` mode with a
-   temporary data dir, whose record files are then combined.
+   interpreter (by :mod:`importwall._probe`), or ``-- CMD ...`` run, under the firewall in
+   ``audit`` mode with a temporary data dir, whose record files are then combined. Every
+   process the firewall starts in writes its record file at once, so a target in which
+   it never started (``python -E``, no Python at all) is an error, not a clean report.
 
-Each step is a function returning findings; a step that fails becomes an ``internal``
-finding, so one broken check never hides the others.
+Each step is a function adding findings; a step that fails becomes an ``internal``
+finding, so one broken check never hides the others. What a target prints goes to
+importwall's standard error, never into a finding: it may hold environment values.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import fnmatch
+import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from importwall import _probe
 from importwall._api import ENV_DATA_DIR
 from importwall.cli import (
     Registry,
@@ -39,7 +42,6 @@ from importwall.cli import (
     policy_argument,
     report_settings,
 )
-from importwall.distributions import normalize
 from importwall.findings import KIND_DISTRIBUTION, KIND_IMPORT, KIND_INTERNAL, Finding
 from importwall.matcher import Decision
 from importwall.policy import Policy, Rule
@@ -140,69 +142,44 @@ def run_steps(policy: Policy, steps: Sequence[tuple[str, Step]]) -> AuditResult:
 
 
 def environment_step(policy: Policy, result: AuditResult) -> None:
-    """The environment gate, when this importwall has one (``check_environment``)."""
+    """The environment gate, ``[distributions] deny`` included."""
     import importwall
 
-    check = getattr(importwall, "check_environment", None)
-    if check is None:
-        result.metadata["environment"] = "not checked (this importwall has no environment gate)"
-        return
-    found = check(policy)
-    findings = getattr(found, "findings", found)
-    result.findings.extend(findings)
+    result.findings.extend(importwall.check_environment(policy))
     result.metadata["environment"] = "checked"
 
 
 def distributions_step(policy: Policy, result: AuditResult,
-                       installed: Iterable[tuple[str, str]] | None = None) -> None:
-    """Installed distributions the policy denies (``*`` globs allowed).
+                       search_path: Sequence[str] | None = None) -> None:
+    """Installed distributions whose imports ``[imports] deny_distributions`` denies.
 
-    ``[distributions] deny`` belongs to the environment gate; it is checked here only when
-    this importwall has no gate, so that no distribution is reported twice.
-    ``[imports] deny_distributions`` rules only stop imports: an installed one is noted
-    (``info``), since it has no place in a serving image either.
+    Such a rule only stops imports, so an installed one is noted (``info``): it has no
+    place in a serving image either. ``[distributions] deny`` is the environment gate's.
     """
-    import importwall
+    from importwall.envcheck.installed import denied, installed_distributions
+    from importwall.envcheck.rules import matching_rule
 
-    checks: list[tuple[Rule, bool]] = []
-    if getattr(importwall, "check_environment", None) is None:
-        checks.extend((rule, False) for rule in policy.section("distributions").get("deny", ()))
-    checks.extend((rule, True) for rule in policy.imports.deny_distributions)
-    if not checks:
+    written = list(policy.imports.deny_distributions)
+    rules = denied({"deny": written})  # patterns normalized like distribution names
+    if not rules:
         return
-    dists = sorted(set(installed if installed is not None else _installed()))
-    for rule, imports_only in checks:
-        for name, version in dists:
-            if fnmatch.fnmatchcase(normalize(name), normalize(rule.pattern)):
-                result.findings.append(_installed_finding(rule, imports_only, name, version))
+    found = installed_distributions(
+        search_path, keep=lambda name: matching_rule(rules, [name]) is not None)
+    for name, version in sorted(found.items()):
+        rule = matching_rule(rules, [name])
+        if rule is not None:
+            result.findings.append(_import_denied_installed(
+                written[rules.index(rule)], name, version))
 
 
-def _installed_finding(rule: Rule, imports_only: bool, name: str, version: str) -> Finding:
-    severity = rule.severity
-    if imports_only:  # [imports] deny_distributions
-        label = f"deny_distributions {rule.pattern!r}"
-        severity = "info"
-        code, verdict = "distribution-installed-import-denied", (
-            f"its imports are denied by rule {label}; it has no place in a serving image")
-    else:
-        label = repr(normalize(rule.pattern))  # as the environment gate names its rules
-        code, verdict = "distribution-installed", f"forbidden by rule {label}"
-    return Finding(kind=KIND_DISTRIBUTION, code=code, severity=severity,
-                   subject=normalize(name), rule=label, reason=rule.reason,
+def _import_denied_installed(rule: Rule, name: str, version: str) -> Finding:
+    label = Decision("deny", rule, "deny_distributions").label  # as rule_labels names it
+    return Finding(kind=KIND_DISTRIBUTION, code="distribution-installed-import-denied",
+                   severity="info", subject=name, rule=label, reason=rule.reason,
                    source=rule.source,
-                   message=f"distribution {name} {version} is installed: {verdict}",
+                   message=f"distribution {name} {version} is installed: its imports are "
+                           f"denied by rule {label}; it has no place in a serving image",
                    details={"distribution": name, "version": version})
-
-
-def _installed() -> list[tuple[str, str]]:
-    import importlib_metadata
-
-    found = []
-    for dist in importlib_metadata.distributions():
-        name = dist.metadata["Name"]
-        if name:
-            found.append((str(name), str(dist.version)))
-    return found
 
 
 def _check_entrypoint(entrypoint: str) -> None:
@@ -213,45 +190,41 @@ def _check_entrypoint(entrypoint: str) -> None:
                          "e.g. myservice.app or myservice.app:handler")
 
 
-_IMPORT_PROGRAM = """
-import importlib, sys
-module_name, _, attribute = sys.argv[1].partition(":")
-target = importlib.import_module(module_name)
-for part in filter(None, attribute.split(".")):
-    target = getattr(target, part)
-"""
-
-
 def _entrypoint_step(entrypoint: str) -> Step:
     def step(policy: Policy, result: AuditResult) -> None:
-        argv = [sys.executable, "-c", _IMPORT_PROGRAM, entrypoint]
-        start = len(result.findings)
-        _audit_process(policy, result, argv, f"entry point {entrypoint}", entrypoint)
-        result.findings[start:] = [_without_harness(f) for f in result.findings[start:]]
+        with tempfile.TemporaryDirectory(prefix="importwall-probe-") as folder:
+            # The probe starts the firewall itself, whatever the interpreter's start-up
+            # hooks did, and keeps the entry point's traceback in its outcome file.
+            outcome = os.path.join(folder, "outcome.json")
+            argv = [sys.executable, "-m", _probe.__name__, entrypoint, "--out", outcome]
+            _audit_process(policy, result, argv, f"entry point {entrypoint}", entrypoint,
+                           hint="did the firewall fail to start in that interpreter?",
+                           outcome=outcome)
         result.metadata.setdefault("entrypoints", []).append(entrypoint)
     return step
-
-
-def _without_harness(finding: Finding) -> Finding:
-    """Chains start at the entry point, not at the ``-c`` program that imported it."""
-    chain = finding.chain
-    if chain and chain[0].module == "__main__" and chain[0].file == "<string>":
-        return dataclasses.replace(finding, chain=chain[1:])
-    return finding
 
 
 def _command_step(cmd: list[str]) -> Step:
     def step(policy: Policy, result: AuditResult) -> None:
         result.metadata["command"] = cmd[0]  # arguments may hold secrets: name the program
-        _audit_process(policy, result, cmd, f"command {cmd[0]!r}", cmd[0], show_output=True)
+        _audit_process(policy, result, cmd, f"command {cmd[0]!r}", cmd[0],
+                       hint="did it start Python with -E or -I (which ignore the "
+                            "IMPORTWALL_* and PYTHONPATH variables), or not run Python "
+                            "at all?", show_output=True)
     return step
 
 
 def _audit_process(policy: Policy, result: AuditResult, argv: list[str], what: str,
-                   subject: str, show_output: bool = False) -> None:
-    """Run ``argv`` under the firewall in audit mode; collect its processes' records."""
+                   subject: str, hint: str, show_output: bool = False,
+                   outcome: str | None = None) -> None:
+    """Run ``argv`` under the firewall in audit mode; collect its processes' records.
+
+    ``outcome`` is the probe's outcome file, whose traceback is shown when the entry
+    point fails. Output is shown on standard error only: never in a finding.
+    """
     # The report may go to standard output: a command's own output goes to stderr.
     forward = _stderr_fd() if show_output else None
+    processes: list[ProcessInfo] = []
     with tempfile.TemporaryDirectory(prefix="importwall-audit-") as data_dir:
         env = child_environment(policy, AUDIT_MODE, {**os.environ, ENV_DATA_DIR: data_dir})
         try:
@@ -266,17 +239,41 @@ def _audit_process(policy: Policy, result: AuditResult, argv: list[str], what: s
             result.findings.append(_failed(what, subject, f"did not finish within "
                                            f"{ENTRYPOINT_TIMEOUT:.0f} s"))
             completed = None
-        if show_output and forward is None and completed is not None:
-            sys.stderr.write((completed.stdout or "") + (completed.stderr or ""))
         for path in record_files(data_dir):
-            read_record_file(path, result.findings, result.processes)
-    if completed is not None and completed.returncode != 0:
-        detail = ""
-        if completed.stderr:
-            last = [line for line in completed.stderr.strip().splitlines() if line.strip()]
-            detail = f": {last[-1].strip()}" if last else ""
-        result.findings.append(_failed(
-            what, subject, f"exited with status {completed.returncode}{detail}"))
+            read_record_file(path, result.findings, processes)
+    result.processes.extend(processes)
+    failed = completed is not None and completed.returncode != 0
+    if completed is not None and (show_output or failed or not processes):
+        _show_output(what, completed, outcome if failed else None)
+    if completed is not None and failed:
+        problem = ("could not be imported (its traceback is on standard error)"
+                   if outcome is not None and completed.returncode == _probe.EXIT_TARGET_FAILED
+                   else f"exited with status {completed.returncode}")
+        result.findings.append(_failed(what, subject, problem))
+    if not processes:
+        result.findings.append(Finding(
+            kind=KIND_IMPORT, code="audit-no-process", severity="error", subject=subject,
+            message=f"no Python process ran under the firewall: {what} wrote no record to "
+                    f"the audit's data dir, so its imports were not checked; {hint}"))
+
+
+def _show_output(what: str, completed: subprocess.CompletedProcess[str],
+                 outcome: str | None) -> None:
+    """What the target printed, and the probe's traceback, on importwall's standard
+    error: the user's terminal, where an environment value it printed stays."""
+    captured = (completed.stdout or "") + (completed.stderr or "")
+    if outcome is not None:
+        try:
+            with open(outcome, encoding="utf-8") as handle:
+                captured += json.load(handle).get("error") or ""
+        except (OSError, ValueError, AttributeError):
+            pass  # no outcome: the probe did not get as far as importing
+    if not captured:
+        return
+    sys.stderr.write(f"importwall audit: output of {what} "
+                     f"(exit status {completed.returncode}):\n")
+    sys.stderr.write(captured if captured.endswith("\n") else captured + "\n")
+    sys.stderr.flush()
 
 
 def _stderr_fd() -> int | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Collection
 from types import FrameType
 
 from importwall.findings import Frame
@@ -49,19 +50,22 @@ class Site:
         self.from_list = from_list
 
 
-def capture(skip: int = 1) -> Site:
+def capture(skip: int = 1, helpers: Collection[str] = ()) -> Site:
     """Describe the import in progress on this thread.
 
     ``importer`` is the module whose code executed the import statement (or called
     ``importlib.import_module``/``__import__``); ``None`` when no Python code did (an
-    import made by the interpreter itself).
+    import made by the interpreter itself). Frames of the ``helpers`` modules (import
+    helpers that act for their caller, such as ``pytest.importorskip``) are skipped like
+    the import system's own, so the import is charged to the code that called them.
     """
     try:
         frame: FrameType | None = _getframe(skip)
     except ValueError:
         return Site(None, (), False)
     from_list = False
-    while frame is not None and frame.f_code.co_filename.startswith(_MACHINERY_PREFIXES):
+    while frame is not None and (frame.f_code.co_filename.startswith(_MACHINERY_PREFIXES)
+                                 or (helpers and _module_name(frame) in helpers)):
         from_list = from_list or frame.f_code.co_name == _FROM_LIST
         frame = frame.f_back
     if frame is None:

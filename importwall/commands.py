@@ -10,7 +10,7 @@ import sys
 import time
 
 from importwall import exitcodes
-from importwall._api import ENV_DATA_DIR, ENV_MODE, resolve_mode
+from importwall._api import ENV_DATA_DIR, ENV_MODE, resolve_data_dir, resolve_mode
 from importwall.cli import (
     Registry,
     UsageError,
@@ -89,24 +89,28 @@ def _run(args: argparse.Namespace) -> int:
 
 def _report_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", "-d", metavar="DIR",
-                        help=f"the data dir holding the record files (default: ${ENV_DATA_DIR})")
+                        help=f"the data dir holding the record files (default: ${ENV_DATA_DIR}, "
+                             "else the policy's \\[report] data_dir)")
     policy_argument(parser)
     output_arguments(parser)
     fail_on_argument(parser)
 
 
 def _report(args: argparse.Namespace) -> int:
+    from importwall.discovery import discover_policy
     from importwall.report import load_records, record_files
     from importwall.reportwriter import write_report
 
-    data_dir = args.data or os.environ.get(ENV_DATA_DIR)
+    # The policy is optional here: records can be combined without one.
+    policy = load_cli_policy(args.policy) if discover_policy(args.policy) else None
+    data_dir = args.data or resolve_data_dir(policy)
     if not data_dir:
-        raise UsageError(f"importwall report: no data dir; pass --data DIR or set "
-                         f"${ENV_DATA_DIR} to the folder the processes wrote their records to")
+        raise UsageError(f"importwall report: no data dir; pass --data DIR, set "
+                         f"${ENV_DATA_DIR}, or set [report] data_dir in the policy, to the "
+                         "folder the processes wrote their records to")
     if not os.path.isdir(data_dir):
         raise UsageError(f"importwall report: data dir {data_dir!r} does not exist; it is "
-                         "created by the first process that records a finding")
-    policy = load_cli_policy(args.policy) if args.policy else None
+                         "created by the first process the firewall starts in")
     fmt, output, fail_on = report_settings(args, policy)
     report = load_records(data_dir, policy=policy.path if policy else None,
                           rules=_rule_labels(policy) if policy else (), generated=time.time())

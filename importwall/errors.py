@@ -24,24 +24,29 @@ class PolicyError(ImportWallError):
     """A policy file could not be read or is invalid.
 
     ``problems`` holds every problem found, each already formatted as
-    ``file:line: key: message``, so that one run shows them all.
+    ``file:line: key: message``, so that one run shows them all; ``warnings`` the
+    non-fatal ones (unknown keys) found on the way, shown after them, since a misspelt key
+    is often the cause of an error nearby.
     """
 
     code = "policy-error"
 
-    def __init__(self, problems: Sequence[str]) -> None:
+    def __init__(self, problems: Sequence[str], warnings: Sequence[str] = ()) -> None:
         self.problems = tuple(problems)
+        self.warnings = tuple(warnings)
         super().__init__(self._render())
 
     def _render(self) -> str:
         if len(self.problems) == 1:
-            return f"invalid policy: {self.problems[0]}"
-        lines = [f"invalid policy ({len(self.problems)} problems):"]
-        lines.extend(f"  {problem}" for problem in self.problems)
+            lines = [f"invalid policy: {self.problems[0]}"]
+        else:
+            lines = [f"invalid policy ({len(self.problems)} problems):"]
+            lines.extend(f"  {problem}" for problem in self.problems)
+        lines.extend(f"  warning: {warning}" for warning in self.warnings)
         return "\n".join(lines)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.problems,))
+        return (type(self), (self.problems, self.warnings))
 
 
 def _format_chain(chain: Sequence[Frame], module: str) -> list[str]:

@@ -23,7 +23,7 @@ import os
 import sys
 import threading
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from importlib.machinery import ModuleSpec
 from types import ModuleType
 from typing import Any
@@ -70,13 +70,16 @@ class Firewall:
     """
 
     def __init__(self, policy: Policy, mode: str, matcher: Matcher | None = None,
-                 sinks: Sequence[Sink] = ()) -> None:
+                 sinks: Sequence[Sink] = (), helpers: Collection[str] = ()) -> None:
+        """``helpers``: modules whose frames are skipped when finding the importer (see
+        :func:`importwall.chain.capture`)."""
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
         self.policy = policy
         self.mode = mode
         self.matcher = matcher if matcher is not None else Matcher.from_policy(policy)
         self.findings: list[Finding] = []
+        self._helpers = frozenset(helpers)
         self._sinks = list(sinks)
         self._lock = threading.Lock()
         self._busy = threading.local()
@@ -126,7 +129,7 @@ class Firewall:
             busy.active = False
 
     def _judge(self, fullname: str, decision: Decision, loading: bool) -> None:
-        site = _chain.capture(skip=3)
+        site = _chain.capture(skip=3, helpers=self._helpers)
         if self.matcher.exception_for(fullname, site.importer) is not None:
             if loading:
                 # Loaded for a library that may: later imports of it by anyone else
@@ -185,9 +188,30 @@ class Firewall:
     def _warn(self, finding: Finding) -> None:
         site = finding.chain[-1] if finding.chain else None
         message = finding.message + (f" ({finding.reason})" if finding.reason else "")
-        _warn_explicit(message, ImportWallWarning,
-                       site.file if site else "<importwall>", site.line if site else 0,
-                       module=site.module if site else None)
+        self.warn_at(message, site.file if site else "<importwall>", site.line if site else 0,
+                     module=site.module if site else None)
+
+    def warn_at(self, message: str, filename: str, lineno: int,
+                module: str | None = None) -> None:
+        """Emit an :class:`ImportWallWarning` pointing at ``filename:lineno``.
+
+        A warnings filter may turn it into an exception (``python -W error``, pytest's
+        ``filterwarnings = error``); in warn mode that must not break the host, so the
+        message goes to stderr instead and the failure is recorded.
+        """
+        try:
+            if module is None:  # an explicit module=None silences warn_explicit
+                _warn_explicit(message, ImportWallWarning, filename, lineno)
+            else:
+                _warn_explicit(message, ImportWallWarning, filename, lineno, module=module)
+        except Exception as error:  # never break the host
+            try:  # noqa: SIM105 - contextlib is not worth importing at interpreter start
+                sys.stderr.write(f"{filename}:{lineno}: ImportWallWarning: {message}\n")
+            except Exception:  # no stderr (pythonw, closed): record only
+                pass
+            self.record(internal_error(
+                f"a warning could not be shown as a warning ({type(error).__name__}); "
+                "it was written to stderr"))
 
     def record(self, finding: Finding) -> None:
         """Keep a finding and hand it to the sinks. A failing sink is recorded, not raised:

@@ -137,7 +137,7 @@ SCHEMA: dict[str, dict[str, _Field]] = {
         "severity": _SEVERITY,
     },
     "report": {
-        "data_dir": _Field("str"),
+        "data_dir": _Field("path"),
         "formats": _Field("strings"),
         "output": _Field("str"),
         "fail_on": _Field("choice", SEVERITIES),
@@ -233,7 +233,7 @@ def load_policy(path: str | os.PathLike[str]) -> Policy:
         raise PolicyError([_no_such_policy(os.fspath(path))])
     raw_sections = loader.load(target, chain=())
     if loader.problems:
-        raise PolicyError(loader.problems)
+        raise PolicyError(loader.problems, loader.warnings)
     policy = _build(target, loader.files, raw_sections, loader.warnings)
     for message in loader.warnings:
         warnings.warn(message, PolicyWarning, stacklevel=2)

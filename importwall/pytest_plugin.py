@@ -25,7 +25,6 @@ merges them when the worker goes down, before the summary and the report are wri
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import sys
 from collections.abc import Callable, Generator, Iterator, Sequence
@@ -44,13 +43,17 @@ if TYPE_CHECKING:
     from importwall.testing import CleanResult
 
 MARKER = "importwall"
-REPORT_VERSION = 1
 _BARE = "\0bare"  # --importwall given without a value
 _WORKER_KEY = "importwall_findings"
 
 # Imports made by these never count: they are the test runner, not the code under test.
 _RUNNER_PACKAGES = ("_pytest", "pytest", "pluggy", "xdist", "execnet", "iniconfig",
                     "importwall")
+# pytest's import helpers act for the test that calls them (pytest.importorskip, monkeypatch's
+# "pkg.module.attr" targets): their frames are skipped, so the import is charged to the test.
+# Exempting them with the rest of pytest would let importorskip turn a blocked import into a
+# skip, and let a test import any denied module through monkeypatch.
+_IMPORT_HELPERS = ("_pytest.outcomes", "_pytest.monkeypatch")
 # The module-level frames that start every chain in a test process: the pytest script,
 # ``python -m pytest``, and the code pytest-xdist runs in its workers.
 _ENTRY_MODULES = ("__main__", "__channelexec__")
@@ -73,7 +76,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="enforce (fail the test, default), warn or audit (only report)")
     group.addoption(
         "--importwall-report", action="store", default=None, metavar="PATH",
-        dest="importwall_report", help="write the findings as JSON to PATH")
+        dest="importwall_report",
+        help="write the findings to PATH as an importwall report (JSON unless "
+             "--importwall-report-format says otherwise)")
+    from importwall.reportwriter import FORMATS
+
+    group.addoption(
+        "--importwall-report-format", action="store", default="json", metavar="FORMAT",
+        dest="importwall_report_format",
+        help=f"format of the --importwall-report file: {', '.join(FORMATS)} (default: json)")
     parser.addini("importwall_policy", "policy file or shipped pack that guards every test "
                   "(relative to the ini file)", default=None)
     parser.addini("importwall_mode", "importwall mode for tests: enforce, warn or audit",
@@ -100,6 +111,8 @@ class _State:
     base_policy: Policy | None
     mode: str | None
     report_path: str | None
+    report_format: str = "json"
+    report_error: str | None = None
     findings: list[Finding] = dataclasses.field(default_factory=list)
     guards: dict[tuple[Any, ...], _Guard] = dataclasses.field(default_factory=dict)
     policies: dict[str, Policy] = dataclasses.field(default_factory=dict)
@@ -126,9 +139,21 @@ def pytest_configure(config: pytest.Config) -> None:
     if mode is not None and mode not in _MODES:
         raise pytest.UsageError(f"importwall_mode = {mode!r}; use one of {', '.join(_MODES)}")
     report = config.getoption("importwall_report")
+    report_format = config.getoption("importwall_report_format")
+    if report is not None:
+        _check_format(report_format)
     base = _load(reference, option=True) if reference else None
-    config.stash[_STATE] = _State(config, base, mode, report,
+    config.stash[_STATE] = _State(config, base, mode, report, report_format,
                                   runner_modules=_runner_modules(config))
+
+
+def _check_format(name: str) -> None:
+    from importwall.reportwriter import ReportFormatError, reporter
+
+    try:
+        reporter(name)
+    except ReportFormatError as error:
+        raise pytest.UsageError(str(error)) from None
 
 
 def _ini(config: pytest.Config, name: str) -> str | None:
@@ -311,7 +336,7 @@ def _firewall(guard: _Guard, mode: str) -> Iterator[Firewall]:
     """
     from importwall.finder import Firewall
 
-    firewall = Firewall(guard.policy, mode, matcher=guard.matcher)
+    firewall = Firewall(guard.policy, mode, matcher=guard.matcher, helpers=_IMPORT_HELPERS)
     for name in list(sys.modules):
         decision = guard.matcher.decide(name)
         if decision is not None and decision.denied:
@@ -333,8 +358,10 @@ def _attributed(state: _State, findings: Sequence[Finding], nodeid: str,
         chain = list(finding.chain)
         while chain and (chain[0].module in _ENTRY_MODULES or _is_runner(state, chain[0].module)):
             chain.pop(0)
+        # The test goes into the message too: every report format shows it, and the same
+        # import site reached from two tests stays two findings in the report.
         out.append(dataclasses.replace(
-            finding, chain=tuple(chain),
+            finding, chain=tuple(chain), message=f"{finding.message} (in {phase} of {nodeid})",
             details={**finding.details, "test": nodeid, "phase": phase}))
     return out
 
@@ -418,9 +445,15 @@ def _guarded(item: pytest.Item, phase: str) -> Generator[None, None, None]:
 def _also(raised: BaseException | None) -> str:
     from importwall.errors import ForbiddenImportError, ForbiddenImportRuntimeError
 
-    if raised is None or isinstance(raised, ForbiddenImportError | ForbiddenImportRuntimeError):
-        return ""
-    return f"\n(the test then raised {type(raised).__name__}: {raised})"
+    if isinstance(raised, pytest.skip.Exception):
+        # pytest.importorskip turns the firewall's ModuleNotFoundError into a skip.
+        return "\n(the blocked import would otherwise have skipped the test)"
+    cause = raised
+    while cause is not None:
+        if isinstance(cause, ForbiddenImportError | ForbiddenImportRuntimeError):
+            return ""  # the block itself (perhaps wrapped, as monkeypatch does): shown above
+        cause = cause.__cause__
+    return "" if raised is None else f"\n(the test then raised {type(raised).__name__}: {raised})"
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -438,7 +471,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     state = session.config.stash.get(_STATE, None)
     if state is None or state.report_path is None or hasattr(session.config, "workerinput"):
         return
-    write_report(state.report_path, state.findings)
+    state.report_error = _write_report(state)
+    if state.report_error is not None and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.USAGE_ERROR
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
@@ -458,7 +493,9 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
             write(f"    chain: {' -> '.join([*modules, finding.subject])}")
     write(f"{len(state.findings)} forbidden import(s)" if state.findings
           else "no forbidden imports")
-    if state.report_path:
+    if state.report_error:
+        terminalreporter.write_line(state.report_error, red=True)
+    elif state.report_path:
         write(f"importwall report written to {state.report_path}")
 
 
@@ -466,17 +503,26 @@ def _order(finding: Finding) -> tuple[str, str, str]:
     return (str(finding.details.get("test", "")), finding.subject, finding.rule or "")
 
 
-def write_report(path: str, findings: Sequence[Finding]) -> None:
-    """The findings as JSON (``{"version": 1, "findings": [...]}``), written atomically."""
-    document = {"version": REPORT_VERSION, "tool": "importwall",
-                "findings": [f.to_dict() for f in sorted(findings, key=_order)]}
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    partial = f"{path}.{os.getpid()}.partial"
-    with open(partial, "w", encoding="utf-8") as handle:
-        json.dump(document, handle, indent=2, sort_keys=True, default=str)
-        handle.write("\n")
-    os.replace(partial, path)
+def _write_report(state: _State) -> str | None:
+    """Write the session's findings as a standard importwall report (any report format);
+    the problem when it cannot be written."""
+    import time
+
+    from importwall.audit import rule_labels
+    from importwall.report import Report
+    from importwall.reportwriter import ReportFormatError, write_report
+
+    assert state.report_path is not None
+    base = state.base_policy
+    report = Report.build(
+        state.findings, policy=base.path if base is not None else None,
+        rules=rule_labels(base) if base is not None else (), generated=time.time(),
+        metadata={"runner": "pytest", "pytest": pytest.__version__})
+    try:
+        write_report(report, state.report_format, state.report_path)
+    except ReportFormatError as error:
+        return str(error)
+    return None
 
 
 # --------------------------------------------------------------------------- fixture

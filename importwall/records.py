@@ -1,12 +1,15 @@
 """Per-process record files: every finding, as JSON Lines, in ``IMPORTWALL_DATA_DIR``.
 
 Each process writes its own file, named ``<host>-<pid>-<random>.jsonl``, so processes never
-share a file and never need a lock. The file is opened with ``O_APPEND`` on the first
-finding and every record is one ``os.write`` of one line: nothing is buffered, so a process
-that ``enforce`` mode stops (or that dies) loses nothing it already reported. The first line
+share a file and never need a lock. The file is opened with ``O_APPEND`` when the firewall
+starts (:meth:`RecordWriter.announce`), so a process that ran under the firewall leaves a
+file even when it found nothing: ``importwall audit`` tells "clean" from "never started".
+Every record is one ``os.write`` of one line: nothing is buffered, so a process that
+``enforce`` mode stops (or that dies) loses nothing it already reported. The first line
 describes the process (the ``process`` record); each later line holds one ``finding``.
 
-A forked child (multiprocessing workers) notices its new pid and starts a file of its own.
+A forked child (multiprocessing workers) notices its new pid on its first finding and
+starts a file of its own.
 
 Standard library only: this module is on the start-up path. It keeps its own references to
 the ``os`` functions it needs, so a program that mocks ``open()`` cannot break it, and it
@@ -98,6 +101,17 @@ class RecordWriter:
             data = (self._dumps(record, sort_keys=True, default=str) + "\n").encode("utf-8")
             with self._lock:
                 _append_line(self._file(), data)
+            return True
+        except Exception as error:
+            self._failed(error)
+            return False
+
+    def announce(self) -> bool:
+        """Write this process's ``process`` record now, before any finding: the proof that
+        the firewall ran here. ``False`` (and an internal finding) if it could not be."""
+        try:
+            with self._lock:
+                self._file()
             return True
         except Exception as error:
             self._failed(error)

@@ -153,16 +153,28 @@ def _executing_name() -> str | None:
     return None
 
 
+_roots_cache: tuple[tuple[str | object, ...], tuple[str, ...]] = ((), ())
+
+
+def _path_roots() -> tuple[str, ...]:
+    """``sys.path`` as absolute folder prefixes, recomputed only when ``sys.path`` changes
+    (the hook runs for every module executed)."""
+    global _roots_cache
+    key = tuple(sys.path)
+    if key != _roots_cache[0]:
+        roots = tuple(_abspath(entry or os.curdir) + _sep for entry in key
+                      if isinstance(entry, str))
+        _roots_cache = (key, roots)
+    return _roots_cache[1]
+
+
 def _names_from_path(filename: str) -> list[str]:
     """Dotted names for ``filename`` relative to each ``sys.path`` entry that holds it."""
     stem, suffix = os.path.splitext(_abspath(filename))
     if suffix not in _SOURCE_SUFFIXES:
         return []
     names = []
-    for entry in sys.path:
-        if not isinstance(entry, str):
-            continue
-        root = _abspath(entry or os.curdir) + _sep
+    for root in _path_roots():
         if not stem.startswith(root):
             continue
         parts = stem[len(root):].split(_sep)

@@ -4,14 +4,17 @@ in fresh interpreters, commands run under the firewall; one report."""
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import jsonschema
 import pytest
 
 import importwall
+from importwall import audit as audit_module
 from importwall import cli, exitcodes
 from importwall.findings import Finding
+from importwall.propagate import child_environment
 from importwall.report import schema_path
 from tests.conftest import write_files
 
@@ -89,11 +92,14 @@ def test_a_clean_entrypoint_exits_clean(service, capsys) -> None:
 
 
 def test_an_entrypoint_that_cannot_be_imported_is_an_error_finding(service, capsys) -> None:
-    status, report, _ = audit(capsys, "-e", "svc.clean:missing_attribute")
+    status, report, err = audit(capsys, "-e", "svc.clean:missing_attribute")
     assert status == exitcodes.FINDINGS
     (finding,) = report["findings"]
     assert finding["code"] == "audit-target-failed"
-    assert "AttributeError" in finding["message"] and "missing_attribute" in finding["message"]
+    assert "svc.clean:missing_attribute could not be imported" in finding["message"]
+    # The traceback goes to the user's terminal, never into the report.
+    assert "AttributeError" in err and "missing_attribute" in err
+    assert "Traceback" not in json.dumps(report)
 
 
 def test_a_command_and_its_worker_processes_are_audited(service, capsys) -> None:
@@ -113,6 +119,44 @@ def test_a_failing_command_is_reported(service, capsys) -> None:
     assert "audit-target-failed" in codes
 
 
+def test_a_command_in_which_the_firewall_never_started_is_not_clean(service, capsys) -> None:
+    """``python -E`` ignores IMPORTWALL_* and PYTHONPATH: the leak below goes unseen, so
+    the audit must say the firewall never ran rather than report no findings."""
+    status, report, err = audit(capsys, "--", sys.executable, "-E", "-c",
+                                "import svc.training")
+    assert status == exitcodes.FINDINGS, (report, err)
+    (finding,) = report["findings"]
+    assert (finding["code"], finding["severity"]) == ("audit-no-process", "error")
+    assert "no Python process ran under the firewall" in finding["message"]
+    assert "-E" in finding["message"]
+    assert report["summary"]["processes"] == 0
+
+
+def test_a_command_that_runs_no_python_is_not_clean(service, capsys) -> None:
+    status, report, _ = audit(capsys, "--", "true")
+    assert status == exitcodes.FINDINGS
+    assert [f["code"] for f in report["findings"]] == ["audit-no-process"]
+
+
+def test_a_clean_command_is_seen_to_have_run(service, capsys) -> None:
+    status, report, _ = audit(capsys, "--", "python", "-c", "import svc.clean")
+    assert status == exitcodes.CLEAN, report
+    assert report["findings"] == [] and report["summary"]["processes"] == 1
+
+
+def test_an_entrypoint_whose_firewall_cannot_start_is_not_clean(service, capsys,
+                                                                 monkeypatch) -> None:
+    def without_policy(*args, **kwargs):  # the probe's start-up then has nothing to do
+        env = child_environment(*args, **kwargs)
+        del env["IMPORTWALL_POLICY"]
+        return env
+
+    monkeypatch.setattr(audit_module, "child_environment", without_policy)
+    status, report, err = audit(capsys, "-e", "svc.clean")
+    assert status == exitcodes.FINDINGS, (report, err)
+    assert "audit-no-process" in {f["code"] for f in report["findings"]}
+
+
 def test_installed_denied_distributions_are_found(service, capsys) -> None:
     (service / "importwall.toml").write_text(
         POLICY + '[distributions]\ndeny = [{ distribution = "Rich_Argparse*", '
@@ -126,15 +170,16 @@ def test_installed_denied_distributions_are_found(service, capsys) -> None:
     assert cli.main(["audit", "--fail-on", "warning", "-o", "r.txt"]) == exitcodes.FINDINGS
 
 
-def test_installed_import_denied_distributions_are_noted(service, capsys) -> None:
-    (service / "importwall.toml").write_text(
-        POLICY.replace("[imports]", '[imports]\ndeny_distributions = ["junitparser"]'))
+@pytest.mark.parametrize("written", ["junitparser", "JunitParser"])
+def test_installed_import_denied_distributions_are_noted(service, capsys, written) -> None:
+    (service / "importwall.toml").write_text(POLICY.replace(
+        "[imports]", f'[imports]\ndeny_distributions = ["{written}", "junit*"]'))
     status, report, _ = audit(capsys, "--fail-on", "warning")
     assert status == exitcodes.CLEAN
-    (finding,) = report["findings"]
+    (finding,) = report["findings"]  # one note, however many rules match it
     assert finding["code"] == "distribution-installed-import-denied"
     assert finding["severity"] == "info" and finding["subject"] == "junitparser"
-    assert finding["rule"] == "deny_distributions 'junitparser'"
+    assert finding["rule"] == f"deny_distributions {written!r}"  # named as written
     assert finding["rule"] in report["rules"]
 
 

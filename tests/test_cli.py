@@ -180,7 +180,8 @@ def test_run_with_data_dir_then_report(here: Path) -> None:
 
 def test_report_needs_an_existing_data_dir(here, capsys) -> None:
     status, _, err = main(capsys, "report")
-    assert status == exitcodes.USAGE and "no data dir" in err and "IMPORTWALL_DATA_DIR" in err
+    assert status == exitcodes.USAGE and "no data dir" in err
+    assert all(way in err for way in ("--data", "IMPORTWALL_DATA_DIR", "[report] data_dir"))
     status, _, err = main(capsys, "report", "--data", "nowhere")
     assert status == exitcodes.USAGE and "'nowhere' does not exist" in err
 
@@ -208,6 +209,25 @@ def test_report_settings_come_from_the_policy_report_section(here, capsys) -> No
     status, out, _ = main(capsys, "report", "--data", "data", "--policy", "p.toml")
     assert status == exitcodes.FINDINGS and out == ""
     assert (here / "out" / "report.md").read_text().startswith("<!-- importwall")
+
+
+def test_report_data_dir_defaults_to_the_discovered_policy(here, capsys,
+                                                            monkeypatch) -> None:
+    """``--data``, else ``$IMPORTWALL_DATA_DIR``, else ``[report] data_dir`` of the policy
+    found as every command finds it, relative to the file that sets it."""
+    data_dir(here, "error")
+    (here / "conf").mkdir()
+    (here / "conf" / "base.toml").write_text('version = 1\n[report]\ndata_dir = "../data"\n')
+    (here / "importwall.toml").write_text('version = 1\nextends = ["./conf/base.toml"]\n')
+    status, out, err = main(capsys, "report", "-f", "json")
+    assert status == exitcodes.FINDINGS, err
+    assert [f["subject"] for f in json.loads(out)["findings"]] == ["mod0"]
+    (here / "other").mkdir()
+    monkeypatch.setenv("IMPORTWALL_DATA_DIR", str(here / "other"))
+    status, out, err = main(capsys, "report", "-f", "json")
+    assert status == exitcodes.CLEAN and "no record files" in err
+    status, out, _ = main(capsys, "report", "-f", "json", "--data", "data")
+    assert status == exitcodes.FINDINGS
 
 
 def test_report_format_and_output_errors(here, capsys) -> None:

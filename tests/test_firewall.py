@@ -294,3 +294,16 @@ except importwall.ForbiddenImportError as error:
     print("blocked", error.module)
 """)
     assert enforce.stdout.strip() == "blocked tuner"
+
+
+def test_warn_mode_survives_warnings_turned_into_errors(service) -> None:
+    # python -W error (or pytest's filterwarnings = error) must not turn warn mode into a
+    # crash: the warning goes to stderr and importwall's trouble is recorded.
+    result = service.run(["-W", "error", "-c", activate("warn") + """
+import tuner
+print("imported", tuner.VERSION)
+print(sorted(f.code for f in fw.findings))
+"""])
+    assert result.returncode == 0, result.output
+    assert result.stdout.splitlines() == ["imported 1", "['import-warned', 'internal-error']"]
+    assert "ImportWallWarning: import of 'tuner' warned by __main__" in result.stderr

@@ -282,3 +282,14 @@ reasn = "typo"
         f"{path}:3: imports.deny[0].raeson: unknown key; did you mean 'reason'?",
         f"{path}:5: imports.exceptions[0].reasn: unknown key; did you mean 'reason'?",
     ]
+
+
+def test_unknown_key_warnings_are_shown_with_the_errors(tmp_path: Path) -> None:
+    path = write(tmp_path, "p.toml", 'version = 1\nmode = "enforcing"\n[imports]\n'
+                                     'denny = ["optuna"]\n')
+    with pytest.raises(PolicyError) as info:
+        load_policy(path)
+    assert info.value.warnings == (
+        f"{path}:4: imports.denny: unknown key; did you mean 'deny'?",)
+    assert str(info.value).endswith(
+        f"\n  warning: {path}:4: imports.denny: unknown key; did you mean 'deny'?")

@@ -5,8 +5,13 @@ from __future__ import annotations
 
 import json
 import textwrap
+from pathlib import Path
+from xml.etree import ElementTree
 
+import jsonschema
 import pytest
+
+from importwall.report import schema_path
 
 pytest_plugins = ["pytester"]
 
@@ -141,13 +146,58 @@ def test_audit_mode_reports_without_failing(service: pytest.Pytester) -> None:
         f"importwall report written to {report}",
     ])
     document = json.loads(report.read_text(encoding="utf-8"))
-    assert document["version"] == 1
+    # The standard report every importwall command writes, not a pytest-only shape.
+    jsonschema.validate(document, json.loads(Path(schema_path()).read_text(encoding="utf-8")))
+    assert (document["format"], document["version"]) == ("importwall-report", 1)
+    assert document["policy"] == str(service.path / "policy.toml")
+    assert document["rules"] == ["deny 'myservice.training'"]
+    assert document["metadata"]["runner"] == "pytest"
+    assert document["summary"]["by_severity"] == {"error": 1, "warning": 0, "info": 0}
     [finding] = document["findings"]
     assert finding["subject"] == "myservice.training"
     assert finding["action"] == "recorded"
+    assert finding["message"].endswith("(in call of test_serving.py::test_explain)")
     assert finding["details"] == {"mode": "audit", "phase": "call",
                                   "test": "test_serving.py::test_explain"}
     assert [frame["module"] for frame in finding["chain"]] == ["myservice.app"]
+
+
+def test_report_in_other_formats(service: pytest.Pytester) -> None:
+    write_tests(service, TESTS)
+    report = service.path / "importwall.sarif"
+    result = service.runpytest_subprocess("--importwall=policy.toml", "--importwall-mode=audit",
+                                          f"--importwall-report={report}",
+                                          "--importwall-report-format=sarif")
+    result.assert_outcomes(passed=2)
+    sarif = json.loads(report.read_text(encoding="utf-8"))
+    [run] = sarif["runs"]
+    [found] = run["results"]
+    assert "test_serving.py::test_explain" in found["message"]["text"]
+
+    junit = service.path / "importwall.xml"
+    result = service.runpytest_subprocess("--importwall=policy.toml", "--importwall-mode=audit",
+                                          f"--importwall-report={junit}",
+                                          "--importwall-report-format=junit")
+    result.assert_outcomes(passed=2)
+    failures = ElementTree.parse(junit).getroot().iter("failure")
+    assert any("myservice.training" in (f.get("message") or "") for f in failures)
+
+    unknown = service.runpytest_subprocess("--importwall=policy.toml",
+                                           f"--importwall-report={report}",
+                                           "--importwall-report-format=pdf")
+    assert unknown.ret == pytest.ExitCode.USAGE_ERROR
+    unknown.stderr.fnmatch_lines(["*unknown report format 'pdf'; use one of text, json*"])
+
+
+def test_an_unwritable_report_is_a_readable_error(service: pytest.Pytester) -> None:
+    write_tests(service, TESTS)
+    (service.path / "taken").write_text("a file, not a folder", encoding="utf-8")
+    result = service.runpytest_subprocess("--importwall=policy.toml", "--importwall-mode=audit",
+                                          "--importwall-report=taken/importwall.json")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stdout.fnmatch_lines(["importwall: cannot write the report to "
+                                 "'taken/importwall.json': *"])
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
 
 
 def test_warn_mode_warns_and_passes(service: pytest.Pytester) -> None:
@@ -355,7 +405,7 @@ def test_xdist_workers_findings_reach_the_controller(service: pytest.Pytester) -
     findings = json.loads(report.read_text(encoding="utf-8"))["findings"]
     assert sorted(f["details"]["test"] for f in findings) == [
         f"test_serving.py::test_explain[{n}]" for n in range(4)]
-    assert len({f["pid"] for f in findings}) == 2  # both workers contributed
+    assert len({pid for f in findings for pid in f["pids"]}) == 2  # both workers contributed
     assert all([fr["module"] for fr in f["chain"]] == ["myservice.app"] for f in findings)
 
     enforced = service.runpytest_subprocess("-n", "2", "--importwall=policy.toml")
@@ -397,3 +447,46 @@ def test_assert_clean_fixture(service: pytest.Pytester) -> None:
     """)
     result = service.runpytest_subprocess("--importwall=policy.toml", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
+
+
+def test_importorskip_of_a_denied_module_fails_the_test(service: pytest.Pytester) -> None:
+    # importorskip would turn the firewall's ModuleNotFoundError into a skip; the import is
+    # charged to the test that asked for it, not to pytest's helper.
+    write_tests(service, """
+        import pytest
+
+        def test_optional_training():
+            training = pytest.importorskip("myservice.training")
+            assert training.explain({})
+
+        def test_patched_training(monkeypatch):
+            monkeypatch.setattr("myservice.training.explain", lambda request: "patched")
+    """)
+    result = service.runpytest_subprocess("--importwall=policy.toml")
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines([
+        "*importwall: test test_serving.py::test_optional_training imported 1 module(s)*",
+        "*imported by: test_serving*",
+        "*test_serving*test_serving.py:4 in test_optional_training()*",
+        "(the blocked import would otherwise have skipped the test)",
+        "*importwall: test test_serving.py::test_patched_training imported 1 module(s)*",
+        "*test_serving*test_serving.py:8 in test_patched_training()*",
+    ])
+    assert "the test then raised" not in result.stdout.str()
+
+
+def test_module_level_importorskip_fails_the_module(service: pytest.Pytester) -> None:
+    write_tests(service, """
+        import pytest
+
+        training = pytest.importorskip("myservice.training")
+
+        def test_never_runs():
+            pass
+    """)
+    result = service.runpytest_subprocess("--importwall=policy.toml")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([
+        "*importwall: test module test_serving.py imported 1 module(s)*",
+        "*imported by: test_serving*",
+    ])

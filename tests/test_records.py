@@ -141,7 +141,33 @@ def test_an_unwritable_data_dir_never_breaks_the_program(project) -> None:
              "IMPORTWALL_DATA_DIR": str(blocker / "data")},
         pythonpath=[project.root, Path(__file__).parent.parent / "importwall" / "_startup"])
     assert result.returncode == 0, result.output
-    assert "'import-warned', 'record-write-failed'" in result.stdout
+    # Found when the firewall starts and announces the process, before any import.
+    assert "['record-write-failed', 'import-warned']" in result.stdout
+
+
+def test_a_process_with_nothing_to_report_still_leaves_its_record(project) -> None:
+    """The firewall announces each process it starts in: an audit tells a clean process
+    from one in which the firewall never ran."""
+    project.write(TRAINER)
+    policy = project.policy(POLICY)
+    data = project.root / "data"
+    result = project.run("import sys", env={"IMPORTWALL_POLICY": str(policy),
+                                            "IMPORTWALL_MODE": "audit",
+                                            "IMPORTWALL_DATA_DIR": str(data)},
+                         pythonpath=[project.root, Path(__file__).parent.parent / "importwall"
+                                     / "_startup"])
+    assert result.returncode == 0, result.output
+    report = load_records(str(data))
+    assert not report.items
+    (process,) = report.processes
+    assert (process.mode, process.policy) == ("audit", str(policy))
+
+
+def test_announce_writes_the_process_record_once(tmp_path: Path) -> None:
+    writer = RecordWriter(str(tmp_path / "data"), {"mode": "warn"})
+    assert writer.announce() and writer.announce()
+    writer(_finding())
+    assert [line["type"] for line in _lines(writer.path or "")] == ["process", "finding"]
 
 
 @pytest.mark.parametrize("processes", [50])

@@ -40,6 +40,15 @@ PACKAGES = {
             return trainer.VALUE
         """,
     "serve.py": "import app\napp.handle()\nprint('SERVED')\n",
+    # A target that fails and says why, with a connection string, on its standard error.
+    "crash.py": """
+        import os, sys
+        sys.exit(f"cannot reach the warehouse: DATABASE_URL={os.environ['DATABASE_URL']}")
+        """,
+    "crashing_app.py": """
+        import os
+        raise RuntimeError(f"cannot reach {os.environ['DATABASE_URL']}")
+        """,
 }
 
 
@@ -101,6 +110,26 @@ def test_no_environment_value_reaches_an_audit_report(service, name) -> None:
     text = target.read_text()
     assert "WANDB_API_KEY" in text and "trainer" in text
     assert not _leaks({"audit": result.output + text})
+
+
+@pytest.mark.parametrize(("target", "failure"), [
+    (["--", "python", "crash.py"], "exited with status 1"),
+    (["--entrypoint", "crashing_app"], "could not be imported"),
+])
+def test_a_failing_audit_target_keeps_what_it_printed_out_of_the_report(
+        service, target: list[str], failure: str) -> None:
+    """What a failed target printed goes to the user's terminal, never into a report."""
+    outputs: dict[str, str] = {}
+    for name in format_names():
+        report = Path(service.root) / f"audit.{name}"
+        result = _run(service, ["-m", "importwall", "audit", "--policy", "policy.toml",
+                                "--format", name, "--output", str(report), *target])
+        assert result.returncode == 1, result.output
+        assert CANARY in result.stderr  # shown to the user who ran the audit...
+        text = report.read_text()
+        assert failure in text, text
+        outputs[name] = text  # ...and in no report format
+    assert not _leaks(outputs)
 
 
 def test_no_environment_value_reaches_the_python_api(service) -> None:

@@ -154,3 +154,21 @@ def test_quickstart_example_shows_the_blocked_import_and_its_chain() -> None:
     app = Path(example / "myservice" / "app.py")
     assert "import of 'myservice.training' is forbidden" in result.stderr
     assert f"myservice.app                  {app}:14 in handle_request()" in result.stderr
+
+
+def test_a_warn_mode_policy_with_startup_checks_runs_under_python_W_error(project) -> None:
+    policy = project.policy("""\
+version = 1
+mode = "warn"
+check_at_startup = true
+[environment]
+deny = [{ name = "TRAINING_JOB_*", severity = "error", reason = "a training job's setting" }]
+""")
+    startup = REPO / "importwall" / "_startup"
+    result = run_python(["-W", "error", "-c", "print('served')"], cwd=project.root,
+                        pythonpath=[startup],
+                        env={"IMPORTWALL_POLICY": str(policy), "TRAINING_JOB_ID": "42"})
+    assert result.returncode == 0, result.output
+    assert result.stdout.strip() == "served"
+    assert "TRAINING_JOB_ID" in result.stderr
+    assert "refusing to start" not in result.stderr

@@ -10,10 +10,8 @@ fails closed.
 
 from __future__ import annotations
 
-import warnings
-
 from importwall.envcheck import check_environment
-from importwall.errors import EnvironmentRejectedError, ImportWallWarning
+from importwall.errors import EnvironmentRejectedError
 from importwall.finder import Firewall, internal_error
 from importwall.findings import Finding
 
@@ -35,15 +33,14 @@ def gate(firewall: Firewall) -> list[Finding]:
     if firewall.mode != "audit":
         for finding in findings:
             if finding.at_least("warning"):
-                _warn(finding, firewall.policy.path)
+                _warn(firewall, finding)
     return findings
 
 
-def _warn(finding: Finding, policy_path: str) -> None:
+def _warn(firewall: Firewall, finding: Finding) -> None:
     """Point the warning at the policy rule that decided, not at importwall's code."""
     path, _, line = (finding.source or "").rpartition(":")
     if not path or not line.isdigit():
-        path, line = policy_path, "1"
+        path, line = firewall.policy.path, "1"
     reason = f" ({finding.reason})" if finding.reason else ""
-    warnings.warn_explicit(f"importwall: {finding.message}{reason}", ImportWallWarning,
-                           path, int(line))
+    firewall.warn_at(f"importwall: {finding.message}{reason}", path, int(line))
