@@ -4,75 +4,87 @@ Creates a throw-away virtual environment (no pip) in which importwall is importa
 this source tree, then starts ``python -c pass`` over and over, alternating between the
 venv without and with ``importwall.pth`` (IMPORTWALL_POLICY unset), in a random order within
 each round so drift on a shared machine hits both sides alike. Prints the medians and their
-ratio. ``--enabled POLICY`` adds a third side with the firewall active, for scale.
+ratio, and (when valgrind is installed) the instructions each start executes.
+``--enabled POLICY`` adds a side with the firewall active, for scale.
 
     python benchmarks/startup_pth.py [--rounds 40] [--enabled examples/quickstart/importwall.toml]
+
+Target: the unused ``.pth`` costs at most 0.5 ms and 2% of ``python -c pass``.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import random
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from importwall.install import PTH_LINE, PTH_NAME  # noqa: E402
+from benchmarks._measure import (
+    Row,
+    clean_env,
+    count_row,
+    have_valgrind,
+    instructions,
+    interleaved,
+    purelib,
+    source_venv,
+    wall_seconds,
+)
+from importwall.install import PTH_LINE, PTH_NAME
+
+WITHOUT = "without .pth"
+WITH = "with .pth"
+ENABLED = "with .pth, enabled"
+LIMIT_MS = 0.5
+LIMIT_RATIO = 0.02
 
 
-def make_venv(root: Path) -> tuple[Path, Path]:
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root)], check=True)
-    python = root / "bin" / "python"
-    purelib = Path(subprocess.run(
-        [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-        capture_output=True, text=True, check=True).stdout.strip())
-    (purelib / "_importwall_source.pth").write_text(f"{REPO}\n")  # importwall importable
-    return python, purelib / PTH_NAME
-
-
-def start_once(python: Path, env: dict[str, str]) -> float:
-    began = time.perf_counter()
-    subprocess.run([str(python), "-c", "pass"], env=env, check=True)
-    return time.perf_counter() - began
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=40, help="starts per side (>= 30)")
-    parser.add_argument("--enabled", metavar="POLICY",
-                        help="also time starts with IMPORTWALL_POLICY=POLICY")
-    args = parser.parse_args()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("IMPORTWALL_", "PYTHON"))}
+def measure(rounds: int, enabled: str | None = None, callgrind: bool = True) -> list[Row]:
+    env = clean_env()
     with tempfile.TemporaryDirectory() as folder:
-        python, pth = make_venv(Path(folder) / "venv")
-        sides: dict[str, dict[str, str]] = {"without .pth": env, "with .pth": env}
-        if args.enabled:
-            sides["with .pth, enabled"] = {
-                **env, "IMPORTWALL_POLICY": str(Path(args.enabled).resolve())}
-        times: dict[str, list[float]] = {side: [] for side in sides}
-        for side in sides:  # warm the file cache once per side
-            _toggle(pth, side != "without .pth")
-            start_once(python, sides[side])
-        for _ in range(args.rounds):
-            order = list(sides)
-            random.shuffle(order)
-            for side in order:
-                _toggle(pth, side != "without .pth")
-                times[side].append(start_once(python, sides[side]))
-    base = statistics.median(times["without .pth"])
-    print(f"python {sys.version.split()[0]}, {args.rounds} interleaved starts per side")
-    for side, values in times.items():
-        median = statistics.median(values)
-        print(f"  {side:<20} median {median * 1000:7.2f} ms  "
-              f"(min {min(values) * 1000:.2f}, stdev {statistics.stdev(values) * 1000:.2f})"
-              f"  ratio {median / base:.3f}")
+        python = source_venv(Path(folder) / "venv")
+        pth = purelib(python) / PTH_NAME
+        sides = {WITHOUT: env, WITH: env}
+        if enabled:
+            sides[ENABLED] = {**env, "IMPORTWALL_POLICY": str(Path(enabled).resolve())}
+        argv = [str(python), "-c", "pass"]
+
+        def start(side: str) -> float:
+            _toggle(pth, side != WITHOUT)
+            return wall_seconds(argv, sides[side])
+
+        times = interleaved({side: (lambda side=side: start(side)) for side in sides}, rounds)
+        counts: dict[str, int] = {}
+        if callgrind and have_valgrind():
+            for side in sides:
+                _toggle(pth, side != WITHOUT)
+                counts[side] = instructions(argv, sides[side])
+    base = times[WITHOUT]
+    rows = []
+    for side, samples in times.items():
+        extra_ms = (samples.median - base.median) * 1000
+        ratio = samples.median / base.median
+        met = None if side == ENABLED else (extra_ms <= LIMIT_MS and ratio - 1 <= LIMIT_RATIO)
+        rows.append(Row(f"start-up {side} (wall)", f"{samples.median * 1000:.2f} ms",
+                        f"IQR {samples.spread * 1000:.2f}, ratio {ratio:.3f}",
+                        "" if side == WITHOUT else
+                        "(scale)" if side == ENABLED else f"<= +{LIMIT_MS} ms, +2%",
+                        None if side == WITHOUT else met))
+    for side, count in counts.items():
+        if side == WITHOUT:
+            continue
+        row = count_row(f"start-up {side} (instructions)", count, counts[WITHOUT], LIMIT_RATIO)
+        if side == ENABLED:
+            row = Row(row.label, row.value, row.detail, "(scale)")
+        else:
+            as_ms = (count / counts[WITHOUT] - 1) * base.median * 1000
+            row = Row(row.label, row.value, f"{row.detail}, ~{as_ms:+.3f} ms",
+                      f"<= +{LIMIT_MS} ms, +2%",
+                      as_ms <= LIMIT_MS and count / counts[WITHOUT] - 1 <= LIMIT_RATIO)
+        rows.append(row)
+    return rows
 
 
 def _toggle(pth: Path, present: bool) -> None:
@@ -80,6 +92,19 @@ def _toggle(pth: Path, present: bool) -> None:
         pth.write_text(PTH_LINE)
     else:
         pth.unlink(missing_ok=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=40, help="starts per side (>= 30)")
+    parser.add_argument("--enabled", metavar="POLICY",
+                        help="also time starts with IMPORTWALL_POLICY=POLICY")
+    parser.add_argument("--no-callgrind", action="store_true",
+                        help="skip the instruction counts")
+    args = parser.parse_args()
+    print(f"python {sys.version.split()[0]}, {args.rounds} interleaved starts per side")
+    for row in measure(args.rounds, args.enabled, not args.no_callgrind):
+        print(row.render())
 
 
 if __name__ == "__main__":

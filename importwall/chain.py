@@ -20,6 +20,8 @@ from importwall.findings import Frame
 _getframe = sys._getframe
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 _IMPORTLIB_DIR = os.path.join(os.path.dirname(os.__file__), "importlib") + os.sep
+# One str.startswith call per frame: in audit mode every import walks the whole stack.
+_MACHINERY_PREFIXES = ("<frozen importlib", _IMPORTLIB_DIR, _PACKAGE_DIR)
 _MODULE_CODE = "<module>"
 # importlib's handler for ``from package import name``: it swallows a ModuleNotFoundError
 # whose ``name`` is the submodule, turning our message into "cannot import name".
@@ -28,11 +30,7 @@ _FROM_LIST = "_handle_fromlist"
 
 def _is_machinery(filename: str) -> bool:
     """Frames of the import system and of importwall itself are never the import site."""
-    return (
-        filename.startswith("<frozen importlib")
-        or filename.startswith(_IMPORTLIB_DIR)
-        or filename.startswith(_PACKAGE_DIR)
-    )
+    return filename.startswith(_MACHINERY_PREFIXES)
 
 
 def _module_name(frame: FrameType) -> str:
@@ -66,7 +64,7 @@ def capture(skip: int = 1, helpers: Collection[str] = ()) -> Site:
     except ValueError:
         return Site(None, (), False)
     from_list = False
-    while frame is not None and (_is_machinery(frame.f_code.co_filename)
+    while frame is not None and (frame.f_code.co_filename.startswith(_MACHINERY_PREFIXES)
                                  or (helpers and _module_name(frame) in helpers)):
         from_list = from_list or frame.f_code.co_name == _FROM_LIST
         frame = frame.f_back
@@ -74,15 +72,45 @@ def capture(skip: int = 1, helpers: Collection[str] = ()) -> Site:
         return Site(None, (), from_list)
     importer = _module_name(frame)
     site_function = None if frame.f_code.co_name == _MODULE_CODE else frame.f_code.co_name
-    chain: list[Frame] = []
+    inner: list[Frame] = []  # innermost first
     if site_function is not None:
-        chain.append(Frame(importer, frame.f_code.co_filename, frame.f_lineno or 0,
+        inner.append(Frame(importer, frame.f_code.co_filename, frame.f_lineno or 0,
                            site_function))
         frame = frame.f_back
+    walked: list[tuple[FrameType, int]] = []
+    outer: tuple[Frame, ...] = ()
     while frame is not None:
         code = frame.f_code
-        if code.co_name == _MODULE_CODE and not _is_machinery(code.co_filename):
-            chain.append(Frame(_module_name(frame), code.co_filename, frame.f_lineno or 0))
+        if code.co_name == _MODULE_CODE and not code.co_filename.startswith(
+                _MACHINERY_PREFIXES):
+            line = frame.f_lineno or 0
+            known = _chains.get(id(frame))
+            if known is not None and known[0] is frame and known[1] == line:
+                outer = known[2]
+                break
+            inner.append(Frame(_module_name(frame), code.co_filename, line))
+            walked.append((frame, line))
         frame = frame.f_back
-    chain.reverse()
-    return Site(importer, tuple(chain), from_list)
+    chain = outer + tuple(reversed(inner))
+    _remember(chain, walked)
+    return Site(importer, chain, from_list)
+
+
+# The chain up to and including a module frame, by that frame: while module A imports
+# B, C and D in turn, A's frame sits at the same line and its outer chain is the same, so
+# the walk for C and D stops at A. Holding the frame keeps its id from being reused; only
+# a few are kept (module frames, whose globals outlive them anyway).
+_chains: dict[int, tuple[FrameType, int, tuple[Frame, ...]]] = {}
+_CHAINS_KEPT = 64
+
+
+def _remember(chain: tuple[Frame, ...], walked: list[tuple[FrameType, int]]) -> None:
+    if len(_chains) + len(walked) > _CHAINS_KEPT:
+        _chains.clear()
+    end = len(chain)
+    # walked is innermost first and matches the last len(walked) module links of chain
+    # (a lazy import's function frame, if any, comes after them).
+    if walked and chain[-1].function is not None:
+        end -= 1
+    for depth, (frame, line) in enumerate(walked):
+        _chains[id(frame)] = (frame, line, chain[:end - depth])

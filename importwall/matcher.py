@@ -20,6 +20,7 @@ import fnmatch
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Generic, TypeVar
 
 from importwall.policy import ImportException, Policy, Rule
@@ -130,9 +131,10 @@ class Decision:
     def denied(self) -> bool:
         return self.verdict == DENY
 
-    @property
+    @cached_property
     def label(self) -> str:
-        """How the rule is named in messages: ``deny 'optuna'``."""
+        """How the rule is named in messages: ``deny 'optuna'`` (worked out once: audit
+        mode names the rule in every import's finding)."""
         distribution = self.rule.extra.get("distribution")
         if distribution:
             return f"deny_distributions {distribution!r}"

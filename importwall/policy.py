@@ -10,7 +10,6 @@ Standard library only: this module is on the start-up path.
 
 from __future__ import annotations
 
-import difflib
 import os
 import warnings
 from collections.abc import Mapping, Sequence
@@ -241,10 +240,18 @@ def load_policy(path: str | os.PathLike[str]) -> Policy:
     return policy
 
 
+def _close_matches(word: str, candidates: Sequence[str]) -> list[str]:
+    """The closest candidate, for "did you mean" hints. difflib is imported only when a
+    policy has a problem: valid policies load on the start-up path without it."""
+    import difflib
+
+    return difflib.get_close_matches(word, candidates, n=1)
+
+
 def _no_such_policy(reference: str) -> str:
     packs = pack_names()
     hint = ""
-    close = difflib.get_close_matches(reference, packs, n=1)
+    close = _close_matches(reference, packs)
     if close:
         hint = f"; did you mean the shipped pack {close[0]!r}?"
     elif packs:
@@ -331,7 +338,7 @@ class _Loader:
 def _missing_base(reference: str) -> str:
     if _looks_like_pack_name(reference):
         packs = pack_names()
-        close = difflib.get_close_matches(reference, packs, n=1)
+        close = _close_matches(reference, packs)
         suggestion = f"; did you mean {close[0]!r}?" if close else ""
         return (f"no shipped pack named {reference!r}{suggestion} "
                 f"(shipped: {', '.join(packs) or 'none'}; a file path must end in .toml "
@@ -385,7 +392,7 @@ class _FileChecker:
         self.problems.append(f"{self._where(path, value)}: {_dotted(path)}: {message}")
 
     def _unknown(self, path: tuple[str, ...], known: Sequence[str], what: str) -> None:
-        close = difflib.get_close_matches(path[-1], known, n=1)
+        close = _close_matches(path[-1], known)
         hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(known)}"
         self.warnings.append(f"{self._where(path)}: {_dotted(path)}: unknown {what}{hint}")
 
@@ -465,7 +472,7 @@ class _FileChecker:
         if kind == "choice":
             if isinstance(raw, str) and raw in spec.choices:
                 return raw
-            close = difflib.get_close_matches(str(raw), spec.choices, n=1)
+            close = _close_matches(str(raw), spec.choices)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             return self._wrong(path, f"one of {', '.join(map(repr, spec.choices))}{hint}")
         if kind == "strings":
@@ -508,7 +515,7 @@ class _FileChecker:
             extra = {}
             for key, value in item.items():
                 if key not in known:
-                    close = difflib.get_close_matches(key, known, n=1)
+                    close = _close_matches(key, known)
                     hint = f"; did you mean {close[0]!r}?" if close else ""
                     self.warnings.append(f"{where}: {_dotted(item_path)}.{key}: unknown key"
                                          f"{hint}")
@@ -552,7 +559,7 @@ class _FileChecker:
                 ok = False
             for key in item:
                 if key not in ("module", "importer", "reason"):
-                    close = difflib.get_close_matches(key, ("module", "importer", "reason"), n=1)
+                    close = _close_matches(key, ("module", "importer", "reason"))
                     hint = f"; did you mean {close[0]!r}?" if close else ""
                     self.warnings.append(f"{where}: {_dotted(shown)}.{key}: unknown key{hint}")
             if ok:

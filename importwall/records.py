@@ -20,16 +20,14 @@ finding handed to ``on_error`` (the firewall keeps it with its other findings).
 from __future__ import annotations
 
 import contextlib
-import json
 import os
-import socket
 import sys
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
-from importwall.findings import KIND_INTERNAL, Finding
+from importwall.findings import KIND_INTERNAL, Finding, host_name
 
 RECORD_VERSION = 1
 """Version of the record-file line format; :mod:`importwall.report` reads it back."""
@@ -44,7 +42,6 @@ _close = os.close
 _getpid = os.getpid
 _urandom = os.urandom
 _makedirs = os.makedirs
-_dumps = json.dumps
 _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
 
 
@@ -85,6 +82,11 @@ class RecordWriter:
         self._fd: int | None = None
         self._pid: int | None = None
         self._lock = threading.Lock()
+        # Imported here, not at the top: only processes that record to a data dir pay for
+        # json at start-up. Kept as our own reference, like the os functions above.
+        import json
+
+        self._dumps = json.dumps
 
     def __repr__(self) -> str:
         return f"<importwall.RecordWriter {self.data_dir!r}>"
@@ -96,7 +98,7 @@ class RecordWriter:
     def write(self, record: dict[str, Any]) -> bool:
         """Append one record; ``False`` (and an internal finding) if it could not be."""
         try:
-            data = (_dumps(record, sort_keys=True, default=str) + "\n").encode("utf-8")
+            data = (self._dumps(record, sort_keys=True, default=str) + "\n").encode("utf-8")
             with self._lock:
                 _append_line(self._file(), data)
             return True
@@ -130,7 +132,7 @@ class RecordWriter:
             return self._fd
         # First record of this process, or the first after a fork: a file of our own.
         _makedirs(self.data_dir, exist_ok=True)
-        host = socket.gethostname()
+        host = host_name()
         name = record_file_name(host, pid, _urandom(6).hex())
         path = os.path.join(self.data_dir, name)
         fd = _open(path, _FLAGS, 0o644)
@@ -140,7 +142,7 @@ class RecordWriter:
                   else "python",
                   "python": ".".join(map(str, sys.version_info[:3])),
                   "started": time.time(), **self.context}
-        _append_line(fd, (_dumps(header, sort_keys=True, default=str) + "\n").encode("utf-8"))
+        _append_line(fd, (self._dumps(header, sort_keys=True, default=str) + "\n").encode("utf-8"))
         return fd
 
     def _failed(self, error: BaseException) -> None:

@@ -1,0 +1,1 @@
+"""importwall's benchmark suite: ``python -m benchmarks`` (see benchmarks/README.md)."""

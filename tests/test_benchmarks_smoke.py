@@ -1,0 +1,48 @@
+"""The benchmark suite runs end to end at smoke sizes, so it cannot rot.
+
+No timing is asserted (timings belong to benchmarks/README.md): only that every group
+runs in real fresh interpreters and prints its rows.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+from conftest import REPO, clean_env
+
+EXPECTED_ROWS = (
+    "import smoke set (5 names), off (wall)",
+    "import smoke set (5 names), enforce (wall)",
+    "import smoke set (5 names), audit, deny * (wall)",
+    "start-up without .pth (wall)",
+    "start-up with .pth (wall)",
+    "activation, 3 files with extends (fresh)",
+    "matcher     10 rules: lookup (wall)",
+    "matcher   1000 rules: lookup (wall)",
+    "importwall scan, cold (100 modules)",
+    "lint-imports, cold (--no-cache) (100 modules)",
+)
+# Rows whose label ends in a number that depends on the machine (its installed packages).
+EXPECTED_PREFIXES = ("importwall audit, ", "importwall audit --entrypoint, ")
+# A measured row: label, a number with its unit, then the detail column.
+MEASURED = re.compile(r"^  (?P<label>.+?)\s+(?P<value>\d+(\.\d+)?) (ms|ns|M instr|instr)\b")
+
+
+def test_smoke_run_prints_every_benchmark_row() -> None:
+    done = subprocess.run([sys.executable, "-m", "benchmarks", "--smoke"], cwd=REPO,
+                          env=clean_env(), capture_output=True, text=True, timeout=300,
+                          stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stdout + done.stderr
+    measured = {}
+    for line in done.stdout.splitlines():
+        match = MEASURED.match(line)
+        if match:
+            measured[match["label"].strip()] = float(match["value"])
+    missing = [label for label in EXPECTED_ROWS if label not in measured]
+    assert not missing, done.stdout
+    for prefix in EXPECTED_PREFIXES:
+        assert any(label.startswith(prefix) for label in measured), done.stdout
+    assert all(value > 0 for value in measured.values()), done.stdout
+    assert done.stdout.rstrip().endswith(("within target", "over target")), done.stdout

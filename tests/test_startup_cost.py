@@ -1,0 +1,53 @@
+"""What the start-up path leaves out, so that an active firewall starts fast.
+
+Timings belong to benchmarks/ (``python -m benchmarks``); these tests pin the causes the
+benchmarks found: modules that the start-up path used to import without needing them.
+"""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+from importwall.findings import Finding, host_name
+
+# Each cost a measurable share of ``python -c pass`` (benchmarks/README.md, start-up).
+NOT_ON_THE_STARTUP_PATH = ("socket", "json", "difflib")
+
+
+def test_active_firewall_starts_without_socket_json_or_difflib(project) -> None:
+    project.policy('version = 1\n[imports]\ndeny = ["optuna", "jupyter*"]\n')
+    result = project.run(f"""
+import sys
+import importwall
+importwall.activate("policy.toml")
+print(sorted(name for name in {NOT_ON_THE_STARTUP_PATH!r} if name in sys.modules))
+""")
+    assert result.returncode == 0, result.output
+    assert result.stdout.strip() == "[]"
+
+
+def test_host_name_is_what_socket_reports() -> None:
+    assert host_name() == socket.gethostname()
+    finding = Finding(kind="import", code="import-recorded", severity="info", subject="x",
+                      message="m")
+    assert finding.host == socket.gethostname()
+
+
+def test_record_files_still_written_with_json_loaded_on_demand(project, tmp_path) -> None:
+    project.policy('version = 1\nmode = "audit"\n[imports]\ndeny = ["json.tool"]\n')
+    data = tmp_path / "data"
+    result = project.run(f"""
+import sys
+import importwall
+from importwall.records import RecordWriter
+firewall = importwall.activate("policy.toml")
+writer = RecordWriter({str(data)!r})
+firewall.add_sink(writer)
+import json.tool
+print(writer.path)
+""")
+    assert result.returncode == 0, result.output
+    lines = Path(result.stdout.strip()).read_text().splitlines()
+    assert '"type": "process"' in lines[0]
+    assert '"subject": "json.tool"' in lines[1]
