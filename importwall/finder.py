@@ -129,25 +129,30 @@ class Firewall:
             busy.active = False
 
     def _judge(self, fullname: str, decision: Decision, loading: bool) -> None:
-        site = _chain.capture(skip=3, helpers=self._helpers)
-        if self.matcher.exception_for(fullname, site.importer) is not None:
+        # Decide from the import site alone first; the whole chain is captured only when a
+        # finding may be recorded or raised. In audit mode with ``deny = ["*"]`` nearly
+        # every import ends at one of the early returns below.
+        frame, from_list = _chain.locate(skip=3, helpers=self._helpers)
+        if self.matcher.exception_for(fullname, _chain.importer_of(frame)) is not None:
             if loading:
                 # Loaded for a library that may: later imports of it by anyone else
                 # bypass the finder (sys.modules), so the guard must watch it.
                 self.guard.watch(fullname)
             return
         action = _ACTIONS[self.mode]
+        key = (fullname, *_chain.site_key(frame))
         if action != ACTION_BLOCKED:
             if loading:
                 self._let_through.add(fullname)
-            if any(frame.module in self._let_through for frame in site.chain):
+            if _chain.runs_inside(frame, self._let_through):
                 # Imported by a denied module that warn/audit let load: a consequence of
                 # that module's own finding (sklearn.datasets loading its 20 submodules),
                 # not another leak to report.
                 return
+            if key in self._seen:
+                return  # this site's finding is recorded (and warned) already
+        site = _chain.describe(frame, from_list)
         finding = self._finding(fullname, decision, action, site.importer, site.chain)
-        call_site = site.chain[-1] if site.chain else None
-        key = (fullname, call_site.file if call_site else "", call_site.line if call_site else 0)
         first_time = key not in self._seen
         if first_time:
             # One finding per import site: a lazy import in a request handler runs on
