@@ -122,6 +122,16 @@ class Firewall:
         busy = self._busy
         if decision is None or not decision.denied or getattr(busy, "active", False):
             return
+        if self.mode != "enforce":
+            try:
+                caller = _getframe(2)  # _judge_loaded <- the guard <- the import statement
+            except ValueError:
+                caller = None
+            if caller is not None and _chain.site_module_in(caller, self._let_through,
+                                                            self._helpers):
+                # Named by a module that warn/audit let load: _judge would record nothing
+                # (the common case with deny = ["*"]: `import os` in each such module).
+                return
         busy.active = True
         try:
             self._judge(fullname, decision, loading=False)
