@@ -118,10 +118,6 @@ class Firewall:
 
     def _judge_loaded(self, fullname: str) -> None:
         """Called by the guard when an import statement names a watched, loaded module."""
-        decision = self.matcher.decide(fullname)
-        busy = self._busy
-        if decision is None or not decision.denied or getattr(busy, "active", False):
-            return
         if self.mode != "enforce":
             try:
                 caller = _getframe(2)  # _judge_loaded <- the guard <- the import statement
@@ -132,6 +128,10 @@ class Firewall:
                 # Named by a module that warn/audit let load: _judge would record nothing
                 # (the common case with deny = ["*"]: `import os` in each such module).
                 return
+        decision = self.matcher.decide(fullname)
+        busy = self._busy
+        if decision is None or not decision.denied or getattr(busy, "active", False):
+            return
         busy.active = True
         try:
             self._judge(fullname, decision, loading=False)
@@ -150,7 +150,6 @@ class Firewall:
                 self.guard.watch(fullname)
             return
         action = _ACTIONS[self.mode]
-        key = (fullname, *_chain.site_key(frame))
         if action != ACTION_BLOCKED:
             if loading:
                 self._let_through.add(fullname)
@@ -159,6 +158,10 @@ class Firewall:
                 # that module's own finding (sklearn.datasets loading its 20 submodules),
                 # not another leak to report.
                 return
+        # After the let-through test: a frame's line number is worked out from its code's
+        # line table, which costs more the further down a long module the import is.
+        key = (fullname, *_chain.site_key(frame))
+        if action != ACTION_BLOCKED:
             if key in self._seen:
                 return  # this site's finding is recorded (and warned) already
         site = _chain.describe(frame, from_list)
