@@ -24,8 +24,8 @@ import sys
 import threading
 import warnings
 from collections.abc import Callable, Collection, Sequence
-from importlib.machinery import ModuleSpec
-from types import ModuleType
+from importlib.machinery import ModuleSpec, SourceFileLoader
+from types import FrameType, ModuleType
 from typing import Any
 
 from importwall import chain as _chain
@@ -58,6 +58,7 @@ _CODES = {
 }
 _warn_explicit = warnings.warn_explicit
 _getframe = sys._getframe
+_READ_FILE = SourceFileLoader.get_data.__code__  # FileLoader.get_data
 # importlib.util is frozen on 3.11+ and a plain file on 3.10.
 _UTIL_SUFFIXES = ("<frozen importlib.util>", os.path.join("importlib", "util.py"))
 _RUNPY_SUFFIXES = ("<frozen runpy>", os.sep + "runpy.py")
@@ -118,13 +119,17 @@ class Firewall:
 
     def _judge_loaded(self, fullname: str) -> None:
         """Called by the guard when an import statement names a watched, loaded module."""
-        if self.mode != "enforce":
-            try:
-                caller = _getframe(2)  # _judge_loaded <- the guard <- the import statement
-            except ValueError:
-                caller = None
-            if caller is not None and _chain.site_module_in(caller, self._let_through,
-                                                            self._helpers):
+        try:
+            caller: FrameType | None = _getframe(2)  # _judge_loaded <- guard <- importer
+        except ValueError:
+            caller = None
+        if caller is not None:
+            if caller.f_code is _READ_FILE:
+                # The import system reading a module's file: io.open_code imports `_io`
+                # from C on every read. No import statement of the program names it.
+                return
+            if self.mode != "enforce" and _chain.site_module_in(
+                    caller, self._let_through, self._helpers):
                 # Named by a module that warn/audit let load: _judge would record nothing
                 # (the common case with deny = ["*"]: `import os` in each such module).
                 return
@@ -161,9 +166,8 @@ class Firewall:
         # After the let-through test: a frame's line number is worked out from its code's
         # line table, which costs more the further down a long module the import is.
         key = (fullname, *_chain.site_key(frame))
-        if action != ACTION_BLOCKED:
-            if key in self._seen:
-                return  # this site's finding is recorded (and warned) already
+        if action != ACTION_BLOCKED and key in self._seen:
+            return  # this site's finding is recorded (and warned) already
         site = _chain.describe(frame, from_list)
         finding = self._finding(fullname, decision, action, site.importer, site.chain)
         first_time = key not in self._seen
