@@ -73,9 +73,13 @@ def locate(skip: int = 1, helpers: Collection[str] = ()) -> tuple[FrameType | No
     except ValueError:
         return None, False
     from_list = False
-    while frame is not None and (frame.f_code.co_filename.startswith(_MACHINERY_PREFIXES)
-                                 or (helpers and _module_name(frame) in helpers)):
-        from_list = from_list or frame.f_code.co_name == _FROM_LIST
+    while frame is not None:
+        code = frame.f_code
+        if not (code.co_filename.startswith(_MACHINERY_PREFIXES)
+                or (helpers and _module_name(frame) in helpers)):
+            break
+        if code.co_name == _FROM_LIST:
+            from_list = True
         frame = frame.f_back
     return frame, from_list
 
@@ -107,7 +111,8 @@ def runs_inside(site: FrameType | None, modules: Collection[str]) -> bool:
     ``modules``, found without building the chain: walks out only to the first hit."""
     if not modules or site is None:
         return False
-    if _module_name(site) in modules:  # the importer: the chain's last link either way
+    name = site.f_globals.get("__name__")
+    if isinstance(name, str) and name in modules:  # the importer: the chain's last link
         return True
     frame = site.f_back
     while frame is not None:
