@@ -57,12 +57,18 @@ class ImportGuard:
 
     def __init__(self, judge: Callable[[str], None]) -> None:
         self.watched: set[str] = set()
+        # Packages with a watched submodule: only their ``from package import x`` lists
+        # need checking (building "package.x" for every name imported costs).
+        self._parents: set[str] = set()
         self._judge = judge
         self._saved: ImportFunction | None = None
         self._lock = threading.Lock()
 
     def watch(self, name: str) -> None:
         self.watched.add(name)
+        parent = name.rpartition(".")[0]
+        if parent:
+            self._parents.add(parent)
         if self._saved is None:
             self.install()
 
@@ -85,13 +91,13 @@ class ImportGuard:
         if saved is None:  # uninstalled while another thread was on its way in
             saved = _original_import
         module = saved(name, globals, locals, fromlist, level)
-        watched = self.watched
-        target = absolute_name(name, globals, level)
+        target = name if level == 0 else absolute_name(name, globals, level)
         if target is None:
             return module
+        watched = self.watched
         if target in watched:
             self._judge(target)
-        if fromlist:
+        if fromlist and target in self._parents:
             for item in fromlist:
                 if item != "*" and f"{target}.{item}" in watched:
                     self._judge(f"{target}.{item}")

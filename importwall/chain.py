@@ -59,15 +59,74 @@ def capture(skip: int = 1, helpers: Collection[str] = ()) -> Site:
     helpers that act for their caller, such as ``pytest.importorskip``) are skipped like
     the import system's own, so the import is charged to the code that called them.
     """
+    frame, from_list = locate(skip + 1, helpers)
+    return describe(frame, from_list)
+
+
+def locate(skip: int = 1, helpers: Collection[str] = ()) -> tuple[FrameType | None, bool]:
+    """The frame of the import site (the first frame that is neither the import system,
+    importwall nor a ``helpers`` module), and whether the import came through the
+    ``from package import submodule`` path. The cheap first half of :func:`capture`:
+    callers can decide from the site alone before paying for the whole chain."""
     try:
         frame: FrameType | None = _getframe(skip)
     except ValueError:
-        return Site(None, (), False)
+        return None, False
     from_list = False
-    while frame is not None and (frame.f_code.co_filename.startswith(_MACHINERY_PREFIXES)
-                                 or (helpers and _module_name(frame) in helpers)):
-        from_list = from_list or frame.f_code.co_name == _FROM_LIST
+    while frame is not None:
+        code = frame.f_code
+        if not (code.co_filename.startswith(_MACHINERY_PREFIXES)
+                or (helpers and _module_name(frame) in helpers)):
+            break
+        if code.co_name == _FROM_LIST:
+            from_list = True
         frame = frame.f_back
+    return frame, from_list
+
+
+def importer_of(site: FrameType | None) -> str | None:
+    """The module whose code runs at ``site`` (a frame from :func:`locate`)."""
+    return None if site is None else _module_name(site)
+
+
+def site_key(site: FrameType | None) -> tuple[str, int]:
+    """(file, line) of the import site: the last link of the chain :func:`describe` gives."""
+    if site is None:
+        return "", 0
+    return site.f_code.co_filename, site.f_lineno or 0
+
+
+def site_module_in(frame: FrameType, modules: Collection[str],
+                   helpers: Collection[str] = ()) -> bool:
+    """Whether ``frame`` is itself an import site (not the import system, importwall nor a
+    ``helpers`` module) whose module is one of ``modules``. A one-frame test that, when
+    true, gives the same answer as ``runs_inside(locate(...)[0], modules)``."""
+    name = frame.f_globals.get("__name__")
+    return (isinstance(name, str) and name in modules and name not in helpers
+            and not frame.f_code.co_filename.startswith(_MACHINERY_PREFIXES))
+
+
+def runs_inside(site: FrameType | None, modules: Collection[str]) -> bool:
+    """Whether any module of the chain :func:`describe` would give for ``site`` is in
+    ``modules``, found without building the chain: walks out only to the first hit."""
+    if not modules or site is None:
+        return False
+    name = site.f_globals.get("__name__")
+    if isinstance(name, str) and name in modules:  # the importer: the chain's last link
+        return True
+    frame = site.f_back
+    while frame is not None:
+        code = frame.f_code
+        if (code.co_name == _MODULE_CODE and not code.co_filename.startswith(
+                _MACHINERY_PREFIXES) and _module_name(frame) in modules):
+            return True
+        frame = frame.f_back
+    return False
+
+
+def describe(site: FrameType | None, from_list: bool = False) -> Site:
+    """The :class:`Site` of an import whose site frame :func:`locate` found."""
+    frame = site
     if frame is None:
         return Site(None, (), from_list)
     importer = _module_name(frame)

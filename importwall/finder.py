@@ -24,8 +24,8 @@ import sys
 import threading
 import warnings
 from collections.abc import Callable, Collection, Sequence
-from importlib.machinery import ModuleSpec
-from types import ModuleType
+from importlib.machinery import ModuleSpec, SourceFileLoader
+from types import FrameType, ModuleType
 from typing import Any
 
 from importwall import chain as _chain
@@ -58,6 +58,7 @@ _CODES = {
 }
 _warn_explicit = warnings.warn_explicit
 _getframe = sys._getframe
+_READ_FILE = SourceFileLoader.get_data.__code__  # FileLoader.get_data
 # importlib.util is frozen on 3.11+ and a plain file on 3.10.
 _UTIL_SUFFIXES = ("<frozen importlib.util>", os.path.join("importlib", "util.py"))
 _RUNPY_SUFFIXES = ("<frozen runpy>", os.sep + "runpy.py")
@@ -118,6 +119,20 @@ class Firewall:
 
     def _judge_loaded(self, fullname: str) -> None:
         """Called by the guard when an import statement names a watched, loaded module."""
+        try:
+            caller: FrameType | None = _getframe(2)  # _judge_loaded <- guard <- importer
+        except ValueError:
+            caller = None
+        if caller is not None:
+            if caller.f_code is _READ_FILE:
+                # The import system reading a module's file: io.open_code imports `_io`
+                # from C on every read. No import statement of the program names it.
+                return
+            if self.mode != "enforce" and _chain.site_module_in(
+                    caller, self._let_through, self._helpers):
+                # Named by a module that warn/audit let load: _judge would record nothing
+                # (the common case with deny = ["*"]: `import os` in each such module).
+                return
         decision = self.matcher.decide(fullname)
         busy = self._busy
         if decision is None or not decision.denied or getattr(busy, "active", False):
@@ -129,8 +144,11 @@ class Firewall:
             busy.active = False
 
     def _judge(self, fullname: str, decision: Decision, loading: bool) -> None:
-        site = _chain.capture(skip=3, helpers=self._helpers)
-        if self.matcher.exception_for(fullname, site.importer) is not None:
+        # Decide from the import site alone first; the whole chain is captured only when a
+        # finding may be recorded or raised. In audit mode with ``deny = ["*"]`` nearly
+        # every import ends at one of the early returns below.
+        frame, from_list = _chain.locate(skip=3, helpers=self._helpers)
+        if self.matcher.exception_for(fullname, _chain.importer_of(frame)) is not None:
             if loading:
                 # Loaded for a library that may: later imports of it by anyone else
                 # bypass the finder (sys.modules), so the guard must watch it.
@@ -140,14 +158,18 @@ class Firewall:
         if action != ACTION_BLOCKED:
             if loading:
                 self._let_through.add(fullname)
-            if any(frame.module in self._let_through for frame in site.chain):
+            if _chain.runs_inside(frame, self._let_through):
                 # Imported by a denied module that warn/audit let load: a consequence of
                 # that module's own finding (sklearn.datasets loading its 20 submodules),
                 # not another leak to report.
                 return
+        # After the let-through test: a frame's line number is worked out from its code's
+        # line table, which costs more the further down a long module the import is.
+        key = (fullname, *_chain.site_key(frame))
+        if action != ACTION_BLOCKED and key in self._seen:
+            return  # this site's finding is recorded (and warned) already
+        site = _chain.describe(frame, from_list)
         finding = self._finding(fullname, decision, action, site.importer, site.chain)
-        call_site = site.chain[-1] if site.chain else None
-        key = (fullname, call_site.file if call_site else "", call_site.line if call_site else 0)
         first_time = key not in self._seen
         if first_time:
             # One finding per import site: a lazy import in a request handler runs on

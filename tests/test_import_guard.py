@@ -160,3 +160,75 @@ import user
     assert result.stdout.strip() == "guard installed: importwall._importlib_bootstrap_guard"
     assert f"{project.root / 'user.py'}:2: DeprecationWarning: old API" in result.stderr
     assert "_importlib_bootstrap_guard" not in result.stderr
+
+
+GUARDED = {
+    "tuner.py": "",
+    "lazy.py": "import tuner  # made by a module that audit/warn let load\n",
+    "policy.toml": 'version = 1\n[imports]\ndeny = ["tuner", "lazy"]\n',
+}
+GUARDED_PROGRAM = """
+import sys, warnings
+import tuner  # loaded before activation: the guard watches it
+import importwall
+warnings.simplefilter("always")
+fw = importwall.activate("policy.toml", mode=sys.argv[1])
+import lazy
+
+def handler():
+    import tuner
+
+for _ in range(3):
+    try:
+        handler()
+    except importwall.ForbiddenImportError:
+        print("blocked")
+print(sorted((f.action, f.subject, f.importer or "") for f in fw.findings))
+"""
+
+
+@pytest.mark.parametrize("mode", ["audit", "warn"])
+def test_a_site_is_recorded_once_and_let_through_modules_imports_not_at_all(project,
+                                                                            mode) -> None:
+    # The guard's fast paths (a let-through importer, a site already recorded) must record
+    # exactly what the full judgement does: lazy's own `import tuner` nothing, handler's
+    # lazy import one finding (and one warning) however often it runs.
+    project.write(GUARDED)
+    result = project.run(["-c", GUARDED_PROGRAM, mode])
+    assert result.returncode == 0, result.output
+    action = {"audit": "recorded", "warn": "warned"}[mode]
+    assert result.stdout.strip().splitlines()[-1] == str(sorted([
+        ("preloaded", "tuner", ""), (action, "lazy", "__main__"),
+        (action, "tuner", "__main__")]))
+    assert result.stderr.count("ImportWallWarning") == (2 if mode == "warn" else 0)
+
+
+def test_enforce_mode_blocks_a_repeated_site_every_time(project) -> None:
+    project.write(GUARDED)
+    project.write({"lazy.py": ""})
+    project.policy('version = 1\n[imports]\ndeny = ["tuner"]\n')
+    result = project.run(["-c", GUARDED_PROGRAM, "enforce"])
+    assert result.returncode == 0, result.output
+    assert result.stdout.splitlines()[:4] == ["blocked"] * 3 + [
+        "[('blocked', 'tuner', '__main__'), ('preloaded', 'tuner', '')]"]
+
+
+def test_the_import_system_reading_a_source_file_is_not_an_import(project) -> None:
+    # io.open_code imports `_io` from C each time the import system reads a module's file;
+    # no import statement names it, so a fresh source import must not be judged for it.
+    project.write({"plain.py": "VALUE = 1\n",
+                   "policy.toml": 'version = 1\n[imports]\ndeny = ["_io"]\n'})
+    result = project.run("""
+import sys, importwall
+fw = importwall.activate("policy.toml", mode="enforce")
+import plain
+print("loaded", plain.VALUE)
+try:
+    import _io
+except importwall.ForbiddenImportError as error:
+    print("blocked", error.importer)
+print(sorted(f.code for f in fw.findings))
+""")
+    assert result.returncode == 0, result.output
+    assert result.stdout.splitlines() == [
+        "loaded 1", "blocked __main__", "['import-blocked', 'import-preloaded']"]
