@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+STARTUP_DIR = REPO / "importwall" / "_startup"
+"""What ``importwall run`` puts on PYTHONPATH: the start-up hook, from the source tree."""
 IMPORTWALL_ENV = ("IMPORTWALL_POLICY", "IMPORTWALL_MODE", "IMPORTWALL_DATA_DIR")
 
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from conftest import REPO, STARTUP_DIR
 from envcheck_helpers import Replay, fixture_root, write_policy
 
 import importwall
@@ -15,7 +15,7 @@ from importwall.envcheck.resources import ResourceFacts
 from importwall.errors import EnvironmentRejectedError
 
 CANARY = "s3cr3t-CANARY-7f9a"
-STARTUP = [REPO / "importwall" / "_startup"]
+STARTUP = [STARTUP_DIR]
 
 FULL_POLICY = """
 [environment]

@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 
 from importwall.report import load_records, record_files
-from tests.conftest import REPO, clean_env
+from tests.conftest import STARTUP_DIR, clean_env
 
-STARTUP = REPO / "importwall" / "_startup"
+STARTUP = STARTUP_DIR
 MODULES = 40
 POLICY = """\
 version = 1

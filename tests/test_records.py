@@ -14,7 +14,7 @@ import pytest
 from importwall.findings import Finding, Frame
 from importwall.records import RecordWriter
 from importwall.report import load_records, record_files
-from tests.conftest import clean_env
+from tests.conftest import STARTUP_DIR, clean_env
 
 POLICY = """
 version = 1
@@ -93,8 +93,7 @@ def test_activate_writes_records_to_the_data_dir(project) -> None:
     result = project.run("import app", env={"IMPORTWALL_POLICY": str(policy),
                                             "IMPORTWALL_MODE": "audit",
                                             "IMPORTWALL_DATA_DIR": str(data)},
-                         pythonpath=[project.root, Path(__file__).parent.parent / "importwall"
-                                     / "_startup"])
+                         pythonpath=[project.root, STARTUP_DIR])
     assert result.returncode == 0, result.output
     report = load_records(str(data))
     assert [item.finding.subject for item in report.items] == ["trainer"]
@@ -107,8 +106,7 @@ def test_policy_report_data_dir_is_used_relative_to_the_policy(project) -> None:
     policy = project.policy(POLICY + '[report]\ndata_dir = "records"\n')
     result = project.run("import app", env={"IMPORTWALL_POLICY": str(policy),
                                             "IMPORTWALL_MODE": "warn"},
-                         pythonpath=[project.root, Path(__file__).parent.parent / "importwall"
-                                     / "_startup"])
+                         pythonpath=[project.root, STARTUP_DIR])
     assert result.returncode == 0, result.output
     assert len(record_files(str(project.root / "records"))) == 1
 
@@ -121,8 +119,7 @@ def test_enforce_mode_exit_loses_nothing(project) -> None:
     result = project.run("import app", env={"IMPORTWALL_POLICY": str(policy),
                                             "IMPORTWALL_MODE": "enforce",
                                             "IMPORTWALL_DATA_DIR": str(data)},
-                         pythonpath=[project.root, Path(__file__).parent.parent / "importwall"
-                                     / "_startup"])
+                         pythonpath=[project.root, STARTUP_DIR])
     assert result.returncode == 1 and "ForbiddenImportError" in result.stderr
     report = load_records(str(data))
     assert [(i.finding.subject, i.finding.action) for i in report.items] == [
@@ -139,7 +136,7 @@ def test_an_unwritable_data_dir_never_breaks_the_program(project) -> None:
         "print([f.code for f in importwall.active().findings])",
         env={"IMPORTWALL_POLICY": str(policy), "IMPORTWALL_MODE": "warn",
              "IMPORTWALL_DATA_DIR": str(blocker / "data")},
-        pythonpath=[project.root, Path(__file__).parent.parent / "importwall" / "_startup"])
+        pythonpath=[project.root, STARTUP_DIR])
     assert result.returncode == 0, result.output
     # Found when the firewall starts and announces the process, before any import.
     assert "['record-write-failed', 'import-warned']" in result.stdout
@@ -154,8 +151,7 @@ def test_a_process_with_nothing_to_report_still_leaves_its_record(project) -> No
     result = project.run("import sys", env={"IMPORTWALL_POLICY": str(policy),
                                             "IMPORTWALL_MODE": "audit",
                                             "IMPORTWALL_DATA_DIR": str(data)},
-                         pythonpath=[project.root, Path(__file__).parent.parent / "importwall"
-                                     / "_startup"])
+                         pythonpath=[project.root, STARTUP_DIR])
     assert result.returncode == 0, result.output
     report = load_records(str(data))
     assert not report.items
@@ -182,7 +178,7 @@ def test_many_processes_writing_at_once_lose_nothing(project, processes: int) ->
     data = project.root / "data"
     env = clean_env({"IMPORTWALL_POLICY": str(policy), "IMPORTWALL_MODE": "audit",
                      "IMPORTWALL_DATA_DIR": str(data)},
-                    [project.root, Path(__file__).parent.parent / "importwall" / "_startup"])
+                    [project.root, STARTUP_DIR])
     children = [subprocess.Popen([sys.executable, "burst.py"], cwd=project.root, env=env,
                                  stdin=subprocess.DEVNULL, stderr=subprocess.PIPE)
                 for _ in range(processes)]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from conftest import REPO, run_python
+from conftest import REPO, STARTUP_DIR, run_python
 
 POLICY = """\
 version = 1
@@ -52,8 +52,7 @@ def test_startup_hook_blocks_through_the_run_sitecustomize(project) -> None:
     project.policy(BASE, "base.toml")
     project.policy(POLICY)
     project.write({"tuner/__init__.py": "", "serve.py": "import tuner\n"})
-    startup = REPO / "importwall" / "_startup"
-    result = run_python(["serve.py"], cwd=project.root, pythonpath=[startup, project.root],
+    result = run_python(["serve.py"], cwd=project.root, pythonpath=[STARTUP_DIR, project.root],
                         env={"IMPORTWALL_POLICY": str(project.root / "policy.toml")})
     assert result.returncode == 1
     assert "importwall: import of 'tuner' is forbidden by rule deny 'tuner'" in result.stderr
@@ -64,18 +63,16 @@ def test_a_shadowed_sitecustomize_still_runs(project) -> None:
     project.policy(BASE, "base.toml")
     project.policy(POLICY)
     project.write({"site_dir/sitecustomize.py": "import os\nos.environ['CHAINED'] = 'yes'\n"})
-    startup = REPO / "importwall" / "_startup"
     result = run_python(
         "import os, sys, importwall; print(os.environ.get('CHAINED'), importwall.active().mode)",
-        cwd=project.root, pythonpath=[startup, project.root / "site_dir"],
+        cwd=project.root, pythonpath=[STARTUP_DIR, project.root / "site_dir"],
         env={"IMPORTWALL_POLICY": str(project.root / "policy.toml")})
     assert result.stdout.strip() == "yes enforce", result.output
 
 
 def test_broken_policy_fails_closed_in_enforce_mode(project) -> None:
     policy = project.policy("version = 1\n[imports]\ndeny = 3\n")
-    startup = REPO / "importwall" / "_startup"
-    result = run_python("print('served')", cwd=project.root, pythonpath=[startup],
+    result = run_python("print('served')", cwd=project.root, pythonpath=[STARTUP_DIR],
                         env={"IMPORTWALL_POLICY": str(policy)})
     assert result.returncode == 2
     assert result.stdout == ""
@@ -86,8 +83,7 @@ def test_broken_policy_fails_closed_in_enforce_mode(project) -> None:
 
 
 def test_missing_policy_in_warn_mode_lets_the_program_run(project) -> None:
-    startup = REPO / "importwall" / "_startup"
-    result = run_python("print('served')", cwd=project.root, pythonpath=[startup],
+    result = run_python("print('served')", cwd=project.root, pythonpath=[STARTUP_DIR],
                         env={"IMPORTWALL_POLICY": str(project.root / "gone.toml"),
                              "IMPORTWALL_MODE": "warn"})
     assert result.returncode == 0
@@ -164,9 +160,8 @@ check_at_startup = true
 [environment]
 deny = [{ name = "TRAINING_JOB_*", severity = "error", reason = "a training job's setting" }]
 """)
-    startup = REPO / "importwall" / "_startup"
     result = run_python(["-W", "error", "-c", "print('served')"], cwd=project.root,
-                        pythonpath=[startup],
+                        pythonpath=[STARTUP_DIR],
                         env={"IMPORTWALL_POLICY": str(policy), "TRAINING_JOB_ID": "42"})
     assert result.returncode == 0, result.output
     assert result.stdout.strip() == "served"

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, clean_env
+from tests.conftest import STARTUP_DIR, clean_env
 
 pytestmark = pytest.mark.slow
 
@@ -87,7 +87,7 @@ def test_the_suite_gives_the_same_results_with_the_firewall_in_audit_mode(
     hook_data = tmp_path / "hook"
     hooked, hooked_log = _outcomes(
         pytest_args, source, {"IMPORTWALL_POLICY": policy, "IMPORTWALL_DATA_DIR": str(hook_data),
-                              "PYTHONPATH": str(REPO / "importwall" / "_startup")})
+                              "PYTHONPATH": str(STARTUP_DIR)})
     run_data = tmp_path / "run"
     wrapped, wrapped_log = _outcomes(
         [sys.executable, "-m", "importwall", "run", "--policy", policy, "--mode", "audit",
