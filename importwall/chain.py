@@ -28,11 +28,6 @@ _MODULE_CODE = "<module>"
 _FROM_LIST = "_handle_fromlist"
 
 
-def _is_machinery(filename: str) -> bool:
-    """Frames of the import system and of importwall itself are never the import site."""
-    return filename.startswith(_MACHINERY_PREFIXES)
-
-
 def _module_name(frame: FrameType) -> str:
     name = frame.f_globals.get("__name__")
     return name if isinstance(name, str) else "<unknown>"
@@ -50,24 +45,13 @@ class Site:
         self.from_list = from_list
 
 
-def capture(skip: int = 1, helpers: Collection[str] = ()) -> Site:
-    """Describe the import in progress on this thread.
-
-    ``importer`` is the module whose code executed the import statement (or called
-    ``importlib.import_module``/``__import__``); ``None`` when no Python code did (an
-    import made by the interpreter itself). Frames of the ``helpers`` modules (import
-    helpers that act for their caller, such as ``pytest.importorskip``) are skipped like
-    the import system's own, so the import is charged to the code that called them.
-    """
-    frame, from_list = locate(skip + 1, helpers)
-    return describe(frame, from_list)
-
-
 def locate(skip: int = 1, helpers: Collection[str] = ()) -> tuple[FrameType | None, bool]:
     """The frame of the import site (the first frame that is neither the import system,
     importwall nor a ``helpers`` module), and whether the import came through the
-    ``from package import submodule`` path. The cheap first half of :func:`capture`:
-    callers can decide from the site alone before paying for the whole chain."""
+    ``from package import submodule`` path. ``helpers`` are import helpers that act for
+    their caller (``pytest.importorskip``): the import is charged to the code that called
+    them. The cheap first half of describing an import: callers decide from the site
+    alone before paying for the whole chain (:func:`describe`)."""
     try:
         frame: FrameType | None = _getframe(skip)
     except ValueError:

@@ -73,7 +73,7 @@ class Firewall:
     def __init__(self, policy: Policy, mode: str, matcher: Matcher | None = None,
                  sinks: Sequence[Sink] = (), helpers: Collection[str] = ()) -> None:
         """``helpers``: modules whose frames are skipped when finding the importer (see
-        :func:`importwall.chain.capture`)."""
+        :func:`importwall.chain.locate`)."""
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
         self.policy = policy
@@ -102,14 +102,8 @@ class Firewall:
         decision = self.matcher.decide(fullname)
         if decision is None or not decision.denied:
             return None
-        busy = self._busy
-        if getattr(busy, "active", False) or _is_availability_probe():
-            return None
-        busy.active = True
-        try:
-            self._judge(fullname, decision, loading=True)
-        finally:
-            busy.active = False
+        if not _is_availability_probe():
+            self._judge_once(fullname, decision, loading=True)
         return None
 
     def invalidate_caches(self) -> None:
@@ -134,12 +128,18 @@ class Firewall:
                 # (the common case with deny = ["*"]: `import os` in each such module).
                 return
         decision = self.matcher.decide(fullname)
+        if decision is not None and decision.denied:
+            self._judge_once(fullname, decision, loading=False)
+
+    def _judge_once(self, fullname: str, decision: Decision, loading: bool) -> None:
+        """:meth:`_judge`, unless this thread is already inside it: an import made while
+        importwall handles one (a sink, a warning filter) passes straight through."""
         busy = self._busy
-        if decision is None or not decision.denied or getattr(busy, "active", False):
+        if getattr(busy, "active", False):
             return
         busy.active = True
         try:
-            self._judge(fullname, decision, loading=False)
+            self._judge(fullname, decision, loading)
         finally:
             busy.active = False
 
