@@ -15,7 +15,7 @@ import atheris
 
 with atheris.instrument_imports():
     from importwall.errors import PolicyError
-    from importwall.matcher import Matcher
+    from importwall.runtime.matcher import Matcher
     from importwall.policy import PolicyWarning, load_policy
 
 _FOLDER = tempfile.mkdtemp(prefix="importwall-fuzz-policy-")

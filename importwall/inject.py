@@ -1,4 +1,4 @@
-"""``importwall install`` / ``uninstall`` / ``startup-file``: start-up injection.
+"""Start-up injection: what ``importwall install`` / ``uninstall`` / ``startup-file`` do.
 
 Two ways into every Python process of an environment, with no change to its code:
 
@@ -15,7 +15,6 @@ The target is the running interpreter's site-packages, ``--user`` site-packages,
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
@@ -24,13 +23,8 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from importwall import exitcodes
-from importwall.errors import ImportWallError
-
-if TYPE_CHECKING:
-    from importwall.cli import Registry
+from importwall.errors import InstallError
 
 PTH_NAME = "importwall.pth"
 # site.py executes .pth lines that start with "import"; the environment is checked before
@@ -57,12 +51,6 @@ print(json.dumps({
 }))
 """
 
-
-
-class InstallError(ImportWallError):
-    """importwall cannot install into, or uninstall from, the target environment."""
-
-    code = "install"
 
 
 @dataclass(frozen=True)
@@ -217,65 +205,3 @@ def _write(path: Path, text: str) -> None:
     temporary = path.with_name(path.name + ".importwall-tmp")
     temporary.write_text(text, encoding="utf-8")
     os.replace(temporary, path)
-
-
-# --------------------------------------------------------------------------- the CLI
-
-
-def _target_arguments(parser: argparse.ArgumentParser) -> None:
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument("--user", action="store_true",
-                       help="the user site-packages of this interpreter")
-    where.add_argument("--venv", metavar="PATH",
-                       help="the virtual environment at PATH (asks its own interpreter "
-                            "where its site-packages is)")
-
-
-def register(registry: Registry) -> None:
-    """Add ``install``, ``uninstall`` and ``startup-file`` to the ``importwall`` command."""
-    registry.add(
-        "install", _install, configure=_install_arguments,
-        help="activate importwall in every Python process of an environment",
-        description="Write a one-line importwall.pth (or, with --sitecustomize, a "
-                    "sitecustomize.py) into site-packages. It does nothing unless "
-                    "IMPORTWALL_POLICY is set. Default target: this interpreter's "
-                    "site-packages.")
-    registry.add(
-        "uninstall", _uninstall, configure=_target_arguments,
-        help="remove what `importwall install` wrote",
-        description="Remove importwall.pth and importwall's sitecustomize.py, restoring the "
-                    "sitecustomize.py it displaced.")
-    registry.add(
-        "startup-file", _startup_file,
-        help="print the PYTHONSTARTUP script for interactive shells",
-        description="Print the path of a script for PYTHONSTARTUP. It only runs in "
-                    "interactive sessions; scripts and servers need `importwall install` "
-                    "or `importwall run`.")
-
-
-def _install_arguments(parser: argparse.ArgumentParser) -> None:
-    _target_arguments(parser)
-    parser.add_argument("--sitecustomize", action="store_true",
-                        help="install a sitecustomize.py that chains to any existing one, "
-                             "instead of the .pth file")
-
-
-def _install(args: argparse.Namespace) -> int:
-    target = resolve_target(args.user, args.venv)
-    path = install_sitecustomize(target) if args.sitecustomize else install_pth(target)
-    print(f"importwall: installed {path} ({target.label}); it activates the firewall in "
-          "every Python process started with IMPORTWALL_POLICY set")
-    return exitcodes.CLEAN
-
-
-def _uninstall(args: argparse.Namespace) -> int:
-    target = resolve_target(args.user, args.venv, need_package=False)
-    done = uninstall(target)
-    for line in done or [f"nothing to remove in {target.site_packages}"]:
-        print(f"importwall: {line}")
-    return exitcodes.CLEAN
-
-
-def _startup_file(args: argparse.Namespace) -> int:
-    print(STARTUP_FILE)
-    return exitcodes.CLEAN

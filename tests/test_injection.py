@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import REPO, Result, clean_env, write_files
+from helpers import REPO, Result, clean_env, write_files
 
 pytestmark = pytest.mark.venv
 
@@ -88,7 +88,7 @@ SERVICE = {
                                 "'-c', sys.argv[1], 'grandchild'], check=True)", PROBE],
                                check=True)
             elif scenario == "clear-meta-path":
-                from importwall.finder import Firewall
+                from importwall.runtime.finder import Firewall
                 others = [f for f in sys.meta_path if not isinstance(f, Firewall)]
                 sys.meta_path.clear()
                 sys.meta_path.extend(others)

@@ -10,11 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import STARTUP_DIR, clean_env
 
 from importwall.findings import Finding, Frame
-from importwall.records import RecordWriter
 from importwall.report import load_records, record_files
-from tests.conftest import STARTUP_DIR, clean_env
+from importwall.runtime.records import RecordWriter
 
 POLICY = """
 version = 1

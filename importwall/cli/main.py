@@ -1,8 +1,7 @@
-"""The ``importwall`` command: a small registry of subcommands.
+"""``importwall ARGS``: parse, dispatch to one command, turn errors into exit statuses.
 
-Each command module has a ``register(registry)`` hook that adds its subcommands; the
-modules are listed once, in :data:`COMMAND_MODULES`, and imported only when the parser is
-built. :func:`main` parses, dispatches and turns errors into exit statuses.
+The commands are listed in :data:`importwall.cli.registry.COMMANDS`; only the module of
+the command being run is imported (``importwall --help`` imports none of them).
 
 Exit statuses are named in :mod:`importwall.exitcodes`: 0 clean, 1 findings at or above
 the failing severity, 2 usage or policy error. Errors print as one readable paragraph;
@@ -12,68 +11,19 @@ the failing severity, 2 usage or policy error. Errors print as one readable para
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
-import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
-from importwall import __version__, exitcodes
-from importwall._api import ENV_POLICY
+from importwall import exitcodes
+from importwall._version import __version__
+from importwall.cli.registry import COMMANDS, load_command
 from importwall.errors import ImportWallError
-from importwall.findings import SEVERITIES
-from importwall.policy import Policy, PolicyWarning
-from importwall.report import Report
 
-__all__ = ["COMMAND_MODULES", "Command", "Registry", "UsageError", "build_parser", "main"]
-
-COMMAND_MODULES = (
-    "importwall.audit",
-    "importwall.commands",
-    "importwall.install",
-    "importwall.scan",
-    "importwall.fingerprint",
-    "importwall.modelscan",
-)
-"""Modules whose ``register(registry)`` adds subcommands, in the order help lists them."""
+__all__ = ["build_parser", "main"]
 
 Handler = Callable[[argparse.Namespace], int]
-Configure = Callable[[argparse.ArgumentParser], None]
-
-
-class UsageError(ImportWallError):
-    """The command line asks for something importwall cannot do."""
-
-    code = "usage"
-
-
-@dataclass(frozen=True)
-class Command:
-    name: str
-    handler: Handler
-    help: str
-    description: str | None = None
-    configure: Configure | None = None
-
-
-class Registry:
-    """The subcommands, by name, in the order they were registered."""
-
-    def __init__(self) -> None:
-        self.commands: dict[str, Command] = {}
-
-    def add(self, name: str, handler: Handler, *, help: str, description: str | None = None,
-            configure: Configure | None = None) -> None:
-        if name in self.commands:
-            raise ValueError(f"importwall command {name!r} is registered twice")
-        self.commands[name] = Command(name, handler, help, description, configure)
-
-
-def load_registry(modules: Sequence[str] = COMMAND_MODULES) -> Registry:
-    registry = Registry()
-    for module in modules:
-        importlib.import_module(module).register(registry)
-    return registry
+_DEBUG = "--debug"
+_DEBUG_HELP = "show tracebacks for errors instead of one-paragraph messages"
 
 
 def _formatter() -> type[argparse.HelpFormatter]:
@@ -84,12 +34,14 @@ def _formatter() -> type[argparse.HelpFormatter]:
     return RichHelpFormatter
 
 
-def build_parser(registry: Registry | None = None) -> argparse.ArgumentParser:
-    registry = registry or load_registry()
+def build_parser(chosen: str | None = None, *, every_command: bool = False
+                 ) -> argparse.ArgumentParser:
+    """The parser, with the options of command ``chosen`` (or, with ``every_command``, of
+    all of them: each one's module is then imported)."""
     formatter = _formatter()
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                        help="show tracebacks for errors instead of one-paragraph messages")
+    common.add_argument(_DEBUG, action="store_true", default=argparse.SUPPRESS,
+                        help=_DEBUG_HELP)
     parser = argparse.ArgumentParser(
         prog="importwall", formatter_class=formatter,
         description="A runtime import firewall for machine-learning serving: keep training "
@@ -97,28 +49,48 @@ def build_parser(registry: Registry | None = None) -> argparse.ArgumentParser:
         epilog="Exit status: 0 clean, 1 findings at or above --fail-on, 2 usage or policy "
                "error.")
     parser.add_argument("--version", action="version", version=f"importwall {__version__}")
-    parser.add_argument("--debug", action="store_true",
-                        help="show tracebacks for errors instead of one-paragraph messages")
+    parser.add_argument(_DEBUG, action="store_true", help=_DEBUG_HELP)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for command in registry.commands.values():
-        sub = commands.add_parser(command.name, help=command.help, parents=[common],
-                                  description=command.description or command.help,
-                                  formatter_class=formatter)
-        if command.configure is not None:
-            command.configure(sub)
-        sub.set_defaults(handler=command.handler)
+    for name, info in COMMANDS.items():
+        if not (every_command or name == chosen):
+            commands.add_parser(name, help=info.summary, parents=[common],
+                                formatter_class=formatter)
+            continue
+        command = load_command(name)
+        sub = commands.add_parser(name, help=info.summary, parents=[common],
+                                  description=command.DESCRIPTION, formatter_class=formatter)
+        command.configure(sub)
+        sub.set_defaults(handler=command.run)
     return parser
+
+
+def _chosen_command(arguments: Sequence[str]) -> str | None:
+    """The command named on the command line: the first word that is not an option (the
+    top-level options take no values)."""
+    for word in arguments:
+        if not word.startswith("-"):
+            return word if word in COMMANDS else None
+    return None
+
+
+def _debug_before_parsing(arguments: Sequence[str]) -> bool:
+    """``--debug`` among importwall's own words: not in a command after ``--``, which
+    belongs to the program being run."""
+    end = arguments.index("--") if "--" in arguments else len(arguments)
+    return _DEBUG in arguments[:end]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``importwall ARGS``; return the exit status (never raises, unless ``--debug``)."""
-    debug = "--debug" in (sys.argv[1:] if argv is None else argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    debug = _debug_before_parsing(arguments)
     try:
-        parser = build_parser()
+        parser = build_parser(_chosen_command(arguments))
         try:
-            args = parser.parse_args(argv)
+            args = parser.parse_args(arguments)
         except SystemExit as stop:  # argparse: --help, --version, or a usage error
             return stop.code if isinstance(stop.code, int) else exitcodes.USAGE
+        debug = bool(getattr(args, "debug", False))
         if args.command is None:
             parser.print_help()
             return exitcodes.USAGE
@@ -143,71 +115,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _print_error(message: str) -> None:
     text = message if message.startswith("importwall") else f"importwall: {message}"
     print(text, file=sys.stderr)
-
-
-# --------------------------------------------------------------------------- shared arguments
-
-
-def policy_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--policy", "-p", metavar="POLICY",
-        help=f"policy file or shipped pack name (default: ${ENV_POLICY}, then "
-             # rich-argparse reads help as markup: escape the TOML table name.
-             "\\[tool.importwall] in pyproject.toml, then importwall.toml, searching upwards)")
-
-
-def fail_on_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--fail-on", choices=SEVERITIES, metavar="SEVERITY",
-                        help="exit 1 when a finding is at least this severe: "
-                             f"{', '.join(SEVERITIES)} (default: the policy's [report] fail_on, "
-                             "else error)")
-
-
-def output_arguments(parser: argparse.ArgumentParser) -> None:
-    from importwall.reportwriter import FORMATS
-
-    parser.add_argument("--format", "-f", metavar="FORMAT",
-                        help=f"report format: {', '.join(FORMATS)} (default: the policy's "
-                             "[report] formats, else text)")
-    parser.add_argument("--output", "-o", metavar="PATH",
-                        help="write the report here, atomically ('-' for standard output, "
-                             "the default)")
-
-
-def load_cli_policy(reference: str | None) -> Policy:
-    """The policy a command uses (see :mod:`importwall.discovery`); policy warnings are
-    printed as ``importwall: warning:`` lines."""
-    from importwall.discovery import discover_policy, searched_description
-    from importwall.policy import load_policy
-
-    found = discover_policy(reference)
-    if found is None:
-        raise UsageError("importwall: no policy given, and none found; looked at "
-                         f"{searched_description()}. "
-                         "Pass --policy PATH (or a shipped pack name such as serving-base), "
-                         "or add a [tool.importwall] table to pyproject.toml.")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", PolicyWarning)
-        policy = load_policy(found)
-    for warning in caught:
-        print(f"importwall: warning: {warning.message}", file=sys.stderr)
-    return policy
-
-
-def report_settings(args: argparse.Namespace, policy: Policy | None
-                    ) -> tuple[str, str, str]:
-    """(format, output, fail_on): the command line, else the policy's ``[report]``
-    section, else text to standard output failing on errors."""
-    section = policy.section("report") if policy is not None else {}
-    formats = section.get("formats") or ("text",)
-    fmt = args.format or formats[0]
-    output = args.output or section.get("output") or "-"
-    fail_on = args.fail_on or section.get("fail_on") or "error"
-    return str(fmt), str(output), str(fail_on)
-
-
-def exit_status(report: Report, fail_on: str) -> int:
-    return exitcodes.FINDINGS if report.fails(fail_on) else exitcodes.CLEAN
 
 
 if __name__ == "__main__":  # pragma: no cover

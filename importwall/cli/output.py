@@ -14,10 +14,10 @@ from importwall.policy import Policy
 
 
 def optional_policy(reference: str | None) -> Policy | None:
-    """The policy given or discovered (see :mod:`importwall.discovery`), or ``None`` when
+    """The policy given or discovered (see :mod:`importwall.policy.discovery`), or ``None`` when
     there is none: these commands also work without one."""
-    from importwall.cli import load_cli_policy
-    from importwall.discovery import discover_policy
+    from importwall.cli.options import load_cli_policy
+    from importwall.policy.discovery import discover_policy
 
     found = discover_policy(reference)
     return load_cli_policy(found) if found is not None else None
@@ -25,8 +25,8 @@ def optional_policy(reference: str | None) -> Policy | None:
 
 def check_format(args: argparse.Namespace, policy: Policy | None) -> None:
     """An unknown ``--format`` is a usage error before any work is done."""
-    from importwall.cli import report_settings
-    from importwall.reportwriter import reporter
+    from importwall.cli.options import report_settings
+    from importwall.report.writer import reporter
 
     reporter(report_settings(args, policy)[0])
 
@@ -37,9 +37,9 @@ def write_findings(findings: Sequence[Finding], args: argparse.Namespace,
     """Write ``findings`` as one report (``--format``, ``-o``); say ``summary`` on stderr,
     so that a report on standard output stays machine-readable. Returns the exit status
     for ``--fail-on``."""
-    from importwall.cli import exit_status, report_settings
+    from importwall.cli.options import exit_status, report_settings
     from importwall.report import Report
-    from importwall.reportwriter import write_report
+    from importwall.report.writer import write_report
 
     fmt, output, fail_on = report_settings(args, policy)
     report = Report.build(findings, policy=policy.path if policy else None,

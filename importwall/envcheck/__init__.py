@@ -5,7 +5,7 @@
 probe takes its inputs as parameters (root folder, command runner, environment, NVML
 module, resource facts, search path) so that it can be replayed on recorded outputs.
 
-Not on the start-up path: ``importwall._api`` imports this package only when a policy sets
+Not on the start-up path: ``importwall.runtime.api`` imports this package only when a policy sets
 ``check_at_startup = true``. psutil and importlib_metadata are imported only by the checks
 that need them.
 """
@@ -57,7 +57,7 @@ def check_environment(
     Findings name environment variables, never their values. A probe that fails is
     reported as an ``internal`` finding, never raised.
     """
-    from importwall._api import resolve_policy
+    from importwall.policy.discovery import resolve_policy
 
     loaded = resolve_policy(policy)
     env: Mapping[str, str] = os.environ if environ is None else environ
@@ -112,7 +112,7 @@ def _check_gpus(section: Section, root: str, environ: Mapping[str, str],
 
 def _check_standardization(policy: Policy, search_path: Iterable[str] | None
                            ) -> list[Finding]:
-    from importwall.fingerprint import check_standardization
+    from importwall.envcheck.standardize import check_standardization
 
     return check_standardization(policy, None if search_path is None else list(search_path))
 
@@ -131,8 +131,9 @@ def _check_distributions(section: Section, search_path: Iterable[str] | None
                          ) -> list[Finding]:
     from importwall.envcheck import installed
     from importwall.envcheck.rules import matching_rule
+    from importwall.static.metadata import installed_distributions
 
     rules = installed.denied(section)
-    found = installed.installed_distributions(
+    found = installed_distributions(
         search_path, keep=lambda name: matching_rule(rules, [name]) is not None)
     return installed.check_distributions(section, found)

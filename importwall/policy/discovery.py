@@ -1,8 +1,12 @@
-"""Which policy a command uses when none is named on its command line.
+"""Which policy to use when none is named.
 
-In order: ``--policy``, else ``$IMPORTWALL_POLICY``, else the ``[tool.importwall]`` table
-of the nearest ``pyproject.toml`` (walking up from the current folder), else the nearest
+:func:`resolve_policy` is the Python API's rule: the argument, else ``$IMPORTWALL_POLICY``.
+:func:`discover_policy` is the command line's. In order: ``--policy``, else
+``$IMPORTWALL_POLICY``, else the ``[tool.importwall]`` table of the nearest
+``pyproject.toml`` (walking up from the current folder), else the nearest
 ``importwall.toml`` (the current folder, then each parent).
+
+Standard library only: :func:`resolve_policy` is on the start-up path.
 """
 
 from __future__ import annotations
@@ -10,11 +14,27 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Mapping
 
-from importwall._api import ENV_POLICY
-from importwall.policy import PYPROJECT
+from importwall.errors import ConfigurationError
+from importwall.policy.loader import PYPROJECT, load_policy
+from importwall.policy.model import Policy
+from importwall.settings import ENV_POLICY
 
 POLICY_FILE = "importwall.toml"
 _TABLE_MARKERS = ("[tool.importwall]", "[tool.importwall.")
+
+
+def resolve_policy(policy: str | os.PathLike[str] | Policy | None) -> Policy:
+    """``policy`` loaded: a :class:`Policy` as it is, a path or pack name loaded, ``None``
+    for ``$IMPORTWALL_POLICY`` (:class:`ConfigurationError` when that is unset too)."""
+    if isinstance(policy, Policy):
+        return policy
+    if policy is None:
+        policy = os.environ.get(ENV_POLICY)
+        if not policy:
+            raise ConfigurationError(
+                f"importwall: no policy given; pass policy=PATH or set {ENV_POLICY} to a "
+                "policy file or a shipped pack name (e.g. serving-base)")
+    return load_policy(policy)
 
 
 def discover_policy(explicit: str | None = None, environ: Mapping[str, str] | None = None,

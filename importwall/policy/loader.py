@@ -13,213 +13,26 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
-from importwall import _toml
-from importwall._locate import Locator
 from importwall.errors import PolicyError
 from importwall.findings import SEVERITIES
+from importwall.policy import toml as _toml
+from importwall.policy.locate import Locator
+from importwall.policy.model import ImportRules, Policy, PolicyWarning
+from importwall.policy.packs import pack_names, pack_path
+from importwall.policy.rules import ImportException, Rule
+from importwall.policy.schema import (
+    MERGED_BY_CONCATENATION,
+    POLICY_VERSION,
+    RULE_KEYS,
+    SCHEMA,
+    Field,
+)
 
-POLICY_VERSION = 1
-MODES = ("enforce", "warn", "audit")
-BLOCKED_ERRORS = ("module-not-found", "runtime")
-PACKS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "policies")
 PYPROJECT = "pyproject.toml"
 PYPROJECT_TABLE = ("tool", "importwall")
 """In a ``pyproject.toml`` the policy is the ``[tool.importwall]`` table, same keys."""
-
-
-class PolicyWarning(UserWarning):
-    """A policy problem that does not stop loading, such as an unknown key."""
-
-
-@dataclass(frozen=True)
-class Rule:
-    """One rule of a policy: a pattern and what to say when it decides.
-
-    ``precedence`` is the position of the rule's file in the ``extends`` order: a file that
-    extends another outranks it when two rules are equally specific.
-    """
-
-    pattern: str
-    reason: str | None = None
-    severity: str = "error"
-    source: str = ""
-    precedence: int = 0
-    extra: Mapping[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"pattern": self.pattern, "severity": self.severity,
-                                "source": self.source}
-        if self.reason:
-            data["reason"] = self.reason
-        data.update(self.extra)
-        return data
-
-
-@dataclass(frozen=True)
-class ImportException:
-    """``module`` may be imported when the direct importer matches ``importer``."""
-
-    module: str
-    importer: str
-    reason: str | None = None
-    source: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"module": self.module, "importer": self.importer, "reason": self.reason,
-                "source": self.source}
-
-
-# --------------------------------------------------------------------------- schema
-
-
-@dataclass(frozen=True)
-class _Field:
-    """How one key is validated, normalized and merged across ``extends``."""
-
-    kind: str  # int | bool | str | path | number | choice | strings | rules | exceptions
-    choices: tuple[str, ...] = ()
-    pattern_key: str = "pattern"
-    extra_keys: tuple[str, ...] = ()
-    help: str = ""
-
-
-def _rules(pattern_key: str, *extra: str, help: str = "") -> _Field:
-    return _Field("rules", pattern_key=pattern_key, extra_keys=extra, help=help)
-
-
-_SEVERITY = _Field("choice", SEVERITIES)
-
-SCHEMA: dict[str, dict[str, _Field]] = {
-    "": {
-        "version": _Field("int"),
-        "extends": _Field("strings"),
-        "mode": _Field("choice", MODES),
-        "strict": _Field("bool"),
-        "check_at_startup": _Field("bool"),
-    },
-    "imports": {
-        "deny": _rules("module"),
-        "allow": _rules("module"),
-        "deny_distributions": _rules("distribution"),
-        "exceptions": _Field("exceptions"),
-        "blocked_error": _Field("choice", BLOCKED_ERRORS),
-    },
-    "environment": {
-        "deny": _rules("name"),
-        "allow": _rules("name"),
-        "deny_hosts": _rules("host"),
-        "deny_networks": _rules("network"),
-    },
-    "gpu": {
-        "deny_models": _rules("model"),
-        "max_devices": _Field("int"),
-        "severity": _SEVERITY,
-        "nvidia_smi_timeout": _Field("number"),
-    },
-    "resources": {
-        "max_cpus": _Field("number"),
-        "max_memory_gib": _Field("number"),
-        "deny_networks": _rules("network"),
-        "deny_mounts": _rules("path"),
-        "severity": _SEVERITY,
-    },
-    "distributions": {
-        "deny": _rules("distribution"),
-    },
-    "standardize": {
-        "fingerprint": _Field("path"),
-        "packages": _Field("strings"),
-        "modules": _Field("strings"),
-        "python": _Field("choice", ("minor", "patch", "ignore")),
-        "severity": _SEVERITY,
-    },
-    "report": {
-        "data_dir": _Field("path"),
-        "formats": _Field("strings"),
-        "output": _Field("str"),
-        "fail_on": _Field("choice", SEVERITIES),
-    },
-}
-
-_MERGED_BY_CONCATENATION = ("rules", "exceptions", "strings")
-_RULE_KEYS = ("reason", "severity")
-
-
-# --------------------------------------------------------------------------- model
-
-
-@dataclass(frozen=True)
-class ImportRules:
-    deny: tuple[Rule, ...] = ()
-    allow: tuple[Rule, ...] = ()
-    deny_distributions: tuple[Rule, ...] = ()
-    exceptions: tuple[ImportException, ...] = ()
-    blocked_error: str = "module-not-found"
-
-
-@dataclass(frozen=True)
-class Policy:
-    """A loaded, validated and merged policy.
-
-    ``path`` is the file that was asked for (absolute), ``files`` every file that
-    contributed, bases first. Sections other than ``imports`` are kept normalized in
-    ``sections`` for the checks that own them (``policy.section("gpu")``).
-    """
-
-    path: str
-    files: tuple[str, ...]
-    mode: str | None = None
-    strict: bool = False
-    check_at_startup: bool = False
-    imports: ImportRules = ImportRules()
-    sections: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    warnings: tuple[str, ...] = ()
-
-    def section(self, name: str) -> Mapping[str, Any]:
-        if name not in SCHEMA or name in ("", "imports"):
-            raise KeyError(f"no policy section named {name!r}")
-        return self.sections.get(name, {})
-
-    def to_dict(self) -> dict[str, Any]:
-        """The resolved, merged policy, as ``importwall check --show`` prints it."""
-        data: dict[str, Any] = {
-            "version": POLICY_VERSION,
-            "path": self.path,
-            "files": list(self.files),
-            "mode": self.mode,
-            "strict": self.strict,
-            "check_at_startup": self.check_at_startup,
-            "imports": {
-                "deny": [r.to_dict() for r in self.imports.deny],
-                "allow": [r.to_dict() for r in self.imports.allow],
-                "deny_distributions": [r.to_dict() for r in self.imports.deny_distributions],
-                "exceptions": [e.to_dict() for e in self.imports.exceptions],
-                "blocked_error": self.imports.blocked_error,
-            },
-        }
-        for name, values in sorted(self.sections.items()):
-            data[name] = {
-                key: [item.to_dict() for item in value]
-                if isinstance(value, tuple) and value and isinstance(value[0], Rule)
-                else list(value) if isinstance(value, tuple) else value
-                for key, value in values.items()
-            }
-        return data
-
-
-# --------------------------------------------------------------------------- loading
-
-
-def pack_names() -> list[str]:
-    """Names of the policy packs shipped with importwall."""
-    try:
-        entries = os.listdir(PACKS_DIR)
-    except OSError:
-        return []
-    return sorted(name[:-5] for name in entries if name.endswith(".toml"))
 
 
 def load_policy(path: str | os.PathLike[str]) -> Policy:
@@ -266,9 +79,9 @@ def _looks_like_pack_name(reference: str) -> bool:
 def _resolve_reference(reference: str, base_dir: str) -> str | None:
     """A path relative to ``base_dir``, else a shipped pack by name; ``None`` if neither."""
     if _looks_like_pack_name(reference):
-        candidate = os.path.join(PACKS_DIR, reference + ".toml")
-        if os.path.isfile(candidate):
-            return candidate
+        pack = pack_path(reference)
+        if pack is not None:
+            return pack
     candidate = os.path.abspath(os.path.join(base_dir, os.path.expanduser(reference)))
     if os.path.isfile(candidate):
         return candidate
@@ -365,7 +178,7 @@ def _merge(base: _Sections, override: _Sections) -> _Sections:
         target = merged.setdefault(section, {})
         for key, value in values.items():
             kind = SCHEMA[section][key].kind
-            if kind in _MERGED_BY_CONCATENATION and key in target:
+            if kind in MERGED_BY_CONCATENATION and key in target:
                 target[key] = (*target[key], *value)
             else:
                 target[key] = value
@@ -434,7 +247,7 @@ class _FileChecker:
         return {k: v for k, v in out.items() if v}
 
     def _check_table(self, where: tuple[str, ...], table: Mapping[str, Any],
-                     schema: Mapping[str, _Field], skip: Sequence[str] = ()) -> dict[str, Any]:
+                     schema: Mapping[str, Field], skip: Sequence[str] = ()) -> dict[str, Any]:
         values: dict[str, Any] = {}
         for key, raw in table.items():
             if key in skip:
@@ -449,7 +262,7 @@ class _FileChecker:
                 values[key] = normalized
         return values
 
-    def _check_value(self, path: tuple[str, ...], raw: Any, spec: _Field) -> Any:
+    def _check_value(self, path: tuple[str, ...], raw: Any, spec: Field) -> Any:
         kind = spec.kind
         if kind == "bool":
             return raw if isinstance(raw, bool) else self._wrong(path, "true or false")
@@ -489,12 +302,12 @@ class _FileChecker:
         self.problem(path, f"must be {expected}")
         return _INVALID
 
-    def _check_rules(self, path: tuple[str, ...], raw: Any, spec: _Field) -> Any:
+    def _check_rules(self, path: tuple[str, ...], raw: Any, spec: Field) -> Any:
         if not isinstance(raw, list):
             return self._wrong(path, f'a list of patterns or tables like {{ {spec.pattern_key} '
                                '= "...", reason = "..." }')
         rules: list[Rule] = []
-        known = (spec.pattern_key, *_RULE_KEYS, *spec.extra_keys)
+        known = (spec.pattern_key, *RULE_KEYS, *spec.extra_keys)
         for index, item in enumerate(raw):
             item_path = (*path, f"[{index}]")
             if isinstance(item, str):

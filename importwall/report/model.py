@@ -1,6 +1,6 @@
 """The audit report: findings from every process, combined, de-duplicated and sorted.
 
-Record files (:mod:`importwall.records`) are read back with :func:`load_records`; findings
+Record files (:mod:`importwall.runtime.records`) are combined by :func:`load_records`; findings
 that are the same (same kind, code, subject, rule, importer and import chain) are counted
 once, listing every pid and host that reported them. Ordering is deterministic: most
 severe first, then kind, subject, code, importer and chain; timestamps and pids are fields,
@@ -12,20 +12,17 @@ in the package (:func:`schema_path`).
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from importwall.findings import (
-    KIND_INTERNAL,
-    SEVERITIES,
-    SEVERITY_RANK,
-    Finding,
-    optional_text,
-)
-from importwall.records import RECORD_SUFFIX
+from importwall.findings import SEVERITIES, SEVERITY_RANK, Finding
+from importwall.runtime.matcher import Decision
+from importwall.runtime.records import ProcessInfo, read_record_file, record_files
+
+if TYPE_CHECKING:
+    from importwall.policy import Policy
 
 REPORT_SCHEMA_VERSION = 1
 SCHEMA_FILE = "report-v1.schema.json"
@@ -93,24 +90,6 @@ def split_source(source: str | None) -> tuple[str, int] | None:
 
 
 @dataclass(frozen=True)
-class ProcessInfo:
-    """A process that wrote a record file: what ran, under which policy and mode."""
-
-    pid: int
-    host: str
-    program: str = ""
-    python: str = ""
-    policy: str | None = None
-    mode: str | None = None
-    started: float = 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"pid": self.pid, "host": self.host, "program": self.program,
-                "python": self.python, "policy": self.policy, "mode": self.mode,
-                "started": self.started}
-
-
-@dataclass(frozen=True)
 class Report:
     """Everything one audit found, ready for the format writers."""
 
@@ -163,7 +142,7 @@ class Report:
     # -- the JSON form
 
     def to_dict(self) -> dict[str, Any]:
-        from importwall import __version__
+        from importwall._version import __version__
 
         return {
             "format": "importwall-report",
@@ -200,15 +179,6 @@ class Report:
 # --------------------------------------------------------------------------- reading records
 
 
-def record_files(data_dir: str) -> list[str]:
-    """The record files in ``data_dir``, sorted by name."""
-    try:
-        names = os.listdir(data_dir)
-    except FileNotFoundError:
-        return []
-    return sorted(os.path.join(data_dir, n) for n in names if n.endswith(RECORD_SUFFIX))
-
-
 def load_records(data_dir: str, *, policy: str | None = None, rules: Sequence[str] = (),
                  generated: float = 0.0) -> Report:
     """Combine every record file in ``data_dir`` into one report.
@@ -226,35 +196,21 @@ def load_records(data_dir: str, *, policy: str | None = None, rules: Sequence[st
     return Report.build(findings, processes, policy=policy, rules=rules, generated=generated)
 
 
-def read_record_file(path: str, findings: list[Finding], processes: list[ProcessInfo]) -> None:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            lines = handle.read().splitlines()
-    except (OSError, UnicodeDecodeError) as error:
-        findings.append(_unreadable(path, 1, f"cannot read the file: {error}"))
-        return
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-            kind = record["type"]
-            if kind == "finding":
-                findings.append(Finding.from_dict(record["finding"]))
-            elif kind == "process":
-                processes.append(ProcessInfo(
-                    pid=int(record["pid"]), host=str(record["host"]),
-                    program=str(record.get("program", "")),
-                    python=str(record.get("python", "")),
-                    policy=optional_text(record, "policy"), mode=optional_text(record, "mode"),
-                    started=float(record.get("started", 0.0))))
-        # A hand-edited or foreign line can hold any JSON: a list where a table belongs
-        # (AttributeError), a number too large for an int (OverflowError).
-        except (ValueError, LookupError, TypeError, AttributeError, ArithmeticError) as error:
-            findings.append(_unreadable(path, number, f"not a record ({error!s})"))
+# --------------------------------------------------------------------------- naming rules
 
 
-def _unreadable(path: str, line: int, problem: str) -> Finding:
-    return Finding(kind=KIND_INTERNAL, code="record-unreadable", severity="warning",
-                   subject="importwall", message=f"{path}:{line}: {problem}",
-                   source=f"{path}:{line}", pid=0, host="", timestamp=0.0)
+def rule_labels(policy: Policy) -> list[str]:
+    """How the policy's import rules are named in findings (``deny 'optuna'``): a JUnit
+    report lists them all, passing or not. The environment gate's rules show up with
+    their findings."""
+    labels: list[str] = []
+    for via, rules in (("deny", policy.imports.deny),
+                       ("deny_distributions", policy.imports.deny_distributions)):
+        labels.extend(Decision("deny", rule, via).label for rule in rules)
+    return labels
+
+
+def rule_id(item: ReportItem) -> str:
+    """The policy rule that decided the finding, else its code: one SARIF rule (and one
+    JUnit test case) per policy rule."""
+    return item.finding.rule or item.finding.code

@@ -17,27 +17,21 @@ import tempfile
 from dataclasses import dataclass
 from typing import Protocol, cast
 
-from importwall.errors import ImportWallError
-from importwall.report import Report, ReportItem
+from importwall.errors import ReportFormatError
+from importwall.report.model import Report, ReportItem
 
 FORMATS: dict[str, str] = {
-    "text": "importwall.textreport",
-    "json": "importwall.jsonreport",
-    "sarif": "importwall.sarifreport",
-    "junit": "importwall.junitreport",
-    "markdown": "importwall.mdreport",
-    "html": "importwall.htmlreport",
+    "text": "importwall.report.formats.text",
+    "json": "importwall.report.formats.json",
+    "sarif": "importwall.report.formats.sarif",
+    "junit": "importwall.report.formats.junit",
+    "markdown": "importwall.report.formats.markdown",
+    "html": "importwall.report.formats.html",
 }
 """Format name -> module. ``md`` is accepted for ``markdown``."""
 
 ALIASES = {"md": "markdown", "xml": "junit", "terminal": "text"}
 STDOUT = "-"
-
-
-class ReportFormatError(ImportWallError):
-    """An unknown report format, or a report that cannot be written."""
-
-    code = "report-error"
 
 
 @dataclass(frozen=True)
@@ -71,7 +65,7 @@ def reporter(name: str) -> Reporter:
 
 def stamp(name: str) -> str:
     """``importwall 0.1.0 html report, format 1``: written into every output."""
-    from importwall import __version__
+    from importwall._version import __version__
 
     return f"importwall {__version__} {ALIASES.get(name, name)} report, format " \
            f"{reporter(name).FORMAT_VERSION}"

@@ -10,23 +10,16 @@ import sys
 import threading
 from collections.abc import Sequence
 
-from importwall.errors import ImportWallError
-from importwall.finder import Firewall, Sink, installed
-from importwall.policy import MODES, Policy, load_policy
-from importwall.records import RecordWriter
+from importwall.errors import ConfigurationError
+from importwall.policy import MODES, Policy
+from importwall.policy.discovery import resolve_policy
+from importwall.runtime.finder import Firewall, Sink, installed
+from importwall.runtime.records import RecordWriter
+from importwall.settings import ENV_DATA_DIR, ENV_MODE
 
-ENV_POLICY = "IMPORTWALL_POLICY"
-ENV_MODE = "IMPORTWALL_MODE"
-ENV_DATA_DIR = "IMPORTWALL_DATA_DIR"
 DEFAULT_MODE = "enforce"
 
 _lock = threading.Lock()
-
-
-class ConfigurationError(ImportWallError):
-    """importwall was asked to start with settings it cannot use."""
-
-    code = "bad-configuration"
 
 
 def resolve_mode(explicit: str | None, policy: Policy | None,
@@ -43,18 +36,6 @@ def resolve_mode(explicit: str | None, policy: Policy | None,
     if policy is not None and policy.mode:
         return policy.mode
     return DEFAULT_MODE
-
-
-def resolve_policy(policy: str | os.PathLike[str] | Policy | None) -> Policy:
-    if isinstance(policy, Policy):
-        return policy
-    if policy is None:
-        policy = os.environ.get(ENV_POLICY)
-        if not policy:
-            raise ConfigurationError(
-                f"importwall: no policy given; pass policy=PATH or set {ENV_POLICY} to a "
-                "policy file or a shipped pack name (e.g. serving-base)")
-    return load_policy(policy)
 
 
 def resolve_data_dir(policy: Policy | None,
@@ -79,7 +60,7 @@ def activate(policy: str | os.PathLike[str] | Policy | None = None, mode: str | 
     ``$IMPORTWALL_POLICY``. ``mode`` overrides ``$IMPORTWALL_MODE`` and the policy's own.
     Calling it again replaces the active firewall. Modules the policy denies that are
     already imported are recorded (``preloaded``): it is too late to block them. A policy
-    with ``strict = true`` also installs an audit hook (:mod:`importwall.strict`) that
+    with ``strict = true`` also installs an audit hook (:mod:`importwall.runtime.strict`) that
     keeps enforcing for the rest of the process.
 
     When the policy sets ``check_at_startup = true`` the environment checks run first
@@ -107,7 +88,7 @@ def activate(policy: str | os.PathLike[str] | Policy | None = None, mode: str | 
         sys.meta_path.insert(0, firewall)
     firewall.survey_loaded(dict(sys.modules))
     if loaded.strict:
-        from importwall.strict import protect
+        from importwall.runtime.strict import protect
 
         protect(firewall)
     return firewall

@@ -30,8 +30,9 @@ def startup() -> None:
     _started = True
     policy = None
     try:
-        from importwall._api import activate, resolve_policy
-        from importwall.propagate import export
+        from importwall.policy.discovery import resolve_policy
+        from importwall.runtime.api import activate
+        from importwall.runtime.propagate import export
 
         policy = resolve_policy(None)
         export(activate(policy))

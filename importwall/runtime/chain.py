@@ -18,7 +18,8 @@ from types import FrameType
 from importwall.findings import Frame
 
 _getframe = sys._getframe
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+# The whole importwall package, not just this folder: every frame of ours is machinery.
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 _IMPORTLIB_DIR = os.path.join(os.path.dirname(os.__file__), "importlib") + os.sep
 # One str.startswith call per frame: in audit mode every import walks the whole stack.
 _MACHINERY_PREFIXES = ("<frozen importlib", _IMPORTLIB_DIR, _PACKAGE_DIR)

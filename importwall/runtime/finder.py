@@ -28,8 +28,6 @@ from importlib.machinery import ModuleSpec, SourceFileLoader
 from types import FrameType, ModuleType
 from typing import Any
 
-from importwall import chain as _chain
-from importwall._importlib_bootstrap_guard import ImportGuard
 from importwall.errors import (
     ForbiddenImportError,
     ForbiddenImportRuntimeError,
@@ -44,8 +42,10 @@ from importwall.findings import (
     KIND_INTERNAL,
     Finding,
 )
-from importwall.matcher import Decision, Matcher
 from importwall.policy import MODES, Policy
+from importwall.runtime import chain as _chain
+from importwall.runtime._importlib_bootstrap_guard import ImportGuard
+from importwall.runtime.matcher import Decision, Matcher
 
 Sink = Callable[[Finding], None]
 
@@ -73,7 +73,7 @@ class Firewall:
     def __init__(self, policy: Policy, mode: str, matcher: Matcher | None = None,
                  sinks: Sequence[Sink] = (), helpers: Collection[str] = ()) -> None:
         """``helpers``: modules whose frames are skipped when finding the importer (see
-        :func:`importwall.chain.locate`)."""
+        :func:`importwall.runtime.chain.locate`)."""
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
         self.policy = policy

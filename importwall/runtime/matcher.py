@@ -184,7 +184,7 @@ class Matcher:
                     resolve_distribution: DistributionResolver | None = None) -> Matcher:
         imports = policy.imports
         if resolve_distribution is None and imports.deny_distributions:
-            from importwall.distributions import top_level_modules
+            from importwall.runtime.distributions import top_level_modules
 
             resolve_distribution = top_level_modules
         return cls(imports.deny, imports.allow, imports.exceptions,

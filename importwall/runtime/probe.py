@@ -1,6 +1,6 @@
 """Import a serving entry point in this interpreter and write down what the firewall saw.
 
-    python -m importwall._probe package.module[:attribute] --out FILE [--call NAME]
+    python -m importwall.runtime.probe package.module[:attribute] --out FILE [--call NAME]
 
 Run by :func:`importwall.testing.assert_clean` in a fresh interpreter with
 ``IMPORTWALL_POLICY`` and ``IMPORTWALL_MODE=audit`` set. The firewall is started by the
@@ -28,7 +28,7 @@ EXIT_OK = 0
 EXIT_TARGET_FAILED = 3
 EXIT_USAGE = 2
 
-_USAGE = "usage: python -m importwall._probe MODULE[:ATTRIBUTE] --out FILE [--call NAME]"
+_USAGE = "usage: python -m importwall.runtime.probe MODULE[:ATTRIBUTE] --out FILE [--call NAME]"
 
 
 def parse(argv: list[str]) -> tuple[str, str, str | None]:
@@ -61,8 +61,8 @@ def load(target: str) -> Any:
 
 
 def probe(target: str, call: str | None) -> dict[str, Any]:
-    from importwall._api import active
     from importwall._bootstrap import startup
+    from importwall.runtime.api import active
 
     startup()  # a no-op when a .pth or sitecustomize already started the firewall
     error = None

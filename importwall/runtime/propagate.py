@@ -15,11 +15,14 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from importwall._api import ENV_DATA_DIR, ENV_MODE, ENV_POLICY, resolve_mode
-from importwall.finder import Firewall
 from importwall.policy import Policy
+from importwall.runtime.api import resolve_mode
+from importwall.runtime.finder import Firewall
+from importwall.settings import ENV_DATA_DIR, ENV_MODE, ENV_POLICY
 
-STARTUP_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_startup")
+STARTUP_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                           "_startup")
+"""The folder whose ``sitecustomize`` starts the firewall: put first on ``PYTHONPATH``."""
 
 
 def settings(policy: Policy, mode: str, environ: Mapping[str, str]) -> dict[str, str]:

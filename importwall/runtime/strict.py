@@ -37,8 +37,8 @@ from types import CodeType, FrameType
 from typing import Any
 
 from importwall.errors import ForbiddenImportError, ForbiddenImportRuntimeError
-from importwall.finder import Firewall, internal_error
 from importwall.findings import KIND_IMPORT, Finding
+from importwall.runtime.finder import Firewall, internal_error
 
 _MODULE_CODE = "<module>"
 _SOURCE_SUFFIXES = (".py", ".pyc", ".pyw")

@@ -1,47 +1,32 @@
-"""Train/serve standardization: record the training environment, compare the server to it.
+"""Train/serve standardization, first half: record the training environment.
 
 ``importwall fingerprint -o train-env.json`` runs in the training environment and records
 the Python version, the platform, every installed distribution's version and a content
 hash of the inference modules (pre-process, predict, post-process). The serving policy's
-``[standardize]`` section points at that file; :func:`check_standardization` reports
-version skew of the listed packages, a different Python minor version or platform, and
-inference code that is not the code the model was trained with.
+``[standardize]`` section points at that file, and
+:func:`importwall.envcheck.standardize.check_standardization` compares a server with it.
 
-Module sources are located without importing them (:mod:`importwall.sourcefinder`), and
-``importlib_metadata`` is imported only when a fingerprint is taken.
+Module sources are located without importing them (:mod:`importwall.static.sourcefinder`),
+and ``importlib_metadata`` is imported only when a fingerprint is taken.
 """
 
 from __future__ import annotations
 
-import argparse
-import fnmatch
 import hashlib
 import json
 import os
 import platform
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from importwall.distributions import normalize
-from importwall.envcheck.installed import installed_distributions
-from importwall.errors import ImportWallError
-from importwall.findings import KIND_STANDARDIZE, Finding
-from importwall.policy import Policy
-from importwall.sourcefinder import SourceFinder
-
-if TYPE_CHECKING:
-    from importwall.cli import Registry
+from importwall.errors import FingerprintError
+from importwall.static.metadata import installed_distributions
+from importwall.static.sourcefinder import SourceFinder
 
 FORMAT = "importwall-fingerprint"
 FORMAT_VERSION = 1
 _SKIPPED_DIRS = ("__pycache__",)
-
-
-class FingerprintError(ImportWallError):
-    """A fingerprint cannot be taken or read."""
-
-    code = "fingerprint-error"
 
 
 # --------------------------------------------------------------------------- taking one
@@ -139,195 +124,3 @@ def read_fingerprint(path: str) -> dict[str, Any]:
         raise FingerprintError(f"{path}: fingerprint version {data.get('version')!r}; this "
                                f"importwall reads version {FORMAT_VERSION}")
     return data
-
-
-# --------------------------------------------------------------------------- comparing
-
-
-class _Comparison:
-    def __init__(self, policy: Policy, trained: Mapping[str, Any], fingerprint_path: str,
-                 severity: str) -> None:
-        self.policy = policy
-        self.trained = trained
-        self.path = fingerprint_path
-        self.severity = severity
-        self.findings: list[Finding] = []
-
-    def add(self, code: str, subject: str, message: str, rule: str,
-            severity: str | None = None, **details: Any) -> None:
-        self.findings.append(Finding(
-            kind=KIND_STANDARDIZE, code=code, severity=severity or self.severity,
-            subject=subject, message=message, rule=f"standardize.{rule}",
-            source=self.policy.path, details={"fingerprint": self.path, **details}))
-
-    def python(self, mode: str) -> None:
-        trained = str(self.trained.get("python", {}).get("version", ""))
-        serving = platform.python_version()
-        if mode == "ignore" or not trained:
-            return
-        parts = 2 if mode == "minor" else 3
-        if trained.split(".")[:parts] != serving.split(".")[:parts]:
-            self.add("standardize-python-skew", "python",
-                     f"the model was trained with Python {trained}, this process runs "
-                     f"Python {serving}", "python", trained=trained, serving=serving)
-
-    def platform(self) -> None:
-        trained = self.trained.get("platform", {})
-        for key, serving in (("system", platform.system()), ("machine", platform.machine())):
-            value = trained.get(key)
-            if value and value != serving:
-                self.add("standardize-platform-skew", f"platform.{key}",
-                         f"the model was trained on {key} {value}, this process runs on "
-                         f"{serving}", "fingerprint", "warning", trained=value,
-                         serving=serving)
-
-    def packages(self, patterns: Sequence[str], serving: Mapping[str, str]) -> None:
-        trained: Mapping[str, str] = self.trained.get("distributions", {})
-        wanted = [normalize(p) for p in patterns]
-        for pattern in wanted:
-            if not any(fnmatch.fnmatchcase(name, pattern) for name in trained):
-                self.add("standardize-package-untracked", pattern,
-                         f"{pattern} is listed in [standardize] packages but was not "
-                         "installed when the fingerprint was taken", "packages", "warning")
-        for name, version in trained.items():
-            if not any(fnmatch.fnmatchcase(name, pattern) for pattern in wanted):
-                continue
-            now = serving.get(name)
-            if now is None:
-                self.add("standardize-package-missing", name,
-                         f"the model was trained with {name} {version}, which is not "
-                         "installed here", "packages", trained=version, serving=None)
-            elif now != version:
-                self.add("standardize-version-skew", name,
-                         f"the model was trained with {name} {version}, this process "
-                         f"has {name} {now}", "packages", trained=version, serving=now)
-
-    def modules(self, names: Sequence[str], finder: SourceFinder) -> None:
-        trained: Mapping[str, Any] = self.trained.get("modules", {})
-        for name in names:
-            recorded = trained.get(name)
-            if recorded is None:
-                self.add("standardize-module-untracked", name,
-                         f"inference module {name} was not hashed when the fingerprint "
-                         f"was taken; add --module {name} there", "modules", "warning")
-                continue
-            try:
-                current = hash_module(name, finder)
-            except (FingerprintError, OSError) as error:
-                self.add("standardize-module-missing", name, str(error), "modules")
-                continue
-            if current["sha256"] == recorded.get("sha256"):
-                continue
-            before: Mapping[str, str] = recorded.get("files", {})
-            after: Mapping[str, str] = current["files"]
-            changed = sorted(f for f in after if f in before and before[f] != after[f])
-            added = sorted(set(after) - set(before))
-            removed = sorted(set(before) - set(after))
-            what = ", ".join(
-                f"{label}: {', '.join(files)}"
-                for label, files in (("changed", changed), ("added", added),
-                                     ("removed", removed)) if files)
-            self.add("standardize-code-changed", name,
-                     f"inference code {name} differs from what training used ({what})",
-                     "modules", changed=changed, added=added, removed=removed)
-
-
-def check_standardization(policy: Policy,
-                          search_path: Sequence[str] | None = None) -> list[Finding]:
-    """Compare this environment with the training fingerprint that ``[standardize]``
-    names. No ``fingerprint`` key: nothing to compare, no findings."""
-    section = policy.section("standardize")
-    path = section.get("fingerprint")
-    if not path:
-        return []
-    severity = str(section.get("severity", "error"))
-    try:
-        trained = read_fingerprint(str(path))
-    except FingerprintError as error:
-        return [Finding(kind=KIND_STANDARDIZE, code="standardize-no-fingerprint",
-                        severity=severity, subject=str(path), message=str(error),
-                        rule="standardize.fingerprint", source=policy.path)]
-    search = list(sys.path if search_path is None else search_path)
-    comparison = _Comparison(policy, trained, str(path), severity)
-    comparison.python(str(section.get("python", "minor")))
-    comparison.platform()
-    packages = tuple(section.get("packages", ()))
-    if packages:
-        comparison.packages(packages, installed_distributions(search))
-    modules = tuple(section.get("modules", ())) or tuple(sorted(trained.get("modules", {})))
-    comparison.modules(modules, SourceFinder(search))
-    return comparison.findings
-
-
-# --------------------------------------------------------------------------- command line
-
-
-def register(registry: Registry) -> None:
-    registry.add(
-        "fingerprint", _command, configure=_arguments,
-        help="record this environment for train/serve standardization",
-        description="Record the Python version, platform, installed distributions and a "
-                    "content hash of the inference modules (in the training environment), "
-                    "or, with --check, compare this environment with the fingerprint the "
-                    "policy's standardize section names and report the differences.")
-
-
-def _arguments(parser: argparse.ArgumentParser) -> None:
-    from importwall.cli import fail_on_argument, policy_argument
-    from importwall.reportwriter import FORMATS
-
-    parser.add_argument("--module", action="append", default=[], metavar="PKG",
-                        help="an inference module or package to hash (repeatable; default: "
-                             "the modules of the policy's standardize section)")
-    parser.add_argument("--path", action="append", default=[], metavar="FOLDER",
-                        help="put FOLDER first on the search path (repeatable)")
-    parser.add_argument("--check", action="store_true",
-                        help="compare this environment with the policy's fingerprint")
-    policy_argument(parser)
-    parser.add_argument("--output", "-o", metavar="PATH",
-                        help="where to write the fingerprint, or with --check the report "
-                             "('-' for standard output, the default)")
-    parser.add_argument("--format", "-f", metavar="FORMAT",
-                        help=f"with --check, the report format: {', '.join(FORMATS)}")
-    fail_on_argument(parser)
-
-
-def _command(args: argparse.Namespace) -> int:
-    search_path = [*args.path, os.getcwd(), *sys.path[1:]]
-    return _check(args, search_path) if args.check else _write(args, search_path)
-
-
-def _check(args: argparse.Namespace, search_path: list[str]) -> int:
-    from importwall._clioutput import check_format, write_findings
-    from importwall.cli import load_cli_policy
-
-    policy = load_cli_policy(args.policy)
-    check_format(args, policy)
-    fingerprint = policy.section("standardize").get("fingerprint")
-    if not fingerprint:
-        raise FingerprintError(f"{policy.path}: [standardize] has no fingerprint; add "
-                               'fingerprint = "train-env.json" (relative to the policy)')
-    findings = check_standardization(policy, search_path)
-    return write_findings(findings, args, policy,
-                          f"compared this environment with {fingerprint}",
-                          {"command": "fingerprint --check", "fingerprint": fingerprint})
-
-
-def _write(args: argparse.Namespace, search_path: list[str]) -> int:
-    from importwall import exitcodes
-    from importwall._clioutput import optional_policy
-
-    modules = list(args.module)
-    if not modules:
-        policy = optional_policy(args.policy)
-        if policy is not None:
-            modules = list(policy.section("standardize").get("modules", ()))
-    data = take_fingerprint(modules, search_path)
-    if args.output in (None, "-"):
-        print(json.dumps(data, indent=2, sort_keys=True))
-    else:
-        write_fingerprint(data, args.output)
-        print(f"importwall: {args.output}: {len(data['distributions'])} distribution(s), "
-              f"{len(data['modules'])} module(s), Python {data['python']['version']}",
-              file=sys.stderr)
-    return exitcodes.CLEAN

@@ -1,5 +1,5 @@
-"""``importwall scan-model``: what a pickled model would import and call, read from its
-opcodes without unpickling it (:mod:`importwall.pickleops`).
+"""What a pickled model would import and call, read from its
+opcodes without unpickling it (:mod:`importwall.static.pickleops`).
 
 It reports training-only classes (a whole ``GridSearchCV`` pickled instead of its
 ``best_estimator_``, a cross-validation splitter, any class whose module the policy denies)
@@ -8,19 +8,17 @@ and globals that execute code (``os.system``, ``builtins.eval``, ``subprocess.*`
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from importwall.findings import KIND_MODEL, Finding
-from importwall.matcher import Matcher, PatternTrie
 from importwall.policy import Policy
+from importwall.runtime.matcher import Matcher, PatternTrie
 
 if TYPE_CHECKING:  # the opcode reader is imported when a file is read, not with the CLI
-    from importwall.cli import Registry
-    from importwall.pickleops import Global, Reference
+    from importwall.static.pickleops import Global, Reference
 
 # --------------------------------------------------------------------------- what is risky
 
@@ -110,12 +108,12 @@ class ModelScanner:
 
     def scan(self, paths: Sequence[str]) -> list[Finding]:
         findings: list[Finding] = []
-        for path in _model_files(paths):
+        for path in model_files(paths):
             findings.extend(self.scan_file(path))
         return findings
 
     def scan_file(self, path: str) -> list[Finding]:
-        from importwall.pickleops import read_model_file
+        from importwall.static.pickleops import read_model_file
 
         findings: list[Finding] = []
         for label, compression, references, error in read_model_file(path):
@@ -187,7 +185,7 @@ def _finding(code: str, severity: str, subject: str, label: str, message: str, f
                    message=message, details=details, pid=0, **extra)  # read, not run
 
 
-def _model_files(paths: Sequence[str]) -> Iterator[str]:
+def model_files(paths: Sequence[str]) -> Iterator[str]:
     for path in paths:
         if not os.path.isdir(path):
             yield path
@@ -197,43 +195,3 @@ def _model_files(paths: Sequence[str]) -> Iterator[str]:
             for name in sorted(files):
                 if name.endswith(MODEL_SUFFIXES):
                     yield os.path.join(root, name)
-
-
-# --------------------------------------------------------------------------- command line
-
-
-def register(registry: Registry) -> None:
-    registry.add(
-        "scan-model", _command, configure=_arguments,
-        help="check pickled models for training-only classes and code execution, "
-             "without loading them",
-        description="Read pickle and joblib files' opcodes (nothing is unpickled) and report "
-                    "training-only classes (a GridSearchCV instead of its best estimator, a "
-                    "CV splitter, classes of modules the policy denies) and globals that "
-                    "run code (os.system, builtins.eval, subprocess, ...).")
-
-
-def _arguments(parser: argparse.ArgumentParser) -> None:
-    from importwall.cli import fail_on_argument, output_arguments, policy_argument
-
-    parser.add_argument("paths", nargs="+", metavar="PATH",
-                        help="model files, or folders to search for "
-                             + ", ".join(MODEL_SUFFIXES))
-    policy_argument(parser)
-    output_arguments(parser)
-    fail_on_argument(parser)
-
-
-def _command(args: argparse.Namespace) -> int:
-    from importwall._clioutput import check_format, optional_policy, write_findings
-    from importwall.cli import UsageError
-
-    missing = [path for path in args.paths if not os.path.exists(path)]
-    if missing:
-        raise UsageError(f"importwall scan-model: no such file or folder: {', '.join(missing)}")
-    policy = optional_policy(args.policy)
-    check_format(args, policy)
-    files = list(_model_files(args.paths))
-    findings = ModelScanner(policy).scan(files)
-    return write_findings(findings, args, policy, f"scanned {len(files)} model file(s)",
-                          {"command": "scan-model", "files": files})

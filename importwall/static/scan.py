@@ -1,4 +1,4 @@
-"""``importwall scan``: find, without running anything, every import chain from a serving
+"""Find, without running anything, every import chain from a serving
 entry point to a module the policy denies.
 
 A start-up run only sees the imports that execute while the server starts; a handler's
@@ -11,7 +11,6 @@ with the chain that reaches it, file and line per hop.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from collections import deque
@@ -19,11 +18,11 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from importwall.errors import ImportWallError
+from importwall.errors import ScanError
 from importwall.findings import KIND_SCAN, Finding, Frame
-from importwall.matcher import Matcher
 from importwall.policy import Policy
-from importwall.sourcefinder import (
+from importwall.runtime.matcher import Matcher
+from importwall.static.sourcefinder import (
     ModuleSource,
     SourceFinder,
     is_installed_location,
@@ -32,20 +31,10 @@ from importwall.sourcefinder import (
 )
 
 if TYPE_CHECKING:  # the parser and its cache are imported when a scan runs
-    from rich.progress import Progress as RichProgress
-    from rich.progress import TaskID
-
-    from importwall.cli import Registry
-    from importwall.importsites import ImportSite, SiteCache
+    from importwall.static.importsites import ImportSite, SiteCache
 
 Progress = Callable[[int, int], None]
 """Called with (modules done, modules found so far) as the scan advances."""
-
-
-class ScanError(ImportWallError):
-    """An entry point that cannot be found or read."""
-
-    code = "scan-error"
 
 
 @dataclass(frozen=True)
@@ -111,7 +100,7 @@ class Scanner:
         return names, roots
 
     def scan(self, entrypoints: Sequence[str]) -> ScanResult:
-        from importwall.importsites import SiteCache, cache_file
+        from importwall.static.importsites import SiteCache, cache_file
 
         names, roots = self._entrypoints(entrypoints)
         search_path = [*roots, *self._search_path]
@@ -295,85 +284,3 @@ class _Walk:
 
 def _is_under(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
-
-
-# --------------------------------------------------------------------------- command line
-
-_PROGRESS_THRESHOLD = 300
-"""Show a progress bar only once a scan has found this many modules (and on a TTY)."""
-
-
-class _ProgressBar:
-    """A rich progress bar on stderr, created only once the tree turns out to be large."""
-
-    def __init__(self) -> None:
-        self._bar: RichProgress | None = None
-        self._task: TaskID | None = None
-
-    def __call__(self, done: int, total: int) -> None:
-        if self._bar is None or self._task is None:
-            if total < _PROGRESS_THRESHOLD:
-                return
-            from rich.console import Console
-            from rich.progress import Progress
-
-            self._bar = Progress(console=Console(stderr=True), transient=True)
-            self._bar.start()
-            self._task = self._bar.add_task("scanning imports", total=total)
-        self._bar.update(self._task, completed=done, total=total)
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.stop()
-
-
-def register(registry: Registry) -> None:
-    registry.add(
-        "scan", _command, configure=_arguments,
-        help="statically find import chains from entry points to denied modules",
-        description="Read the import graph from the serving entry points (module names or "
-                    ".py paths) through first-party code, function-level imports included, "
-                    "and report every chain that reaches a module the policy denies.")
-
-
-def _arguments(parser: argparse.ArgumentParser) -> None:
-    from importwall.cli import fail_on_argument, output_arguments, policy_argument
-
-    parser.add_argument("entrypoints", nargs="+", metavar="ENTRYPOINT")
-    policy_argument(parser)
-    parser.add_argument("--follow-third-party", action="store_true",
-                        help="also follow imports through installed packages")
-    parser.add_argument("--path", action="append", default=[], metavar="FOLDER",
-                        help="put FOLDER first on the search path (repeatable)")
-    parser.add_argument("--first-party", action="append", default=[], metavar="FOLDER",
-                        help="folders whose modules are followed (default: the entry "
-                             "points' folders)")
-    parser.add_argument("--cache-dir", metavar="DIR",
-                        help="where to keep the parse cache (default: the user cache dir)")
-    parser.add_argument("--no-cache", action="store_true", help="parse every file again")
-    parser.add_argument("--no-progress", action="store_true", help="never show progress")
-    output_arguments(parser)
-    fail_on_argument(parser)
-
-
-def _command(args: argparse.Namespace) -> int:
-    from importwall._clioutput import check_format, write_findings
-    from importwall.cli import load_cli_policy
-    from importwall.importsites import default_cache_dir
-
-    policy = load_cli_policy(args.policy)
-    check_format(args, policy)
-    cache_dir = None if args.no_cache else (args.cache_dir or default_cache_dir())
-    bar = _ProgressBar() if sys.stderr.isatty() and not args.no_progress else None
-    scanner = Scanner(policy, [*args.path, os.getcwd(), *sys.path[1:]], args.first_party,
-                      args.follow_third_party, cache_dir, bar)
-    try:
-        result = scanner.scan(args.entrypoints)
-    finally:
-        if bar is not None:
-            bar.close()
-    summary = (f"scanned {result.modules} module(s) from {', '.join(result.entrypoints)} "
-               f"({result.parsed} parsed, {result.reused} from cache)")
-    metadata = {"command": "scan", "entrypoints": result.entrypoints,
-                "modules": result.modules, "parsed": result.parsed, "reused": result.reused}
-    return write_findings(result.findings, args, policy, summary, metadata)

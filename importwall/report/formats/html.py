@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from html import escape
 
-from importwall.report import Report, ReportItem
-from importwall.reportwriter import (
+from importwall.report.model import Report, ReportItem
+from importwall.report.writer import (
     RenderOptions,
     chain_steps,
     display_path,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from importwall.report import REPORT_SCHEMA_VERSION, Report
-from importwall.reportwriter import RenderOptions
+from importwall.report.model import REPORT_SCHEMA_VERSION, Report
+from importwall.report.writer import RenderOptions
 
 FORMAT_VERSION = str(REPORT_SCHEMA_VERSION)
 

@@ -7,9 +7,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 
-from importwall.report import Report, ReportItem
-from importwall.reportwriter import RenderOptions, chain_steps, seen_line, stamp
-from importwall.sarifreport import rule_id
+from importwall.report.model import Report, ReportItem, rule_id
+from importwall.report.writer import RenderOptions, chain_steps, seen_line, stamp
 
 FORMAT_VERSION = "1"
 

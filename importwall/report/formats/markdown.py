@@ -3,8 +3,8 @@ findings, and each import chain in a collapsible ``<details>`` block."""
 
 from __future__ import annotations
 
-from importwall.report import Report, ReportItem
-from importwall.reportwriter import (
+from importwall.report.model import Report, ReportItem
+from importwall.report.writer import (
     RenderOptions,
     chain_steps,
     display_path,

@@ -11,8 +11,8 @@ import os
 import pathlib
 from typing import Any
 
-from importwall.report import Report, ReportItem
-from importwall.reportwriter import RenderOptions, display_path, stamp
+from importwall.report.model import Report, ReportItem, rule_id
+from importwall.report.writer import RenderOptions, display_path, stamp
 
 FORMAT_VERSION = "1"
 SARIF_VERSION = "2.1.0"
@@ -21,14 +21,8 @@ ROOT_ID = "SRCROOT"
 _LEVELS = {"error": "error", "warning": "warning", "info": "note"}
 
 
-def rule_id(item: ReportItem) -> str:
-    """The policy rule that decided the finding, else its code: one SARIF rule (and one
-    JUnit test case) per policy rule."""
-    return item.finding.rule or item.finding.code
-
-
 def render(report: Report, options: RenderOptions) -> str:
-    from importwall import __version__
+    from importwall._version import __version__
 
     rules: dict[str, dict[str, Any]] = {}
     results = []
