@@ -124,7 +124,7 @@ def distributions_step(policy: Policy, result: AuditResult,
     from importwall.envcheck.rules import matching_rule
     from importwall.static.metadata import installed_distributions
 
-    written = list(policy.imports.deny_distributions)
+    written = policy.imports.deny_distributions
     rules = denied({"deny": written})  # patterns normalized like distribution names
     if not rules:
         return

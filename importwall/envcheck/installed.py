@@ -8,22 +8,25 @@ Distribution metadata is read by :mod:`importwall.static.metadata`, which import
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from importwall.envcheck.rules import label, matching_rule
 from importwall.findings import KIND_DISTRIBUTION, Finding
 from importwall.policy import Rule
 from importwall.runtime.distributions import normalize
 
+if TYPE_CHECKING:
+    from importwall.policy.sections import DistributionsSection
 
-def denied(section: Mapping[str, Any]) -> list[Rule]:
+
+def denied(section: DistributionsSection) -> list[Rule]:
     """The ``deny`` rules with their patterns normalized like distribution names."""
     rules: Sequence[Rule] = section.get("deny", ())
     return [Rule(normalize(r.pattern), r.reason, r.severity, r.source, r.precedence)
             for r in rules]
 
 
-def check_distributions(section: Mapping[str, Any], installed: Mapping[str, str]
+def check_distributions(section: DistributionsSection, installed: Mapping[str, str]
                         ) -> list[Finding]:
     normalized = denied(section)
     findings = []
