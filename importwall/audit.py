@@ -36,7 +36,7 @@ from importwall.report.model import Report, rule_labels
 from importwall.runtime import probe as _probe
 from importwall.runtime.matcher import Decision
 from importwall.runtime.propagate import child_environment
-from importwall.runtime.records import ProcessInfo, read_record_file, record_files
+from importwall.runtime.record_reader import ProcessInfo, read_record_file, record_files
 from importwall.settings import ENV_DATA_DIR
 
 AUDIT_MODE = "audit"

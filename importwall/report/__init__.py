@@ -19,7 +19,7 @@ from importwall.report.model import (
     schema_path,
     split_source,
 )
-from importwall.runtime.records import ProcessInfo, read_record_file, record_files
+from importwall.runtime.record_reader import ProcessInfo, read_record_file, record_files
 
 __all__ = [
     "REPORT_SCHEMA_VERSION",

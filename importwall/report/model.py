@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from importwall.findings import SEVERITIES, SEVERITY_RANK, Finding
 from importwall.runtime.matcher import Decision
-from importwall.runtime.records import ProcessInfo, read_record_file, record_files
+from importwall.runtime.record_reader import ProcessInfo, read_record_file, record_files
 
 if TYPE_CHECKING:
     from importwall.policy import Policy

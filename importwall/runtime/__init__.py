@@ -8,7 +8,8 @@
 * :mod:`~importwall.runtime._importlib_bootstrap_guard`: imports of already-loaded modules;
 * :mod:`~importwall.runtime.strict`: the audit hook that keeps strict mode strict;
 * :mod:`~importwall.runtime.propagate`: the settings handed to child processes;
-* :mod:`~importwall.runtime.records`: per-process record files, written and read back;
+* :mod:`~importwall.runtime.records`: per-process record files, written as findings come;
+* :mod:`~importwall.runtime.record_reader`: the record files read back (not at start-up);
 * :mod:`~importwall.runtime.distributions`: which modules a distribution provides;
 * :mod:`~importwall.runtime.probe`: import an entry point and report what was seen.
 

@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     from importwall.policy.discovery import discover_policy
     from importwall.report.model import load_records, rule_labels
     from importwall.report.writer import write_report
-    from importwall.runtime.records import record_files
+    from importwall.runtime.record_reader import record_files
 
     # The policy is optional here: records can be combined without one.
     policy = load_cli_policy(args.policy) if discover_policy(args.policy) else None
