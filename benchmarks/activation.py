@@ -36,8 +36,8 @@ from benchmarks._measure import (
     interleaved,
     reported_seconds,
 )
-from importwall.matcher import Matcher
 from importwall.policy import Rule, pack_names
+from importwall.runtime.matcher import Matcher
 
 ACTIVATION_LIMIT_MS = 10.0
 FLATNESS_LIMIT = 2.0
@@ -81,7 +81,7 @@ deny_models = ["A100*", "H100*"]
 CHILD = """\
 import sys, time
 import importwall
-from importwall.matcher import Matcher
+from importwall.runtime.matcher import Matcher
 began = time.perf_counter()
 policy = importwall.load_policy(sys.argv[1])
 Matcher.from_policy(policy)
@@ -179,7 +179,7 @@ import gc, sys
 gc.disable()
 sys.path.insert(0, sys.argv[1])
 from benchmarks.activation import lookup_names, synthetic_rules
-from importwall.matcher import Matcher
+from importwall.runtime.matcher import Matcher
 rules = synthetic_rules(int(sys.argv[2]))
 matcher = Matcher(deny=rules[::2], allow=rules[1::2])
 names = lookup_names()

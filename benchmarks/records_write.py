@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from importwall.findings import Finding, Frame  # noqa: E402
-from importwall.records import RecordWriter  # noqa: E402
+from importwall.runtime.records import RecordWriter  # noqa: E402
 
 POLICY = 'version = 1\nmode = "audit"\n[imports]\ndeny = ["json"]\n'
 

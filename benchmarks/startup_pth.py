@@ -32,7 +32,7 @@ from benchmarks._measure import (
     source_venv,
     wall_seconds,
 )
-from importwall.install import PTH_LINE, PTH_NAME
+from importwall.inject import PTH_LINE, PTH_NAME
 
 WITHOUT = "without .pth"
 WITH = "with .pth"

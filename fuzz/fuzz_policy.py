@@ -15,8 +15,8 @@ import atheris
 
 with atheris.instrument_imports():
     from importwall.errors import PolicyError
-    from importwall.matcher import Matcher
     from importwall.policy import PolicyWarning, load_policy
+    from importwall.runtime.matcher import Matcher
 
 _FOLDER = tempfile.mkdtemp(prefix="importwall-fuzz-policy-")
 _NAMES = ("policy.toml", "pyproject.toml")

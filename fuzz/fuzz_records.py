@@ -15,7 +15,7 @@ import atheris
 
 with atheris.instrument_imports():
     from importwall.report import load_records
-    from importwall.reportwriter import format_names, render
+    from importwall.report.writer import format_names, render
 
 _FOLDER = tempfile.mkdtemp(prefix="importwall-fuzz-records-")
 _PATH = os.path.join(_FOLDER, "host-1-abc.jsonl")

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from importwall._api import ConfigurationError, activate, active, deactivate
+from importwall._version import __version__
 from importwall.errors import (
+    ConfigurationError,
     EnvironmentRejectedError,
     ForbiddenImportError,
     ForbiddenImportRuntimeError,
@@ -21,11 +22,10 @@ from importwall.errors import (
     ImportWallWarning,
     PolicyError,
 )
-from importwall.finder import Firewall
 from importwall.findings import Finding, Frame
 from importwall.policy import Policy, PolicyWarning, load_policy
-
-__version__ = "0.1.0.dev0"
+from importwall.runtime.api import activate, active, deactivate
+from importwall.runtime.finder import Firewall
 
 if TYPE_CHECKING:
     from importwall.envcheck import check_environment

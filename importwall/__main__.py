@@ -1,5 +1,5 @@
 """``python -m importwall``: the same as the ``importwall`` command."""
 
-from importwall.cli import main
+from importwall.cli.main import main
 
 raise SystemExit(main())

@@ -1,4 +1,4 @@
-"""``importwall audit``: everything importwall can check, in one report.
+"""What ``importwall audit`` does: everything importwall can check, in one report.
 
 The steps, in order, each adding findings:
 
@@ -6,7 +6,7 @@ The steps, in order, each adding findings:
    installed distributions ``[distributions] deny`` names;
 2. installed distributions whose imports ``[imports] deny_distributions`` denies;
 3. the serving code itself: each ``--entrypoint MOD[:ATTR]`` imported in a fresh
-   interpreter (by :mod:`importwall._probe`), or ``-- CMD ...`` run, under the firewall in
+   interpreter (by :mod:`importwall.runtime.probe`), or ``-- CMD ...`` run, under the firewall in
    ``audit`` mode with a temporary data dir, whose record files are then combined. Every
    process the firewall starts in writes its record file at once, so a target in which
    it never started (``python -E``, no Python at all) is an error, not a clean report.
@@ -18,7 +18,6 @@ importwall's standard error, never into a finding: it may hold environment value
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
@@ -30,47 +29,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from importwall import _probe
-from importwall._api import ENV_DATA_DIR
-from importwall.cli import (
-    Registry,
-    UsageError,
-    exit_status,
-    fail_on_argument,
-    load_cli_policy,
-    output_arguments,
-    policy_argument,
-    report_settings,
-)
+from importwall.errors import UsageError
 from importwall.findings import KIND_DISTRIBUTION, KIND_IMPORT, KIND_INTERNAL, Finding
-from importwall.matcher import Decision
 from importwall.policy import Policy, Rule
-from importwall.propagate import child_environment
-from importwall.report import ProcessInfo, Report, read_record_file, record_files
+from importwall.report.model import Report, rule_labels
+from importwall.runtime import probe as _probe
+from importwall.runtime.matcher import Decision
+from importwall.runtime.propagate import child_environment
+from importwall.runtime.record_reader import ProcessInfo, read_record_file, record_files
+from importwall.settings import ENV_DATA_DIR
 
 AUDIT_MODE = "audit"
 ENTRYPOINT_TIMEOUT = 300.0
-
-
-def register(registry: Registry) -> None:
-    registry.add(
-        "audit", _audit, configure=_arguments,
-        help="check the environment, installed distributions and serving code; report",
-        description="Run every check: the environment gate, the installed distributions, "
-                    "and the serving code (each --entrypoint imported in a fresh interpreter, "
-                    "or CMD run) under the firewall in audit mode; then write one report.")
-
-
-def _arguments(parser: argparse.ArgumentParser) -> None:
-    policy_argument(parser)
-    parser.add_argument("--entrypoint", "-e", action="append", default=[],
-                        metavar="MOD[:ATTR]",
-                        help="a serving entry point to import in a fresh interpreter "
-                             "(repeatable), e.g. myservice.app:handler")
-    output_arguments(parser)
-    fail_on_argument(parser)
-    parser.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- CMD ...",
-                        help="a command to run under the firewall instead of entry points")
 
 
 @dataclass
@@ -81,14 +51,15 @@ class AuditResult:
 
 
 Step = Callable[[Policy, AuditResult], None]
+StepProgress = Callable[[str, int, int], None]
+"""Called with (step name, its index, number of steps) as each step starts."""
 
 
-def _audit(args: argparse.Namespace) -> int:
-    from importwall.commands import command_after_dashes
-    from importwall.reportwriter import reporter, write_report
-
-    cmd = command_after_dashes(list(args.cmd))
-    entrypoints: list[str] = list(args.entrypoint)
+def plan(entrypoints: Sequence[str], cmd: Sequence[str]) -> list[tuple[str, Step]]:
+    """The steps of one audit: the environment and the installed distributions, then each
+    entry point imported, or the command run. Raises :class:`UsageError` for entry points
+    that are not ``MOD[:ATTR]``, for both entry points and a command, and for a command
+    that cannot be found, before anything runs."""
     for entrypoint in entrypoints:
         _check_entrypoint(entrypoint)
     if cmd and entrypoints:
@@ -96,46 +67,39 @@ def _audit(args: argparse.Namespace) -> int:
                          "command, or import the entry points, in separate runs")
     if cmd and shutil.which(cmd[0]) is None:
         raise UsageError(f"importwall audit: command not found: {cmd[0]!r}")
-    policy = load_cli_policy(args.policy)
-    fmt, output, fail_on = report_settings(args, policy)
-    reporter(fmt)  # an unknown format is a usage error before any work is done
     steps: list[tuple[str, Step]] = [
         ("environment", environment_step),
         ("distributions", distributions_step),
     ]
     steps.extend((f"import {e}", _entrypoint_step(e)) for e in entrypoints)
     if cmd:
-        steps.append((f"run {' '.join(cmd)}", _command_step(cmd)))
-    result = run_steps(policy, steps)
-    report = Report.build(result.findings, result.processes, policy=policy.path,
-                          rules=rule_labels(policy), generated=time.time(),
-                          metadata=result.metadata)
-    write_report(report, fmt, output)
-    return exit_status(report, fail_on)
+        steps.append((f"run {' '.join(cmd)}", _command_step(list(cmd))))
+    return steps
 
 
-def run_steps(policy: Policy, steps: Sequence[tuple[str, Step]]) -> AuditResult:
-    """Run each step with a progress display on standard error (when it is a terminal)."""
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
-
+def run_steps(policy: Policy, steps: Sequence[tuple[str, Step]],
+              progress: StepProgress | None = None) -> AuditResult:
+    """Run each step in order; ``progress`` is told which step starts, and how many
+    there are. A step that fails becomes an ``audit-step-failed`` finding."""
     result = AuditResult()
-    console = Console(stderr=True)
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                  TextColumn("{task.completed}/{task.total}"), console=console,
-                  transient=True, disable=not console.is_terminal) as progress:
-        task = progress.add_task("auditing", total=len(steps))
-        for name, step in steps:
-            progress.update(task, description=f"audit: {name}")
-            try:
-                step(policy, result)
-            except UsageError:
-                raise
-            except Exception as error:
-                result.findings.append(_internal(f"audit step {name!r} failed: "
-                                                 f"{type(error).__name__}: {error}"))
-            progress.advance(task)
+    for index, (name, step) in enumerate(steps):
+        if progress is not None:
+            progress(name, index, len(steps))
+        try:
+            step(policy, result)
+        except UsageError:
+            raise
+        except Exception as error:
+            result.findings.append(_internal(f"audit step {name!r} failed: "
+                                             f"{type(error).__name__}: {error}"))
     return result
+
+
+def audit_report(policy: Policy, result: AuditResult) -> Report:
+    """One report of everything the steps found."""
+    return Report.build(result.findings, result.processes, policy=policy.path,
+                        rules=rule_labels(policy), generated=time.time(),
+                        metadata=result.metadata)
 
 
 # --------------------------------------------------------------------------- steps
@@ -143,9 +107,9 @@ def run_steps(policy: Policy, steps: Sequence[tuple[str, Step]]) -> AuditResult:
 
 def environment_step(policy: Policy, result: AuditResult) -> None:
     """The environment gate, ``[distributions] deny`` included."""
-    import importwall
+    from importwall.envcheck import check_environment
 
-    result.findings.extend(importwall.check_environment(policy))
+    result.findings.extend(check_environment(policy))
     result.metadata["environment"] = "checked"
 
 
@@ -156,10 +120,11 @@ def distributions_step(policy: Policy, result: AuditResult,
     Such a rule only stops imports, so an installed one is noted (``info``): it has no
     place in a serving image either. ``[distributions] deny`` is the environment gate's.
     """
-    from importwall.envcheck.installed import denied, installed_distributions
+    from importwall.envcheck.installed import denied
     from importwall.envcheck.rules import matching_rule
+    from importwall.static.metadata import installed_distributions
 
-    written = list(policy.imports.deny_distributions)
+    written = policy.imports.deny_distributions
     rules = denied({"deny": written})  # patterns normalized like distribution names
     if not rules:
         return
@@ -294,15 +259,3 @@ def _internal(message: str) -> Finding:
     # An error: a step that could not run leaves the audit incomplete.
     return Finding(kind=KIND_INTERNAL, code="audit-step-failed", severity="error",
                    subject="importwall", message=message)
-
-
-def rule_labels(policy: Policy) -> list[str]:
-    """How the policy's import rules are named in findings (``deny 'optuna'``): a JUnit
-    report lists them all, passing or not. The environment gate's rules show up with
-    their findings."""
-    labels: list[str] = []
-    for via, rules in (("deny", policy.imports.deny),
-                       ("deny_distributions", policy.imports.deny_distributions)):
-        labels.extend(Decision("deny", rule, via).label for rule in rules)
-    return labels
-

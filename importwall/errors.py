@@ -156,5 +156,41 @@ class EnvironmentRejectedError(ImportWallError):
         return (type(self), (self.findings,))
 
 
+class ConfigurationError(ImportWallError):
+    """importwall was asked to start with settings it cannot use."""
+
+    code = "bad-configuration"
+
+
+class UsageError(ImportWallError):
+    """The command line asks for something importwall cannot do."""
+
+    code = "usage"
+
+
+class ReportFormatError(ImportWallError):
+    """An unknown report format, or a report that cannot be written."""
+
+    code = "report-error"
+
+
+class ScanError(ImportWallError):
+    """An entry point that cannot be found or read."""
+
+    code = "scan-error"
+
+
+class FingerprintError(ImportWallError):
+    """A fingerprint cannot be taken or read."""
+
+    code = "fingerprint-error"
+
+
+class InstallError(ImportWallError):
+    """importwall cannot install into, or uninstall from, the target environment."""
+
+    code = "install"
+
+
 class ImportWallWarning(UserWarning):
     """Emitted in ``warn`` mode for each forbidden import that was let through."""

@@ -36,10 +36,10 @@ import pytest
 from importwall.policy import MODES as _MODES
 
 if TYPE_CHECKING:
-    from importwall.finder import Firewall
     from importwall.findings import Finding
-    from importwall.matcher import Matcher
     from importwall.policy import Policy
+    from importwall.runtime.finder import Firewall
+    from importwall.runtime.matcher import Matcher
     from importwall.testing import CleanResult
 
 MARKER = "importwall"
@@ -79,7 +79,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         dest="importwall_report",
         help="write the findings to PATH as an importwall report (JSON unless "
              "--importwall-report-format says otherwise)")
-    from importwall.reportwriter import FORMATS
+    from importwall.report.writer import FORMATS
 
     group.addoption(
         "--importwall-report-format", action="store", default="json", metavar="FORMAT",
@@ -148,7 +148,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _check_format(name: str) -> None:
-    from importwall.reportwriter import ReportFormatError, reporter
+    from importwall.errors import ReportFormatError
+    from importwall.report.writer import reporter
 
     try:
         reporter(name)
@@ -173,7 +174,7 @@ def _policy_setting(config: pytest.Config) -> str | None:
         base = str(config.inipath.parent) if config.inipath else str(config.rootpath)
         return _absolute(ini, base)
     if option == _BARE:
-        from importwall._api import ENV_POLICY
+        from importwall.settings import ENV_POLICY
 
         env = os.environ.get(ENV_POLICY)
         if not env:
@@ -238,9 +239,10 @@ def _guard(state: _State, node: pytest.Item | pytest.Collector) -> _Guard | None
 
 def _build_guard(state: _State, policy_ref: str | None, mode: str | None,
                  requests: Sequence[_MarkerRequest]) -> _Guard:
-    from importwall._api import ConfigurationError, resolve_mode
-    from importwall.matcher import Matcher
+    from importwall.errors import ConfigurationError
     from importwall.policy import ImportException, Policy, Rule
+    from importwall.runtime.api import resolve_mode
+    from importwall.runtime.matcher import Matcher
 
     if policy_ref is not None:
         base = state.policies.get(policy_ref)
@@ -334,7 +336,7 @@ def _firewall(guard: _Guard, mode: str) -> Iterator[Firewall]:
     a finder again, so the firewall's import guard watches the loaded modules this test's
     policy denies: an ``import`` statement naming one is still charged to the test.
     """
-    from importwall.finder import Firewall
+    from importwall.runtime.finder import Firewall
 
     firewall = Firewall(guard.policy, mode, matcher=guard.matcher, helpers=_IMPORT_HELPERS)
     for name in list(sys.modules):
@@ -508,9 +510,10 @@ def _write_report(state: _State) -> str | None:
     the problem when it cannot be written."""
     import time
 
-    from importwall.audit import rule_labels
+    from importwall.errors import ReportFormatError
     from importwall.report import Report
-    from importwall.reportwriter import ReportFormatError, write_report
+    from importwall.report.model import rule_labels
+    from importwall.report.writer import write_report
 
     assert state.report_path is not None
     base = state.base_policy

@@ -5,7 +5,7 @@
 imports the entry point, optionally calls its warm-up, and asserts that the firewall saw
 no forbidden import. The child runs in ``audit`` mode, so one run lists every forbidden
 import instead of stopping at the first; it hands its findings back through a file in a
-temporary folder (see :mod:`importwall._probe`).
+temporary folder (see :mod:`importwall.runtime.probe`).
 
 Works from any test runner: it raises ``AssertionError``. The pytest plugin exposes it as
 the ``importwall_assert_clean`` fixture.
@@ -22,12 +22,12 @@ import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from importwall._api import ENV_DATA_DIR, ENV_MODE, ENV_POLICY
 from importwall.errors import ForbiddenImportError
 from importwall.findings import KIND_IMPORT, SEVERITY_RANK, Finding
 from importwall.policy import Policy, load_policy
+from importwall.settings import ENV_DATA_DIR, ENV_MODE, ENV_POLICY
 
-PROBE_MODULE = "importwall._probe"
+PROBE_MODULE = "importwall.runtime.probe"
 PROBE_FILE = "probe.json"
 
 PolicyReference = str | os.PathLike[str] | Policy

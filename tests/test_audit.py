@@ -9,14 +9,16 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from helpers import write_files
 
 import importwall
+import importwall.envcheck
 from importwall import audit as audit_module
-from importwall import cli, exitcodes
+from importwall import exitcodes
+from importwall.cli import main as cli
 from importwall.findings import Finding
-from importwall.propagate import child_environment
 from importwall.report import schema_path
-from tests.conftest import write_files
+from importwall.runtime.propagate import child_environment
 
 POLICY = """
 version = 1
@@ -191,7 +193,7 @@ def test_the_environment_gate_plugs_in_with_one_call(service, capsys, monkeypatc
         return [Finding(kind="environment", code="env-denied-variable", severity="error",
                         subject="WANDB_API_KEY", message="WANDB_API_KEY is set")]
 
-    monkeypatch.setattr(importwall, "check_environment", check_environment, raising=False)
+    monkeypatch.setattr(importwall.envcheck, "check_environment", check_environment)
     status, report, _ = audit(capsys)
     assert seen == [str(service / "importwall.toml")]
     assert status == exitcodes.FINDINGS
@@ -204,7 +206,7 @@ def test_a_broken_step_is_an_internal_finding_not_a_crash(service, capsys,
     def check_environment(policy):
         raise OSError("no /proc here")
 
-    monkeypatch.setattr(importwall, "check_environment", check_environment, raising=False)
+    monkeypatch.setattr(importwall.envcheck, "check_environment", check_environment)
     status, report, _ = audit(capsys, "-e", "svc.app")
     assert status == exitcodes.FINDINGS
     subjects = [(f["kind"], f["subject"]) for f in report["findings"]]

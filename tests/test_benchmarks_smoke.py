@@ -10,7 +10,7 @@ import re
 import subprocess
 import sys
 
-from conftest import REPO, clean_env
+from helpers import REPO, clean_env
 
 EXPECTED_ROWS = (
     "import smoke set (5 names), off (wall)",

@@ -13,7 +13,7 @@ the vector's outcome and compares it with the one documented in docs/bypasses.md
   only strict mode's audit hook does); the test pins the gap so the table stays honest.
 
 Vectors with ``strict=True`` run under a policy with ``strict = true`` (the PEP 578 audit
-hook, :mod:`importwall.strict`).
+hook, :mod:`importwall.runtime.strict`).
 """
 
 from __future__ import annotations
@@ -24,8 +24,7 @@ import textwrap
 from dataclasses import dataclass, field
 
 import pytest
-
-from tests.conftest import REPO, Result
+from helpers import REPO, Result
 
 RAN = "RAN-DENIED-CODE"
 

@@ -8,11 +8,13 @@ import json
 from pathlib import Path
 
 import pytest
+from helpers import run_python, write_files
 
-from importwall import cli, exitcodes
+from importwall import exitcodes
+from importwall.cli import main as cli
+from importwall.cli import registry
 from importwall.findings import Finding
-from importwall.records import RecordWriter
-from tests.conftest import run_python, write_files
+from importwall.runtime.records import RecordWriter
 
 POLICY = """
 version = 1
@@ -92,29 +94,74 @@ def test_debug_shows_the_traceback(here: Path, argv: list[str]) -> None:
     assert "Traceback" in result.stderr and "PolicyError" in result.stderr
 
 
-def test_an_unexpected_crash_is_one_paragraph(here: Path, capsys, monkeypatch) -> None:
-    def crash(args: argparse.Namespace) -> int:
+class _CrashingCommand:
+    DESCRIPTION = "crash"
+
+    @staticmethod
+    def configure(parser: argparse.ArgumentParser) -> None:
+        pass
+
+    @staticmethod
+    def run(args: argparse.Namespace) -> int:
         raise RuntimeError("boom")
 
-    registry = cli.Registry()
-    registry.add("crash", crash, help="crash")
-    monkeypatch.setattr(cli, "load_registry", lambda: registry)
+
+def test_an_unexpected_crash_is_one_paragraph(here: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setitem(registry.COMMANDS, "crash", registry.CommandInfo("crash", "crash"))
+    monkeypatch.setattr(cli, "load_command", lambda name: _CrashingCommand)
     status, _, err = main(capsys, "crash")
     assert status == exitcodes.USAGE
     assert err.startswith("importwall: unexpected error: RuntimeError: boom.")
     assert "--debug" in err and "Traceback" not in err
 
 
-def test_registry_refuses_a_name_twice() -> None:
-    registry = cli.Registry()
-    registry.add("x", lambda args: 0, help="x")
-    with pytest.raises(ValueError, match="registered twice"):
-        registry.add("x", lambda args: 0, help="x")
+def test_the_command_table_lists_commands_in_help_order() -> None:
+    assert list(registry.COMMANDS)[:5] == ["audit", "run", "report", "check", "explain"]
 
 
-def test_commands_register_from_their_modules() -> None:
-    registry = cli.load_registry()
-    assert list(registry.commands)[:5] == ["audit", "run", "report", "check", "explain"]
+@pytest.mark.parametrize("name", list(registry.COMMANDS))
+def test_every_command_module_provides_description_configure_and_run(name: str) -> None:
+    command = registry.load_command(name)
+    assert isinstance(command.DESCRIPTION, str) and command.DESCRIPTION
+    parser = argparse.ArgumentParser(prog=f"importwall {name}")
+    command.configure(parser)
+    assert callable(command.run)
+
+
+def test_help_lists_every_command_without_importing_any_command_module(here: Path) -> None:
+    result = run_python("""
+        import contextlib, io, sys
+        from importwall.cli.main import main
+        with contextlib.redirect_stdout(io.StringIO()) as out:
+            status = main(["--help"])
+        loaded = sorted(m for m in sys.modules if m.startswith("importwall.cli.commands.")
+                        or m in ("importwall.audit", "importwall.inject"))
+        print(status, loaded)
+        print(out.getvalue())
+    """, cwd=here)
+    first, _, shown = result.stdout.partition("\n")
+    assert first == "0 []", result.output
+    for name, info in registry.COMMANDS.items():
+        assert name in shown and info.summary.split()[0] in shown
+
+
+def test_running_a_command_imports_only_its_own_module(here: Path) -> None:
+    result = run_python("""
+        import sys
+        from importwall.cli.main import main
+        main(["check", "serving-base"])
+        print(sorted(m for m in sys.modules if m.startswith("importwall.cli.commands.")))
+    """, cwd=here)
+    assert result.stdout.strip().splitlines()[-1] == "['importwall.cli.commands.check']"
+
+
+def test_debug_after_dashes_belongs_to_the_command_not_to_importwall(here: Path) -> None:
+    # `importwall run -- app --debug`: --debug is the app's. A policy error then stays one
+    # paragraph instead of a traceback.
+    result = run_python(["-m", "importwall", "run", "--policy", "missing.toml", "--",
+                         "python", "--debug"], cwd=here)
+    assert result.returncode == exitcodes.USAGE
+    assert "Traceback" not in result.stderr and "missing.toml" in result.stderr
 
 
 # --------------------------------------------------------------------------- policy errors

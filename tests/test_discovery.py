@@ -6,12 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from helpers import run_python, write_files
 
-from importwall import cli, exitcodes
-from importwall.discovery import discover_policy
+from importwall import exitcodes
+from importwall.cli import main as cli
 from importwall.errors import PolicyError
 from importwall.policy import load_policy
-from tests.conftest import run_python, write_files
+from importwall.policy.discovery import discover_policy
 
 PYPROJECT = """
 [project]

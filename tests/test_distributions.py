@@ -6,7 +6,7 @@ from pathlib import Path
 
 import importlib_metadata
 
-from importwall.distributions import modules_from_record, normalize, top_level_modules
+from importwall.runtime.distributions import modules_from_record, normalize, top_level_modules
 
 
 def make_dist(site: Path, name: str, version: str, files: list[str]) -> None:

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import REPO, STARTUP_DIR
 from envcheck_helpers import Replay, fixture_root, write_policy
+from helpers import REPO, STARTUP_DIR
 
 import importwall
 from importwall.envcheck import check_environment

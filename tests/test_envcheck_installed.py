@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import write_files
 from envcheck_helpers import write_policy
+from helpers import write_files
 
-from importwall.envcheck.installed import check_distributions, installed_distributions
+from importwall.envcheck.installed import check_distributions
+from importwall.static.metadata import installed_distributions
 
 
 def _site(root: Path, *dists: tuple[str, str]) -> Path:

@@ -17,9 +17,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers import STARTUP_DIR, clean_env
 
 from importwall.report import load_records, record_files
-from tests.conftest import STARTUP_DIR, clean_env
 
 STARTUP = STARTUP_DIR
 MODULES = 40

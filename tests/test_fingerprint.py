@@ -9,18 +9,18 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import run_python, write_files
 
-from importwall.fingerprint import (
-    FingerprintError,
-    check_standardization,
+from importwall.envcheck.standardize import check_standardization
+from importwall.errors import FingerprintError
+from importwall.policy import load_policy
+from importwall.static.fingerprint import (
     hash_module,
     read_fingerprint,
     take_fingerprint,
     write_fingerprint,
 )
-from importwall.policy import load_policy
-from importwall.sourcefinder import SourceFinder
-from tests.conftest import run_python, write_files
+from importwall.static.sourcefinder import SourceFinder
 
 INFERENCE = {
     "code/svc/__init__.py": "",

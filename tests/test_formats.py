@@ -20,7 +20,7 @@ from junitparser import Failure, JUnitXml
 from importwall import __version__
 from importwall.findings import Finding, Frame
 from importwall.report import Report
-from importwall.reportwriter import (
+from importwall.report.writer import (
     FORMATS,
     RenderOptions,
     ReportFormatError,

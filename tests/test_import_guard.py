@@ -1,6 +1,6 @@
 """The shape the shipped packs rely on: a library loads its own denied module through an
 importer-aware exception, and first-party code must still be stopped, whatever the form of
-its import statement (``importwall._importlib_bootstrap_guard`` sees the imports Python
+its import statement (``importwall.runtime._importlib_bootstrap_guard`` sees the imports Python
 answers from ``sys.modules``); and availability probes (``importlib.util.find_spec``) never raise.
 Every case runs in a fresh interpreter.
 """
@@ -157,7 +157,7 @@ print("guard installed:", builtins.__import__.__module__)
 import user
 """)
     assert result.returncode == 0, result.output
-    assert result.stdout.strip() == "guard installed: importwall._importlib_bootstrap_guard"
+    assert result.stdout.strip() == "guard installed: importwall.runtime._importlib_bootstrap_guard"
     assert f"{project.root / 'user.py'}:2: DeprecationWarning: old API" in result.stderr
     assert "_importlib_bootstrap_guard" not in result.stderr
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import REPO, Result, clean_env, write_files
+from helpers import REPO, Result, clean_env, write_files
 
 pytestmark = pytest.mark.venv
 
@@ -88,7 +88,7 @@ SERVICE = {
                                 "'-c', sys.argv[1], 'grandchild'], check=True)", PROBE],
                                check=True)
             elif scenario == "clear-meta-path":
-                from importwall.finder import Firewall
+                from importwall.runtime.finder import Firewall
                 others = [f for f in sys.meta_path if not isinstance(f, Firewall)]
                 sys.meta_path.clear()
                 sys.meta_path.extend(others)
@@ -189,6 +189,31 @@ def test_the_tests_use_the_installed_wheel_not_the_source_tree(venv: Venv, servi
     result = venv.run([str(venv.python), "-c", "import importwall; print(importwall.__file__)"],
                       cwd=service)
     assert Path(result.stdout.strip()).is_relative_to(venv.site_packages)
+
+
+def test_the_wheel_carries_the_packs_the_schema_and_the_type_marker(wheel: Path) -> None:
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+    packs = sorted(path.name for path in (REPO / "policies").glob("*.toml"))
+    assert sorted(n.rsplit("/", 1)[1] for n in names
+                  if n.startswith("importwall/policies/")) == packs
+    assert "importwall/report/schemas/report-v1.schema.json" in names
+    assert "importwall/py.typed" in names
+    assert not any(n.startswith(("policies/", "tests/")) for n in names)
+
+
+def test_every_shipped_pack_loads_from_the_installed_wheel(venv: Venv, service: Path) -> None:
+    result = venv.run([str(venv.python), "-c", (
+        "from importwall.policy import load_policy, pack_names, packs_dir\n"
+        "print(packs_dir())\n"
+        "for name in pack_names():\n"
+        "    print(name, len(load_policy(name).imports.deny))\n")], cwd=service)
+    assert result.returncode == 0, result.output
+    folder, *loaded = result.stdout.splitlines()
+    assert Path(folder) == venv.site_packages / "importwall" / "policies"
+    shipped = sorted(path.stem for path in (REPO / "policies").glob("*.toml"))
+    assert [line.split()[0] for line in loaded] == shipped
+    assert all(int(line.split()[1]) > 0 for line in loaded)
 
 
 def test_pth_install_writes_one_defensive_line(venv: Venv, pth: Path) -> None:

@@ -9,15 +9,15 @@ from pathlib import Path
 import pytest
 
 from importwall import load_policy
-from importwall.install import (
+from importwall.errors import InstallError
+from importwall.inject import (
     PTH_LINE,
-    InstallError,
     Target,
     install_pth,
     install_sitecustomize,
     uninstall,
 )
-from importwall.propagate import STARTUP_DIR, child_environment
+from importwall.runtime.propagate import STARTUP_DIR, child_environment
 
 ORIGINAL = "print('original')\n"
 

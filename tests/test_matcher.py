@@ -7,8 +7,8 @@ import fnmatch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from importwall.matcher import Matcher, PatternTrie, specificity
 from importwall.policy import ImportException, Rule
+from importwall.runtime.matcher import Matcher, PatternTrie, specificity
 
 
 def rule(pattern: str, precedence: int = 0) -> Rule:

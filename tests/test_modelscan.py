@@ -12,11 +12,11 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from helpers import run_python, venv_with_packages, write_files
 
-from importwall.modelscan import ModelScanner
-from importwall.pickleops import Global, references_of
 from importwall.policy import load_policy
-from tests.conftest import run_python, venv_with_packages, write_files
+from importwall.static.modelscan import ModelScanner
+from importwall.static.pickleops import Global, references_of
 
 
 class _Shell:

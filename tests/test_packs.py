@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from importwall.matcher import Matcher
-from importwall.policy import PACKS_DIR, Policy, Rule, load_policy, pack_names
+from importwall.policy import Policy, Rule, load_policy, pack_names, packs_dir
+from importwall.runtime.matcher import Matcher
 
 PACKS = ("serving-base", "sklearn", "xgboost-lightgbm-catboost", "pytorch", "tensorflow-keras",
          "huggingface", "mlflow")
 
 
 def _pack_file(name: str) -> str:
-    return str(Path(PACKS_DIR, f"{name}.toml"))
+    return str(Path(packs_dir(), f"{name}.toml"))
 
 
 def _rules(policy: Policy) -> list[Rule]:

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import REPO, Result, run_python, venv_with_packages, write_files
+from helpers import REPO, Result, run_python, venv_with_packages, write_files
 
 pytestmark = pytest.mark.slow
 

@@ -17,10 +17,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from importwall import _toml
 from importwall.errors import PolicyError
-from importwall.matcher import Matcher
 from importwall.policy import SCHEMA, Policy, PolicyWarning, load_policy
+from importwall.policy import toml as _toml
+from importwall.runtime.matcher import Matcher
 
 FUZZ = settings(max_examples=150, deadline=dt.timedelta(seconds=10),
                 suppress_health_check=[HealthCheck.too_slow])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import json
 import os
 import subprocess
@@ -10,11 +11,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import STARTUP_DIR, clean_env
 
 from importwall.findings import Finding, Frame
-from importwall.records import RecordWriter
 from importwall.report import load_records, record_files
-from tests.conftest import STARTUP_DIR, clean_env
+from importwall.runtime.records import RecordWriter
 
 POLICY = """
 version = 1
@@ -26,10 +27,10 @@ TRAINER = {"trainer.py": "VALUE = 1\n", "app.py": "import trainer\n"}
 
 
 def _finding(subject: str = "trainer", pid: int | None = None) -> Finding:
-    extra = {} if pid is None else {"pid": pid}
-    return Finding(kind="import", code="import-recorded", severity="error", subject=subject,
-                   message=f"import of {subject!r} recorded", rule=f"deny {subject!r}",
-                   chain=(Frame("app", "/srv/app.py", 1),), **extra)
+    finding = Finding(kind="import", code="import-recorded", severity="error",
+                      subject=subject, message=f"import of {subject!r} recorded",
+                      rule=f"deny {subject!r}", chain=(Frame("app", "/srv/app.py", 1),))
+    return finding if pid is None else dataclasses.replace(finding, pid=pid)
 
 
 def _lines(path: str) -> list[dict]:

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from importwall.findings import Finding, Frame
 from importwall.report import load_records, read_record_file
-from importwall.reportwriter import format_names, render
+from importwall.report.writer import format_names, render
 
 FUZZ = settings(max_examples=150, deadline=dt.timedelta(seconds=10),
                 suppress_health_check=[HealthCheck.too_slow])

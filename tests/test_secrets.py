@@ -7,9 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from helpers import REPO, Result
 
-from importwall.reportwriter import format_names
-from tests.conftest import REPO, Result
+from importwall.report.writer import format_names
 
 CANARY = "c4nary7f3a9c"
 ENVIRONMENT = {

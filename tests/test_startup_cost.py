@@ -40,7 +40,7 @@ def test_record_files_still_written_with_json_loaded_on_demand(project, tmp_path
     result = project.run(f"""
 import sys
 import importwall
-from importwall.records import RecordWriter
+from importwall.runtime.records import RecordWriter
 firewall = importwall.activate("policy.toml")
 writer = RecordWriter({str(data)!r})
 firewall.add_sink(writer)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from conftest import REPO, STARTUP_DIR, run_python
+from helpers import REPO, STARTUP_DIR, run_python
 
 POLICY = """\
 version = 1

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from importwall.propagate import STARTUP_DIR
+from importwall.runtime.propagate import STARTUP_DIR
 
 SERVICE = {
     "svc/__init__.py": "",
@@ -29,7 +29,7 @@ SERVICE = {
 PRELUDE = """
 import importlib, importlib.util, sys
 import importwall
-from importwall.finder import Firewall
+from importwall.runtime.finder import Firewall
 
 def attempt(label, action):
     try:

@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import run_python
 
 from importwall.errors import PolicyError
 from importwall.testing import assert_clean
-from tests.conftest import run_python
 
 SERVICE = {
     "shop/__init__.py": "",
@@ -127,6 +127,7 @@ def test_a_broken_policy_fails_in_the_test_process(shop: Path) -> None:
 
 
 def test_the_probe_explains_its_usage() -> None:
-    result = run_python(["-m", "importwall._probe", "shop.serve"])
+    result = run_python(["-m", "importwall.runtime.probe", "shop.serve"])
     assert result.returncode == 2
-    assert "usage: python -m importwall._probe MODULE[:ATTRIBUTE] --out FILE" in result.stderr
+    usage = "usage: python -m importwall.runtime.probe MODULE[:ATTRIBUTE] --out FILE"
+    assert usage in result.stderr

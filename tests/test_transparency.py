@@ -17,8 +17,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
-
-from tests.conftest import STARTUP_DIR, clean_env
+from helpers import STARTUP_DIR, clean_env
 
 pytestmark = pytest.mark.slow
 

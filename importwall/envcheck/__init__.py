@@ -5,7 +5,7 @@
 probe takes its inputs as parameters (root folder, command runner, environment, NVML
 module, resource facts, search path) so that it can be replayed on recorded outputs.
 
-Not on the start-up path: ``importwall._api`` imports this package only when a policy sets
+Not on the start-up path: ``importwall.runtime.api`` imports this package only when a policy sets
 ``check_at_startup = true``. psutil and importlib_metadata are imported only by the checks
 that need them.
 """
@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Mapping
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from importwall.findings import KIND_INTERNAL, Finding
 from importwall.policy import Policy
@@ -23,6 +23,12 @@ from importwall.policy import Policy
 if TYPE_CHECKING:
     from importwall.envcheck.resources import ResourceFacts
     from importwall.envcheck.runner import Runner
+    from importwall.policy.sections import (
+        DistributionsSection,
+        EnvironmentSection,
+        GpuSection,
+        ResourcesSection,
+    )
 
 __all__ = ["check_environment"]
 
@@ -57,7 +63,7 @@ def check_environment(
     Findings name environment variables, never their values. A probe that fails is
     reported as an ``internal`` finding, never raised.
     """
-    from importwall._api import resolve_policy
+    from importwall.policy.discovery import resolve_policy
 
     loaded = resolve_policy(policy)
     env: Mapping[str, str] = os.environ if environ is None else environ
@@ -76,29 +82,28 @@ def check_environment(
     # with only [environment] pays for neither subprocess, psutil nor importlib_metadata.
     sections = loaded.sections
     if "environment" in sections:
-        guarded("environment", lambda: _check_variables(sections["environment"], env))
+        guarded("environment",
+                lambda: _check_variables(loaded.section("environment"), env))
     if "gpu" in sections:
-        guarded("gpu", lambda: _check_gpus(sections["gpu"], root, env, run, nvml))
+        guarded("gpu", lambda: _check_gpus(loaded.section("gpu"), root, env, run, nvml))
     if "resources" in sections:
-        guarded("resources", lambda: _check_resources(sections["resources"], root, facts))
+        guarded("resources",
+                lambda: _check_resources(loaded.section("resources"), root, facts))
     if "distributions" in sections:
         guarded("distributions",
-                lambda: _check_distributions(sections["distributions"], search_path))
+                lambda: _check_distributions(loaded.section("distributions"), search_path))
     if "standardize" in sections:
         guarded("standardize", lambda: _check_standardization(loaded, search_path))
     return findings
 
 
-Section = Mapping[str, Any]
-
-
-def _check_variables(section: Section, environ: Mapping[str, str]) -> list[Finding]:
+def _check_variables(section: EnvironmentSection, environ: Mapping[str, str]) -> list[Finding]:
     from importwall.envcheck import envvars
 
     return envvars.check_variables(section, environ)
 
 
-def _check_gpus(section: Section, root: str, environ: Mapping[str, str],
+def _check_gpus(section: GpuSection, root: str, environ: Mapping[str, str],
                 run: Runner | _Probed | None, nvml: ModuleType | _Probed | None
                 ) -> list[Finding]:
     from importwall.envcheck import gpu
@@ -112,12 +117,12 @@ def _check_gpus(section: Section, root: str, environ: Mapping[str, str],
 
 def _check_standardization(policy: Policy, search_path: Iterable[str] | None
                            ) -> list[Finding]:
-    from importwall.fingerprint import check_standardization
+    from importwall.envcheck.standardize import check_standardization
 
     return check_standardization(policy, None if search_path is None else list(search_path))
 
 
-def _check_resources(section: Section, root: str, facts: ResourceFacts | None
+def _check_resources(section: ResourcesSection, root: str, facts: ResourceFacts | None
                      ) -> list[Finding]:
     from importwall.envcheck import mounts, resources
 
@@ -127,12 +132,13 @@ def _check_resources(section: Section, root: str, facts: ResourceFacts | None
             *mounts.check_mounts(section, mounts.read_mountinfo(root))]
 
 
-def _check_distributions(section: Section, search_path: Iterable[str] | None
+def _check_distributions(section: DistributionsSection, search_path: Iterable[str] | None
                          ) -> list[Finding]:
     from importwall.envcheck import installed
     from importwall.envcheck.rules import matching_rule
+    from importwall.static.metadata import installed_distributions
 
     rules = installed.denied(section)
-    found = installed.installed_distributions(
+    found = installed_distributions(
         search_path, keep=lambda name: matching_rule(rules, [name]) is not None)
     return installed.check_distributions(section, found)

@@ -11,15 +11,18 @@ read, matched and dropped here, and nothing derived from it leaves this module.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from importwall.envcheck.networks import denied_destination
 from importwall.envcheck.rules import label, matching_rule
 from importwall.findings import KIND_ENVIRONMENT, Finding
 from importwall.policy import Rule
 
+if TYPE_CHECKING:
+    from importwall.policy.sections import EnvironmentSection
 
-def check_variables(section: Mapping[str, Any], environ: Mapping[str, str]) -> list[Finding]:
+
+def check_variables(section: EnvironmentSection, environ: Mapping[str, str]) -> list[Finding]:
     """Findings for the variables of ``environ`` that ``section`` (``[environment]``) denies."""
     deny: Sequence[Rule] = section.get("deny", ())
     allow: Sequence[Rule] = section.get("allow", ())

@@ -18,12 +18,15 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from importwall.envcheck.rules import label, matching_rule
 from importwall.envcheck.runner import ProbeError, Runner
 from importwall.findings import KIND_GPU, Finding
 from importwall.policy import Rule
+
+if TYPE_CHECKING:
+    from importwall.policy.sections import GpuSection
 
 NVIDIA = "nvidia"
 AMD = "amd"
@@ -348,7 +351,7 @@ def survey(root: str = "/", environ: Mapping[str, str] | None = None,
 # --------------------------------------------------------------------------- policy
 
 
-def check_gpus(section: Mapping[str, Any], found: GpuSurvey) -> list[Finding]:
+def check_gpus(section: GpuSection, found: GpuSurvey) -> list[Finding]:
     """Findings for ``[gpu]``: denied models among the visible devices, too many devices,
     and probe trouble worth knowing (as ``info``)."""
     deny: Sequence[Rule] = section.get("deny_models", ())

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import fnmatch
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from importwall.envcheck.rules import label
 from importwall.findings import KIND_RESOURCES, Finding
 from importwall.policy import Rule
+
+if TYPE_CHECKING:
+    from importwall.policy.sections import ResourcesSection
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,7 @@ def _unescape(field: str) -> str:
         "utf-8", "replace")
 
 
-def check_mounts(section: Mapping[str, Any], mounts: Sequence[Mount]) -> list[Finding]:
+def check_mounts(section: ResourcesSection, mounts: Sequence[Mount]) -> list[Finding]:
     """Findings for mount points at or under a ``deny_mounts`` path (globs allowed)."""
     rules: Sequence[Rule] = section.get("deny_mounts", ())
     findings = []

@@ -7,15 +7,18 @@ and checked against the policy; tests build facts from recorded files instead.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from importwall.envcheck.cgroup import CgroupLimits, effective_cpus, read_limits
 from importwall.envcheck.networks import address, network_rule
 from importwall.envcheck.rules import label
 from importwall.findings import KIND_RESOURCES, Finding
 from importwall.policy import Rule
+
+if TYPE_CHECKING:
+    from importwall.policy.sections import ResourcesSection
 
 GIB = 2**30
 
@@ -70,7 +73,7 @@ def _remote_ends(process: Any) -> list[tuple[str, int]]:
     return sorted(set(ends))
 
 
-def check_resources(section: Mapping[str, Any], facts: ResourceFacts) -> list[Finding]:
+def check_resources(section: ResourcesSection, facts: ResourceFacts) -> list[Finding]:
     """Findings for ``max_cpus``, ``max_memory_gib`` and ``deny_networks``."""
     severity = section.get("severity", "error")
     findings = []

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from importwall.envcheck import check_environment
 from importwall.errors import EnvironmentRejectedError
-from importwall.finder import Firewall, internal_error
 from importwall.findings import Finding
+from importwall.runtime.finder import Firewall, internal_error
 
 
 def gate(firewall: Firewall) -> list[Finding]:

@@ -1,0 +1,30 @@
+"""``importwall check [POLICY] [--show]``: validate a policy and every file it extends."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from importwall import exitcodes
+from importwall.cli.options import load_cli_policy
+
+DESCRIPTION = "Validate POLICY and every file it extends; list every problem at once."
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("policy", metavar="POLICY", nargs="?",
+                        help="policy file or shipped pack name (default: discovered as for "
+                             "every command)")
+    parser.add_argument("--show", action="store_true",
+                        help="print the resolved, merged policy as JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    policy = load_cli_policy(args.policy)
+    if args.show:
+        print(json.dumps(policy.to_dict(), indent=2))
+    else:
+        rules = len(policy.imports.deny) + len(policy.imports.allow)
+        print(f"{policy.path}: ok ({len(policy.files)} file(s), {rules} import rule(s), "
+              f"{len(policy.imports.exceptions)} exception(s))")
+    return exitcodes.CLEAN

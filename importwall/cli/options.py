@@ -1,0 +1,85 @@
+"""What several commands share on the command line: the policy, the report's format and
+destination, the failing severity, and the command after ``--``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+
+from importwall import exitcodes
+from importwall.errors import UsageError
+from importwall.findings import SEVERITIES
+from importwall.policy import Policy, PolicyWarning
+from importwall.report.model import Report
+from importwall.settings import ENV_POLICY
+
+
+def policy_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--policy", "-p", metavar="POLICY",
+        help=f"policy file or shipped pack name (default: ${ENV_POLICY}, then "
+             # rich-argparse reads help as markup: escape the TOML table name.
+             "\\[tool.importwall] in pyproject.toml, then importwall.toml, searching upwards)")
+
+
+def fail_on_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--fail-on", choices=SEVERITIES, metavar="SEVERITY",
+                        help="exit 1 when a finding is at least this severe: "
+                             f"{', '.join(SEVERITIES)} (default: the policy's [report] fail_on, "
+                             "else error)")
+
+
+def output_arguments(parser: argparse.ArgumentParser) -> None:
+    from importwall.report.writer import FORMATS
+
+    parser.add_argument("--format", "-f", metavar="FORMAT",
+                        help=f"report format: {', '.join(FORMATS)} (default: the policy's "
+                             "[report] formats, else text)")
+    parser.add_argument("--output", "-o", metavar="PATH",
+                        help="write the report here, atomically ('-' for standard output, "
+                             "the default)")
+
+
+def load_cli_policy(reference: str | None) -> Policy:
+    """The policy a command uses (see :mod:`importwall.policy.discovery`); policy warnings
+    are printed as ``importwall: warning:`` lines."""
+    from importwall.policy import load_policy
+    from importwall.policy.discovery import discover_policy, searched_description
+
+    found = discover_policy(reference)
+    if found is None:
+        raise UsageError("importwall: no policy given, and none found; looked at "
+                         f"{searched_description()}. "
+                         "Pass --policy PATH (or a shipped pack name such as serving-base), "
+                         "or add a [tool.importwall] table to pyproject.toml.")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", PolicyWarning)
+        policy = load_policy(found)
+    for warning in caught:
+        print(f"importwall: warning: {warning.message}", file=sys.stderr)
+    return policy
+
+
+def report_settings(args: argparse.Namespace, policy: Policy | None
+                    ) -> tuple[str, str, str]:
+    """(format, output, fail_on): the command line, else the policy's ``[report]``
+    section, else text to standard output failing on errors."""
+    section = policy.section("report") if policy is not None else {}
+    formats = section.get("formats") or ("text",)
+    fmt = args.format or formats[0]
+    output = args.output or section.get("output") or "-"
+    fail_on = args.fail_on or section.get("fail_on") or "error"
+    return str(fmt), str(output), str(fail_on)
+
+
+def exit_status(report: Report, fail_on: str) -> int:
+    return exitcodes.FINDINGS if report.fails(fail_on) else exitcodes.CLEAN
+
+
+def command_argument(parser: argparse.ArgumentParser, help: str) -> None:
+    parser.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- CMD ...", help=help)
+
+
+def command_after_dashes(cmd: list[str]) -> list[str]:
+    return cmd[1:] if cmd and cmd[0] == "--" else cmd

@@ -1,0 +1,38 @@
+"""The policy packs shipped with importwall, found by name.
+
+The packs live in the project's top-level ``policies/`` folder. A built wheel carries them
+inside the package (``importwall/policies``, force-included by the build); an editable
+install or a source checkout reads them from the folder beside the package.
+
+Standard library only: this module is on the start-up path.
+"""
+
+from __future__ import annotations
+
+import os
+
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_IN_WHEEL = os.path.join(_PACKAGE_DIR, "policies")
+_IN_SOURCE_TREE = os.path.join(os.path.dirname(_PACKAGE_DIR), "policies")
+SUFFIX = ".toml"
+
+
+def packs_dir() -> str:
+    """The folder holding the shipped packs: inside the installed package, else the
+    source tree's ``policies/`` (an editable install)."""
+    return _IN_WHEEL if os.path.isdir(_IN_WHEEL) else _IN_SOURCE_TREE
+
+
+def pack_names() -> list[str]:
+    """Names of the policy packs shipped with importwall."""
+    try:
+        entries = os.listdir(packs_dir())
+    except OSError:
+        return []
+    return sorted(name[: -len(SUFFIX)] for name in entries if name.endswith(SUFFIX))
+
+
+def pack_path(name: str) -> str | None:
+    """The file of the shipped pack ``name``, or ``None`` when there is no such pack."""
+    candidate = os.path.join(packs_dir(), name + SUFFIX)
+    return candidate if os.path.isfile(candidate) else None

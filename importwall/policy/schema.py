@@ -1,0 +1,96 @@
+"""The policy file's keys: one table that validation, merging and ``check --show`` share.
+
+Each section maps its keys to a :class:`Field` saying how a value is validated, normalized
+and merged across ``extends``. The typed view of the same sections, for code that reads
+them, is in :mod:`importwall.policy.sections`.
+
+Standard library only: this module is on the start-up path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from importwall.findings import SEVERITIES
+
+POLICY_VERSION = 1
+MODES = ("enforce", "warn", "audit")
+BLOCKED_ERRORS = ("module-not-found", "runtime")
+PYTHON_MATCHES = ("minor", "patch", "ignore")
+
+
+@dataclass(frozen=True)
+class Field:
+    """How one key is validated, normalized and merged across ``extends``."""
+
+    kind: str  # int | bool | str | path | number | choice | strings | rules | exceptions
+    choices: tuple[str, ...] = ()
+    pattern_key: str = "pattern"
+    extra_keys: tuple[str, ...] = ()
+    help: str = ""
+
+
+def _rules(pattern_key: str, *extra: str, help: str = "") -> Field:
+    return Field("rules", pattern_key=pattern_key, extra_keys=extra, help=help)
+
+
+_SEVERITY = Field("choice", SEVERITIES)
+
+SCHEMA: dict[str, dict[str, Field]] = {
+    "": {
+        "version": Field("int"),
+        "extends": Field("strings"),
+        "mode": Field("choice", MODES),
+        "strict": Field("bool"),
+        "check_at_startup": Field("bool"),
+    },
+    "imports": {
+        "deny": _rules("module"),
+        "allow": _rules("module"),
+        "deny_distributions": _rules("distribution"),
+        "exceptions": Field("exceptions"),
+        "blocked_error": Field("choice", BLOCKED_ERRORS),
+    },
+    "environment": {
+        "deny": _rules("name"),
+        "allow": _rules("name"),
+        "deny_hosts": _rules("host"),
+        "deny_networks": _rules("network"),
+    },
+    "gpu": {
+        "deny_models": _rules("model"),
+        "max_devices": Field("int"),
+        "severity": _SEVERITY,
+        "nvidia_smi_timeout": Field("number"),
+    },
+    "resources": {
+        "max_cpus": Field("number"),
+        "max_memory_gib": Field("number"),
+        "deny_networks": _rules("network"),
+        "deny_mounts": _rules("path"),
+        "severity": _SEVERITY,
+    },
+    "distributions": {
+        "deny": _rules("distribution"),
+    },
+    "standardize": {
+        "fingerprint": Field("path"),
+        "packages": Field("strings"),
+        "modules": Field("strings"),
+        "python": Field("choice", PYTHON_MATCHES),
+        "severity": _SEVERITY,
+    },
+    "report": {
+        "data_dir": Field("path"),
+        "formats": Field("strings"),
+        "output": Field("str"),
+        "fail_on": Field("choice", SEVERITIES),
+    },
+}
+"""Section name (``""`` for the top level) -> key -> how it is checked."""
+
+CHECK_SECTIONS = tuple(name for name in SCHEMA if name not in ("", "imports"))
+"""The sections kept in :attr:`Policy.sections` for the checks that own them."""
+
+MERGED_BY_CONCATENATION = ("rules", "exceptions", "strings")
+RULE_KEYS = ("reason", "severity")

@@ -1,0 +1,115 @@
+"""``activate()`` and ``deactivate()``: put the firewall in front of every import.
+
+Standard library only: this module is on the start-up path.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from collections.abc import Sequence
+
+from importwall.errors import ConfigurationError
+from importwall.policy import MODES, Policy
+from importwall.policy.discovery import resolve_policy
+from importwall.runtime.finder import Firewall, Sink, installed
+from importwall.runtime.records import RecordWriter
+from importwall.settings import ENV_DATA_DIR, ENV_MODE
+
+DEFAULT_MODE = "enforce"
+
+_lock = threading.Lock()
+
+
+def resolve_mode(explicit: str | None, policy: Policy | None,
+                 environ: os._Environ[str] | dict[str, str] | None = None) -> str:
+    """The mode in force: the argument, else ``IMPORTWALL_MODE``, else the policy's
+    ``mode``, else ``enforce``."""
+    env = os.environ if environ is None else environ
+    for value, origin in ((explicit, "mode argument"), (env.get(ENV_MODE), ENV_MODE)):
+        if value:
+            if value not in MODES:
+                raise ConfigurationError(
+                    f"importwall: {origin} is {value!r}; use one of {', '.join(MODES)}")
+            return value
+    if policy is not None and policy.mode:
+        return policy.mode
+    return DEFAULT_MODE
+
+
+def resolve_data_dir(policy: Policy | None,
+                     environ: os._Environ[str] | dict[str, str] | None = None) -> str | None:
+    """Where record files go: ``IMPORTWALL_DATA_DIR``, else the policy's ``[report]
+    data_dir`` (relative to the policy file that sets it), else nowhere."""
+    env = os.environ if environ is None else environ
+    explicit = env.get(ENV_DATA_DIR)
+    if explicit:
+        return os.path.abspath(explicit)
+    if policy is None:
+        return None
+    configured = policy.section("report").get("data_dir")  # a ``path``: already absolute
+    return str(configured) if configured else None
+
+
+def activate(policy: str | os.PathLike[str] | Policy | None = None, mode: str | None = None,
+             *, sinks: Sequence[Sink] = ()) -> Firewall:
+    """Start the firewall in this process and return it.
+
+    ``policy`` is a path, a shipped pack name, a loaded :class:`Policy`, or ``None`` for
+    ``$IMPORTWALL_POLICY``. ``mode`` overrides ``$IMPORTWALL_MODE`` and the policy's own.
+    Calling it again replaces the active firewall. Modules the policy denies that are
+    already imported are recorded (``preloaded``): it is too late to block them. A policy
+    with ``strict = true`` also installs an audit hook (:mod:`importwall.runtime.strict`) that
+    keeps enforcing for the rest of the process.
+
+    When the policy sets ``check_at_startup = true`` the environment checks run first
+    (:func:`importwall.check_environment`); in ``enforce`` mode an error-severity finding
+    raises :class:`~importwall.errors.EnvironmentRejectedError` and nothing is activated.
+    """
+    loaded = resolve_policy(policy)
+    firewall = Firewall(loaded, resolve_mode(mode, loaded), sinks=sinks)
+    data_dir = resolve_data_dir(loaded)
+    if data_dir:
+        # Before the gate, so that the environment findings are recorded too.
+        writer = RecordWriter(data_dir, {"policy": loaded.path, "mode": firewall.mode},
+                              on_error=firewall.record)
+        firewall.add_sink(writer)
+        writer.announce()  # a process that finds nothing is still seen to have run
+    if loaded.check_at_startup:
+        # Imported only here: without check_at_startup the start-up path stays stdlib-only.
+        # Run before the firewall is installed, so the checks' own lazy imports are not
+        # judged by the policy they enforce.
+        from importwall.envcheck.startup import gate
+
+        gate(firewall)
+    with _lock:
+        _remove_installed()
+        sys.meta_path.insert(0, firewall)
+    firewall.survey_loaded(dict(sys.modules))
+    if loaded.strict:
+        from importwall.runtime.strict import protect
+
+        protect(firewall)
+    return firewall
+
+
+def deactivate() -> Firewall | None:
+    """Stop the firewall in this process; return it (with its findings), or ``None``."""
+    with _lock:
+        return _remove_installed()
+
+
+def active() -> Firewall | None:
+    """The firewall active in this process, if any."""
+    return installed()
+
+
+def _remove_installed() -> Firewall | None:
+    current = installed()
+    while True:
+        firewall = installed()
+        if firewall is None:
+            return current
+        sys.meta_path.remove(firewall)
+        firewall.guard.uninstall()

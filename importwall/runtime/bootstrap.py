@@ -1,0 +1,80 @@
+"""Start the firewall at interpreter start, from a ``.pth`` line or ``sitecustomize``.
+
+Does nothing unless ``IMPORTWALL_POLICY`` is set, and runs at most once per process (a
+folder can be on ``sys.path`` twice, and ``.pth`` and ``sitecustomize`` can both be
+installed). Once active, it rewrites the ``IMPORTWALL_*`` variables to absolute values so
+that every child process finds the same policy. Failures follow the mode: ``enforce``
+fails closed, stopping the interpreter with one readable paragraph; ``warn`` and
+``audit`` print one line and let the program run.
+
+Standard library only: this module is on the start-up path.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+TYPE_CHECKING = False  # typing itself is not imported at interpreter start
+if TYPE_CHECKING:
+    from importwall.policy import Policy
+
+_started = False
+
+
+def startup() -> None:
+    """Activate the firewall from the environment, once."""
+    global _started
+    if _started or not os.environ.get("IMPORTWALL_POLICY"):
+        return
+    _started = True
+    policy = None
+    try:
+        from importwall.policy.discovery import resolve_policy
+        from importwall.runtime.api import activate
+        from importwall.runtime.propagate import export
+
+        policy = resolve_policy(None)
+        export(activate(policy))
+    except Exception as error:
+        _fail(error, policy)
+
+
+def _requested_mode(policy: Policy | None) -> str:
+    """The mode failures follow: ``IMPORTWALL_MODE``, else the policy's own when it could
+    be loaded, else enforce (an unreadable policy cannot say it wanted less)."""
+    mode = os.environ.get("IMPORTWALL_MODE", "")
+    if mode:
+        return mode if mode in ("warn", "audit") else "enforce"
+    if policy is not None and policy.mode:
+        return policy.mode
+    return "enforce"
+
+
+def _fail(error: BaseException, policy: Policy | None) -> None:
+    from importwall import exitcodes
+    from importwall.errors import EnvironmentRejectedError, ImportWallError
+
+    if isinstance(error, EnvironmentRejectedError):
+        # Only raised in enforce mode: the checks ran and said no.
+        sys.stderr.write(f"importwall: refusing to start {sys.argv[0] or 'python'!r}.\n"
+                         f"{error}\n")
+        sys.stderr.flush()
+        os._exit(exitcodes.FINDINGS)
+    if isinstance(error, ImportWallError):
+        detail = str(error)
+    else:
+        detail = f"{type(error).__name__}: {error}"
+    path = os.environ.get("IMPORTWALL_POLICY", "")
+    if _requested_mode(policy) == "enforce":
+        sys.stderr.write(
+            f"importwall: refusing to start {sys.argv[0] or 'python'!r}: the firewall could "
+            f"not be activated from IMPORTWALL_POLICY={path!r} in enforce mode.\n"
+            f"{detail}\n"
+            "Fix the policy (`importwall check POLICY` lists every problem), or set "
+            "IMPORTWALL_MODE=warn to run without the firewall while you do.\n")
+        sys.stderr.flush()
+        # site.py swallows exceptions from .pth lines and sitecustomize; failing closed
+        # needs an exit it cannot catch.
+        os._exit(exitcodes.USAGE)
+    sys.stderr.write(f"importwall: warning: firewall not active ({detail.splitlines()[0]})\n")

@@ -1,0 +1,160 @@
+"""Who is importing: the import site and the chain of modules being executed.
+
+Called only for denied names, so the frame walk costs nothing on allowed imports.
+The chain is every module whose top-level code is executing on this thread (each one is
+in the middle of importing the next), outermost first, plus the import site itself when
+the import ran inside a function (a lazy import in a request handler, say).
+
+Standard library only: this module is on the start-up path.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Collection
+from types import FrameType
+
+from importwall.findings import Frame
+
+_getframe = sys._getframe
+# The whole importwall package, not just this folder: every frame of ours is machinery.
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+_IMPORTLIB_DIR = os.path.join(os.path.dirname(os.__file__), "importlib") + os.sep
+# One str.startswith call per frame: in audit mode every import walks the whole stack.
+_MACHINERY_PREFIXES = ("<frozen importlib", _IMPORTLIB_DIR, _PACKAGE_DIR)
+_MODULE_CODE = "<module>"
+# importlib's handler for ``from package import name``: it swallows a ModuleNotFoundError
+# whose ``name`` is the submodule, turning our message into "cannot import name".
+_FROM_LIST = "_handle_fromlist"
+
+
+def _module_name(frame: FrameType) -> str:
+    name = frame.f_globals.get("__name__")
+    return name if isinstance(name, str) else "<unknown>"
+
+
+class Site:
+    """Who is importing: the importer module, the chain, and whether the import came from
+    the ``from package import submodule`` path of the import system."""
+
+    __slots__ = ("chain", "from_list", "importer")
+
+    def __init__(self, importer: str | None, chain: tuple[Frame, ...], from_list: bool) -> None:
+        self.importer = importer
+        self.chain = chain
+        self.from_list = from_list
+
+
+def locate(skip: int = 1, helpers: Collection[str] = ()) -> tuple[FrameType | None, bool]:
+    """The frame of the import site (the first frame that is neither the import system,
+    importwall nor a ``helpers`` module), and whether the import came through the
+    ``from package import submodule`` path. ``helpers`` are import helpers that act for
+    their caller (``pytest.importorskip``): the import is charged to the code that called
+    them. The cheap first half of describing an import: callers decide from the site
+    alone before paying for the whole chain (:func:`describe`)."""
+    try:
+        frame: FrameType | None = _getframe(skip)
+    except ValueError:
+        return None, False
+    from_list = False
+    while frame is not None:
+        code = frame.f_code
+        if not (code.co_filename.startswith(_MACHINERY_PREFIXES)
+                or (helpers and _module_name(frame) in helpers)):
+            break
+        if code.co_name == _FROM_LIST:
+            from_list = True
+        frame = frame.f_back
+    return frame, from_list
+
+
+def importer_of(site: FrameType | None) -> str | None:
+    """The module whose code runs at ``site`` (a frame from :func:`locate`)."""
+    return None if site is None else _module_name(site)
+
+
+def site_key(site: FrameType | None) -> tuple[str, int]:
+    """(file, line) of the import site: the last link of the chain :func:`describe` gives."""
+    if site is None:
+        return "", 0
+    return site.f_code.co_filename, site.f_lineno or 0
+
+
+def site_module_in(frame: FrameType, modules: Collection[str],
+                   helpers: Collection[str] = ()) -> bool:
+    """Whether ``frame`` is itself an import site (not the import system, importwall nor a
+    ``helpers`` module) whose module is one of ``modules``. A one-frame test that, when
+    true, gives the same answer as ``runs_inside(locate(...)[0], modules)``."""
+    name = frame.f_globals.get("__name__")
+    return (isinstance(name, str) and name in modules and name not in helpers
+            and not frame.f_code.co_filename.startswith(_MACHINERY_PREFIXES))
+
+
+def runs_inside(site: FrameType | None, modules: Collection[str]) -> bool:
+    """Whether any module of the chain :func:`describe` would give for ``site`` is in
+    ``modules``, found without building the chain: walks out only to the first hit."""
+    if not modules or site is None:
+        return False
+    name = site.f_globals.get("__name__")
+    if isinstance(name, str) and name in modules:  # the importer: the chain's last link
+        return True
+    frame = site.f_back
+    while frame is not None:
+        code = frame.f_code
+        if (code.co_name == _MODULE_CODE and not code.co_filename.startswith(
+                _MACHINERY_PREFIXES) and _module_name(frame) in modules):
+            return True
+        frame = frame.f_back
+    return False
+
+
+def describe(site: FrameType | None, from_list: bool = False) -> Site:
+    """The :class:`Site` of an import whose site frame :func:`locate` found."""
+    frame = site
+    if frame is None:
+        return Site(None, (), from_list)
+    importer = _module_name(frame)
+    site_function = None if frame.f_code.co_name == _MODULE_CODE else frame.f_code.co_name
+    inner: list[Frame] = []  # innermost first
+    if site_function is not None:
+        inner.append(Frame(importer, frame.f_code.co_filename, frame.f_lineno or 0,
+                           site_function))
+        frame = frame.f_back
+    walked: list[tuple[FrameType, int]] = []
+    outer: tuple[Frame, ...] = ()
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name == _MODULE_CODE and not code.co_filename.startswith(
+                _MACHINERY_PREFIXES):
+            line = frame.f_lineno or 0
+            known = _chains.get(id(frame))
+            if known is not None and known[0] is frame and known[1] == line:
+                outer = known[2]
+                break
+            inner.append(Frame(_module_name(frame), code.co_filename, line))
+            walked.append((frame, line))
+        frame = frame.f_back
+    chain = outer + tuple(reversed(inner))
+    _remember(chain, walked)
+    return Site(importer, chain, from_list)
+
+
+# The chain up to and including a module frame, by that frame: while module A imports
+# B, C and D in turn, A's frame sits at the same line and its outer chain is the same, so
+# the walk for C and D stops at A. Holding the frame keeps its id from being reused; only
+# a few are kept (module frames, whose globals outlive them anyway).
+_chains: dict[int, tuple[FrameType, int, tuple[Frame, ...]]] = {}
+_CHAINS_KEPT = 64
+
+
+def _remember(chain: tuple[Frame, ...], walked: list[tuple[FrameType, int]]) -> None:
+    if len(_chains) + len(walked) > _CHAINS_KEPT:
+        _chains.clear()
+    end = len(chain)
+    # walked is innermost first and matches the last len(walked) module links of chain
+    # (a lazy import's function frame, if any, comes after them).
+    if walked and chain[-1].function is not None:
+        end -= 1
+    for depth, (frame, line) in enumerate(walked):
+        _chains[id(frame)] = (frame, line, chain[:end - depth])

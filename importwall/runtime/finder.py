@@ -1,0 +1,301 @@
+"""The firewall: a ``sys.meta_path`` finder that applies a policy to every import.
+
+It sits first on ``sys.meta_path`` and never finds anything itself: for an allowed name
+it returns ``None`` at once (one cached dict lookup), letting the real finders work. For a
+denied name it works out who imported it, records a finding, and then, by mode:
+
+* ``enforce`` raises :class:`~importwall.errors.ForbiddenImportError`;
+* ``warn`` emits an :class:`~importwall.errors.ImportWallWarning` pointing at the import
+  line, and the import proceeds;
+* ``audit`` only records.
+
+The finder keeps its own references to what it calls (a program under test may patch
+``warnings`` or ``threading``) and never recurses into itself: an import triggered while
+it is handling one (by a warning filter, a sink) passes straight through.
+
+Standard library only: this module is on the start-up path.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+import threading
+import warnings
+from collections.abc import Callable, Collection, Sequence
+from importlib.machinery import ModuleSpec, SourceFileLoader
+from types import FrameType, ModuleType
+from typing import Any
+
+from importwall.errors import (
+    ForbiddenImportError,
+    ForbiddenImportRuntimeError,
+    ImportWallWarning,
+)
+from importwall.findings import (
+    ACTION_BLOCKED,
+    ACTION_PRELOADED,
+    ACTION_RECORDED,
+    ACTION_WARNED,
+    KIND_IMPORT,
+    KIND_INTERNAL,
+    Finding,
+)
+from importwall.policy import MODES, Policy
+from importwall.runtime import chain as _chain
+from importwall.runtime._importlib_bootstrap_guard import ImportGuard
+from importwall.runtime.matcher import Decision, Matcher
+
+Sink = Callable[[Finding], None]
+
+_ACTIONS = {"enforce": ACTION_BLOCKED, "warn": ACTION_WARNED, "audit": ACTION_RECORDED}
+_CODES = {
+    ACTION_BLOCKED: "import-blocked",
+    ACTION_WARNED: "import-warned",
+    ACTION_RECORDED: "import-recorded",
+    ACTION_PRELOADED: "import-preloaded",
+}
+_warn_explicit = warnings.warn_explicit
+_getframe = sys._getframe
+_READ_FILE = SourceFileLoader.get_data.__code__  # FileLoader.get_data
+# importlib.util is frozen on 3.11+ and a plain file on 3.10.
+_UTIL_SUFFIXES = ("<frozen importlib.util>", os.path.join("importlib", "util.py"))
+_RUNPY_SUFFIXES = ("<frozen runpy>", os.sep + "runpy.py")
+
+
+class Firewall:
+    """Applies one policy's import rules in one process.
+
+    Findings are kept in :attr:`findings` (in order) and handed to every sink.
+    """
+
+    def __init__(self, policy: Policy, mode: str, matcher: Matcher | None = None,
+                 sinks: Sequence[Sink] = (), helpers: Collection[str] = ()) -> None:
+        """``helpers``: modules whose frames are skipped when finding the importer (see
+        :func:`importwall.runtime.chain.locate`)."""
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
+        self.policy = policy
+        self.mode = mode
+        self.matcher = matcher if matcher is not None else Matcher.from_policy(policy)
+        self.findings: list[Finding] = []
+        self._helpers = frozenset(helpers)
+        self._sinks = list(sinks)
+        self._lock = threading.Lock()
+        self._busy = threading.local()
+        self._seen: set[tuple[str, str, int]] = set()
+        self._let_through: set[str] = set()
+        self.guard = ImportGuard(self._judge_loaded)
+        self._error_class: type[ForbiddenImportError] | type[ForbiddenImportRuntimeError] = (
+            ForbiddenImportRuntimeError if policy.imports.blocked_error == "runtime"
+            else ForbiddenImportError
+        )
+
+    def __repr__(self) -> str:
+        return f"<importwall.Firewall mode={self.mode} policy={self.policy.path!r}>"
+
+    # -- the meta-path finder protocol
+
+    def find_spec(self, fullname: str, path: Sequence[str] | None = None,
+                  target: ModuleType | None = None) -> ModuleSpec | None:
+        decision = self.matcher.decide(fullname)
+        if decision is None or not decision.denied:
+            return None
+        if not _is_availability_probe():
+            self._judge_once(fullname, decision, loading=True)
+        return None
+
+    def invalidate_caches(self) -> None:
+        """Part of the finder protocol; the decision cache depends only on the policy."""
+
+    # -- handling a denied import
+
+    def _judge_loaded(self, fullname: str) -> None:
+        """Called by the guard when an import statement names a watched, loaded module."""
+        try:
+            caller: FrameType | None = _getframe(2)  # _judge_loaded <- guard <- importer
+        except ValueError:
+            caller = None
+        if caller is not None:
+            if caller.f_code is _READ_FILE:
+                # The import system reading a module's file: io.open_code imports `_io`
+                # from C on every read. No import statement of the program names it.
+                return
+            if self.mode != "enforce" and _chain.site_module_in(
+                    caller, self._let_through, self._helpers):
+                # Named by a module that warn/audit let load: _judge would record nothing
+                # (the common case with deny = ["*"]: `import os` in each such module).
+                return
+        decision = self.matcher.decide(fullname)
+        if decision is not None and decision.denied:
+            self._judge_once(fullname, decision, loading=False)
+
+    def _judge_once(self, fullname: str, decision: Decision, loading: bool) -> None:
+        """:meth:`_judge`, unless this thread is already inside it: an import made while
+        importwall handles one (a sink, a warning filter) passes straight through."""
+        busy = self._busy
+        if getattr(busy, "active", False):
+            return
+        busy.active = True
+        try:
+            self._judge(fullname, decision, loading)
+        finally:
+            busy.active = False
+
+    def _judge(self, fullname: str, decision: Decision, loading: bool) -> None:
+        # Decide from the import site alone first; the whole chain is captured only when a
+        # finding may be recorded or raised. In audit mode with ``deny = ["*"]`` nearly
+        # every import ends at one of the early returns below.
+        frame, from_list = _chain.locate(skip=3, helpers=self._helpers)
+        if self.matcher.exception_for(fullname, _chain.importer_of(frame)) is not None:
+            if loading:
+                # Loaded for a library that may: later imports of it by anyone else
+                # bypass the finder (sys.modules), so the guard must watch it.
+                self.guard.watch(fullname)
+            return
+        action = _ACTIONS[self.mode]
+        if action != ACTION_BLOCKED:
+            if loading:
+                self._let_through.add(fullname)
+            if _chain.runs_inside(frame, self._let_through):
+                # Imported by a denied module that warn/audit let load: a consequence of
+                # that module's own finding (sklearn.datasets loading its 20 submodules),
+                # not another leak to report.
+                return
+        # After the let-through test: a frame's line number is worked out from its code's
+        # line table, which costs more the further down a long module the import is.
+        key = (fullname, *_chain.site_key(frame))
+        if action != ACTION_BLOCKED and key in self._seen:
+            return  # this site's finding is recorded (and warned) already
+        site = _chain.describe(frame, from_list)
+        finding = self._finding(fullname, decision, action, site.importer, site.chain)
+        first_time = key not in self._seen
+        if first_time:
+            # One finding per import site: a lazy import in a request handler runs on
+            # every request, and must not fill the record with copies.
+            self._seen.add(key)
+            self.record(finding)
+        if action == ACTION_BLOCKED:
+            rule = decision.rule
+            error = self._error_class(fullname, decision.label, rule.reason, site.importer,
+                                      site.chain, rule.source)
+            if site.from_list and isinstance(error, ImportError):
+                error.name = None  # keep importlib from swallowing it; see chain._FROM_LIST
+            raise error
+        if action == ACTION_WARNED and first_time:
+            self._warn(finding)
+
+    def _finding(self, fullname: str, decision: Decision, action: str, importer: str | None,
+                 frames: tuple[Any, ...]) -> Finding:
+        rule = decision.rule
+        by = f" by {importer}" if importer else ""
+        verb = {ACTION_PRELOADED: "was already imported before the firewall started"}.get(
+            action, f"{action}{by}")
+        return Finding(
+            kind=KIND_IMPORT,
+            code=_CODES[action],
+            severity=rule.severity,
+            subject=fullname,
+            message=f"import of {fullname!r} {verb}: forbidden by rule {decision.label}",
+            rule=decision.label,
+            reason=rule.reason,
+            source=rule.source,
+            action=action,
+            importer=importer,
+            chain=frames,
+            details={"mode": self.mode},
+        )
+
+    def _warn(self, finding: Finding) -> None:
+        site = finding.chain[-1] if finding.chain else None
+        message = finding.message + (f" ({finding.reason})" if finding.reason else "")
+        self.warn_at(message, site.file if site else "<importwall>", site.line if site else 0,
+                     module=site.module if site else None)
+
+    def warn_at(self, message: str, filename: str, lineno: int,
+                module: str | None = None) -> None:
+        """Emit an :class:`ImportWallWarning` pointing at ``filename:lineno``.
+
+        A warnings filter may turn it into an exception (``python -W error``, pytest's
+        ``filterwarnings = error``); in warn mode that must not break the host, so the
+        message goes to stderr instead and the failure is recorded.
+        """
+        try:
+            if module is None:  # an explicit module=None silences warn_explicit
+                _warn_explicit(message, ImportWallWarning, filename, lineno)
+            else:
+                _warn_explicit(message, ImportWallWarning, filename, lineno, module=module)
+        except Exception as error:  # never break the host
+            try:  # noqa: SIM105 - contextlib is not worth importing at interpreter start
+                sys.stderr.write(f"{filename}:{lineno}: ImportWallWarning: {message}\n")
+            except Exception:  # no stderr (pythonw, closed): record only
+                pass
+            self.record(internal_error(
+                f"a warning could not be shown as a warning ({type(error).__name__}); "
+                "it was written to stderr"))
+
+    def record(self, finding: Finding) -> None:
+        """Keep a finding and hand it to the sinks. A failing sink is recorded, not raised:
+        importwall's own trouble must never break the host program."""
+        with self._lock:
+            self.findings.append(finding)
+            sinks = list(self._sinks)
+        for sink in sinks:
+            try:
+                sink(finding)
+            except Exception as error:
+                with self._lock:
+                    self.findings.append(internal_error(f"a finding sink failed: {error!r}"))
+
+    def add_sink(self, sink: Sink) -> None:
+        with self._lock:
+            self._sinks.append(sink)
+
+    # -- activation-time survey
+
+    def survey_loaded(self, modules: dict[str, ModuleType]) -> list[Finding]:
+        """Record denied modules that were imported before the firewall started."""
+        found = []
+        for name in sorted(modules):
+            decision = self.matcher.decide(name)
+            if decision is None or not decision.denied:
+                continue
+            finding = self._finding(name, decision, ACTION_PRELOADED, None, ())
+            finding = dataclasses.replace(finding, severity="warning")
+            self.record(finding)
+            self.guard.watch(name)
+            found.append(finding)
+        return found
+
+
+def _is_availability_probe() -> bool:
+    """Whether ``importlib.util.find_spec`` asked, rather than an import statement.
+
+    Libraries probe optional dependencies with ``find_spec(name) is not None`` (accelerate
+    probes wandb and deepspeed, transformers probes deepspeed). A probe imports nothing, so
+    there is nothing to record, and raising there would break the library instead of letting
+    it fall back; the import that may follow is judged like any other.
+    """
+    try:
+        caller = _getframe(3).f_code  # find_spec <- importlib._bootstrap._find_spec <- caller
+        asker = _getframe(4).f_code
+    except ValueError:
+        return False
+    if asker.co_filename.endswith(_RUNPY_SUFFIXES):
+        return False  # runpy looks a module up to run it: `python -m`, runpy.run_module
+    return caller.co_name == "find_spec" and caller.co_filename.endswith(_UTIL_SUFFIXES)
+
+
+def internal_error(message: str) -> Finding:
+    """A finding for importwall's own failure, recorded in warn and audit modes."""
+    return Finding(kind=KIND_INTERNAL, code="internal-error", severity="warning",
+                   subject="importwall", message=message)
+
+
+def installed(meta_path: list[Any] | None = None) -> Firewall | None:
+    """The firewall on ``sys.meta_path``, if any."""
+    for finder in sys.meta_path if meta_path is None else meta_path:
+        if isinstance(finder, Firewall):
+            return finder
+    return None

@@ -1,0 +1,52 @@
+"""Hand the firewall's settings to child processes through the environment.
+
+A child started with ``fork`` inherits the finder in memory, but ``spawn`` and
+``forkserver`` children, ``subprocess`` children and re-executing servers start fresh
+interpreters: they find the firewall again only through ``IMPORTWALL_*`` variables (read
+by the ``.pth`` line or ``sitecustomize``). The values written here are resolved and
+absolute, so a child that changes directory or another interpreter's defaults still loads
+the same policy in the same mode.
+
+Standard library only: this module is on the start-up path.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from importwall.policy import Policy
+from importwall.runtime.api import resolve_mode
+from importwall.runtime.finder import Firewall
+from importwall.settings import ENV_DATA_DIR, ENV_MODE, ENV_POLICY
+
+STARTUP_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                           "_startup")
+"""The folder whose ``sitecustomize`` starts the firewall: put first on ``PYTHONPATH``."""
+
+
+def settings(policy: Policy, mode: str, environ: Mapping[str, str]) -> dict[str, str]:
+    """The ``IMPORTWALL_*`` values that start the same firewall in a child."""
+    values = {ENV_POLICY: policy.path, ENV_MODE: mode}
+    data_dir = environ.get(ENV_DATA_DIR)
+    if data_dir:
+        values[ENV_DATA_DIR] = os.path.abspath(data_dir)
+    return values
+
+
+def child_environment(policy: Policy, mode: str | None,
+                      environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment that activates the firewall in a child and, through inheritance,
+    in every Python process it starts, whether or not a ``.pth`` is installed: absolute
+    settings, and the ``sitecustomize`` folder first on ``PYTHONPATH``."""
+    env = dict(os.environ if environ is None else environ)
+    env.update(settings(policy, resolve_mode(mode, policy, env), env))
+    existing = env.get("PYTHONPATH")
+    env["PYTHONPATH"] = STARTUP_DIR + (os.pathsep + existing if existing else "")
+    return env
+
+
+def export(firewall: Firewall) -> None:
+    """Rewrite this process's ``IMPORTWALL_*`` variables to their resolved, absolute
+    values, so children it starts (in any directory) activate the same firewall."""
+    os.environ.update(settings(firewall.policy, firewall.mode, os.environ))

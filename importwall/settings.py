@@ -1,0 +1,16 @@
+"""The ``IMPORTWALL_*`` environment variables, named once.
+
+They are the contract between a launcher and every Python process it starts: the start-up
+hook reads them, ``importwall run`` and ``audit`` write them, and children inherit them.
+
+Standard library only: this module is on the start-up path.
+"""
+
+from __future__ import annotations
+
+ENV_POLICY = "IMPORTWALL_POLICY"
+"""A policy file or shipped pack name; its presence activates the start-up hook."""
+ENV_MODE = "IMPORTWALL_MODE"
+"""``enforce``, ``warn`` or ``audit``: overrides the policy's own mode."""
+ENV_DATA_DIR = "IMPORTWALL_DATA_DIR"
+"""Where each process writes its record file."""
