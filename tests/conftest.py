@@ -2,11 +2,45 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
-from helpers import Result, run_python, write_files
+from helpers import Result, run_python, venv_cache_dir, write_files
+
+_SHARED_SETUP = ("slow", "venv", "heavy")
+"""Markers of tests whose module builds a venv or a wheel in a module- or session-scoped
+fixture: pytest-xdist sends each such module to one worker, so that it is built once."""
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """``-n auto`` (the default, in pyproject.toml): one worker per CPU this process may
+    really use, counting its cgroup quota and affinity (a container on a large host gets
+    as many workers as it has CPUs, not as the host has); ``$PYTEST_XDIST_AUTO_NUM_WORKERS``
+    still wins."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None
+    from importwall.envcheck.cgroup import effective_cpus, read_limits
+
+    affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    return max(1, int(effective_cpus(read_limits(), os.cpu_count() or 1, affinity)))
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if (any(item.get_closest_marker(name) for name in _SHARED_SETUP)
+                and item.get_closest_marker("xdist_group") is None):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    lines = [f"importwall test venvs: cached in {venv_cache_dir()}"]
+    if "heavy" not in (config.option.markexpr or "") or "not heavy" in config.option.markexpr:
+        lines.append("the heavy tier (the shipped packs on scikit-learn, LightGBM, XGBoost, "
+                     "pandas, FastAPI, MLflow, Optuna) is not selected: run it with -m heavy")
+    return lines
 
 
 @pytest.fixture
