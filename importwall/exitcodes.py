@@ -8,3 +8,8 @@ FINDINGS = 1
 """Findings at or above the failing severity (``--fail-on``, default ``error``)."""
 USAGE = 2
 """Bad command line, or a policy that cannot be loaded."""
+INTERRUPTED = 130
+"""Stopped by Ctrl-C (128 + SIGINT, as a shell reports it)."""
+BROKEN_PIPE = 141
+"""The reader of standard output went away (``importwall ... | head -1``): 128 + SIGPIPE,
+as a shell reports ``cat`` or ``grep`` stopped the same way. Nothing is printed."""

@@ -22,6 +22,10 @@ from helpers import STARTUP_DIR, clean_env, venv_with_packages
 pytestmark = pytest.mark.slow
 
 LIBRARY = "iniconfig"
+VERSION = "2.3.1"
+BUILD_REQUIRES = ("setuptools>=77", "setuptools-scm>=8")
+"""Pinned, with its sdist's build requirements: the venv (cached between runs) holds them,
+so neither downloading nor installing the sdist builds an isolated environment."""
 POLICY = """\
 version = 1
 mode = "audit"
@@ -42,8 +46,11 @@ def _pip(python: Path | str, *args: str, cwd: Path) -> subprocess.CompletedProce
 def suite(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """(the unpacked sdist, the venv's python) with the library and pytest installed."""
     root = tmp_path_factory.mktemp("transparency")
-    downloaded = _pip(sys.executable, "download", "--no-binary", ":all:", "--no-deps",
-                      "--dest", str(root), LIBRARY, cwd=root)
+    # pytest brings a wheel of the library; the sdist replaces it below.
+    python = venv_with_packages(root / "venv", ["pytest", *BUILD_REQUIRES])
+    downloaded = _pip(python, "download", "--no-binary", ":all:", "--no-deps",
+                      "--no-build-isolation", "--dest", str(root), f"{LIBRARY}=={VERSION}",
+                      cwd=root)
     archives = sorted(root.glob(f"{LIBRARY}-*.tar.gz"))
     if downloaded.returncode != 0 or not archives:
         pytest.skip(f"the package registry is unreachable: pip download {LIBRARY} failed: "
@@ -54,10 +61,8 @@ def suite(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         else:
             archive.extractall(root)
     source = root / archives[0].name.removesuffix(".tar.gz")
-    # pytest (cached between runs) brings a wheel of the library; the sdist replaces it.
-    python = venv_with_packages(root / "venv", ["pytest"])
-    installed = _pip(python, "install", "--no-deps", "--force-reinstall", str(archives[0]),
-                     cwd=root)
+    installed = _pip(python, "install", "--no-deps", "--force-reinstall",
+                     "--no-build-isolation", str(archives[0]), cwd=root)
     assert installed.returncode == 0, installed.stderr
     (source / "importwall.toml").write_text(POLICY, encoding="utf-8")
     return source, python

@@ -1,18 +1,20 @@
 """What several commands share on the command line: the policy, the report's format and
-destination, the failing severity, and the command after ``--``."""
+destination, the failing severity, the search path, the data dir, the command after
+``--``, and how a command says what it did (:func:`note`, silenced by ``--quiet``)."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-import warnings
+from collections.abc import Sequence
 
 from importwall import exitcodes
 from importwall.errors import UsageError
 from importwall.findings import SEVERITIES
-from importwall.policy import Policy, PolicyWarning
+from importwall.policy import Policy
 from importwall.report.model import Report
-from importwall.settings import ENV_POLICY
+from importwall.settings import ENV_DATA_DIR, ENV_POLICY
 
 
 def policy_argument(parser: argparse.ArgumentParser) -> None:
@@ -53,11 +55,9 @@ def load_cli_policy(reference: str | None) -> Policy:
                          f"{searched_description()}. "
                          "Pass --policy PATH (or a shipped pack name such as serving-base), "
                          "or add a [tool.importwall] table to pyproject.toml.")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", PolicyWarning)
-        policy = load_policy(found)
-    for warning in caught:
-        print(f"importwall: warning: {warning.message}", file=sys.stderr)
+    policy = load_policy(found, warn=False)
+    for message in policy.warnings:
+        print(f"importwall: warning: {message}", file=sys.stderr)
     return policy
 
 
@@ -83,3 +83,48 @@ def command_argument(parser: argparse.ArgumentParser, help: str) -> None:
 
 def command_after_dashes(cmd: list[str]) -> list[str]:
     return cmd[1:] if cmd and cmd[0] == "--" else cmd
+
+
+def note(args: argparse.Namespace, message: str) -> None:
+    """Say what a command did, on standard error (a report on standard output stays
+    machine-readable), unless ``--quiet``. Warnings and errors are not notes."""
+    if not getattr(args, "quiet", False):
+        print(f"importwall: {message}", file=sys.stderr)
+
+
+def write_cli_report(report: Report, fmt: str, output: str, args: argparse.Namespace) -> None:
+    """Write ``report``; when it went to a file, say where (as coverage does)."""
+    from importwall.report.writer import ALIASES, STDOUT, write_report
+
+    write_report(report, fmt, output)
+    if output != STDOUT:
+        note(args, f"wrote {ALIASES.get(fmt, fmt)} report to {output}")
+
+
+def path_argument(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--path", action="append", default=[], metavar="FOLDER",
+                        help=f"look for {what} in FOLDER first (repeatable; then the current "
+                             "folder, then the interpreter's path)")
+
+
+def search_path(args: argparse.Namespace) -> list[str]:
+    """Where a command looks for modules and distributions: ``--path`` folders, the
+    current folder, then ``sys.path`` (whose first entry, the folder of the ``importwall``
+    script, is not where anyone's code is)."""
+    return [*getattr(args, "path", ()), os.getcwd(), *sys.path[1:]]
+
+
+def data_dir_argument(parser: argparse.ArgumentParser, help: str,
+                      aliases: Sequence[str] = ()) -> None:
+    """``--data-dir DIR``, the one spelling of the data dir on every command."""
+    parser.add_argument("--data-dir", *aliases, dest="data_dir", metavar="DIR",
+                        help=help.replace("$DATA_DIR", f"${ENV_DATA_DIR}"))
+
+
+def show_progress(args: argparse.Namespace) -> bool:
+    """Whether a live progress display may be drawn on standard error: on a real terminal
+    that can redraw (not ``TERM=dumb``; ``FORCE_COLOR`` does not make a pipe one), and
+    not with ``--quiet`` (or a ``--no-progress`` the command has)."""
+    if getattr(args, "quiet", False) or getattr(args, "no_progress", False):
+        return False
+    return sys.stderr.isatty() and os.environ.get("TERM") != "dumb"

@@ -51,6 +51,8 @@ COMMANDS: dict[str, CommandInfo] = {
         _COMMANDS + "scan_model",
         "check pickled models for training-only classes and code execution, without "
         "loading them"),
+    "completion": CommandInfo(
+        _COMMANDS + "completion", "print a shell completion script (bash, zsh, fish)"),
 }
 """Command name -> where it lives and what it does, in the order help lists them."""
 

@@ -7,6 +7,7 @@ import json
 
 from importwall import exitcodes
 from importwall.cli.options import load_cli_policy
+from importwall.errors import UsageError
 
 DESCRIPTION = "Validate POLICY and every file it extends; list every problem at once."
 
@@ -15,16 +16,22 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("policy", metavar="POLICY", nargs="?",
                         help="policy file or shipped pack name (default: discovered as for "
                              "every command)")
+    # The spelling every other command uses, so that `check -p POLICY` works too.
+    parser.add_argument("--policy", "-p", dest="policy_option", metavar="POLICY",
+                        help="the same as POLICY")
     parser.add_argument("--show", action="store_true",
                         help="print the resolved, merged policy as JSON")
 
 
 def run(args: argparse.Namespace) -> int:
-    policy = load_cli_policy(args.policy)
+    if args.policy and args.policy_option and args.policy != args.policy_option:
+        raise UsageError("importwall check: give the policy once, as POLICY or --policy")
+    policy = load_cli_policy(args.policy or args.policy_option)
     if args.show:
         print(json.dumps(policy.to_dict(), indent=2))
     else:
         rules = len(policy.imports.deny) + len(policy.imports.allow)
-        print(f"{policy.path}: ok ({len(policy.files)} file(s), {rules} import rule(s), "
-              f"{len(policy.imports.exceptions)} exception(s))")
+        if not args.quiet:  # the answer: on standard output, like --show's
+            print(f"{policy.path}: ok ({len(policy.files)} file(s), {rules} import rule(s), "
+                  f"{len(policy.imports.exceptions)} exception(s))")
     return exitcodes.CLEAN

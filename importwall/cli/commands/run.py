@@ -11,6 +11,7 @@ from importwall import exitcodes
 from importwall.cli.options import (
     command_after_dashes,
     command_argument,
+    data_dir_argument,
     load_cli_policy,
     policy_argument,
 )
@@ -28,9 +29,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mode", "-m", choices=MODES,
                         help=f"override the policy's mode (default: ${ENV_MODE}, then the "
                              "policy's mode, then enforce)")
-    parser.add_argument("--data-dir", metavar="DIR",
-                        help=f"write every process's findings into DIR (sets ${ENV_DATA_DIR}; "
-                             "combine them later with `importwall report --data DIR`)")
+    data_dir_argument(parser, "write every process's findings into DIR (sets $DATA_DIR; "
+                              "combine them later with `importwall report --data-dir DIR`)")
     command_argument(parser, "the command to run")
 
 
