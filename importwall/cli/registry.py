@@ -27,6 +27,8 @@ class CommandInfo:
 _COMMANDS = "importwall.cli.commands."
 
 COMMANDS: dict[str, CommandInfo] = {
+    "init": CommandInfo(
+        _COMMANDS + "init", "start a policy for this project, in audit mode"),
     "audit": CommandInfo(
         _COMMANDS + "audit",
         "check the environment, installed distributions and serving code; report"),
