@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 from helpers import REPO, Result, clean_env, venv_with_packages, write_files
 
+from importwall.policy.json_schema import IN_WHEEL, policy_json_schema_text
+
 pytestmark = pytest.mark.venv
 
 SERVICE = {
@@ -196,6 +198,10 @@ def test_the_wheel_carries_the_packs_the_schema_and_the_type_marker(wheel: Path)
     assert "importwall/report/schemas/report-v1.schema.json" in names
     assert "importwall/py.typed" in names
     assert not any(n.startswith(("policies/", "tests/")) for n in names)
+    # The policy's JSON Schema, generated at build time from the loader's table.
+    with zipfile.ZipFile(wheel) as archive:
+        shipped = archive.read(IN_WHEEL).decode("utf-8")
+    assert shipped == policy_json_schema_text()
 
 
 def test_every_shipped_pack_loads_from_the_installed_wheel(venv: Venv, service: Path) -> None:

@@ -1,4 +1,5 @@
-"""``importwall check [POLICY] [--show]``: validate a policy and every file it extends."""
+"""``importwall check [POLICY] [--show] [--schema]``: validate a policy and every file it
+extends, or print the policy file's JSON Schema."""
 
 from __future__ import annotations
 
@@ -21,9 +22,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="the same as POLICY")
     parser.add_argument("--show", action="store_true",
                         help="print the resolved, merged policy as JSON")
+    parser.add_argument("--schema", action="store_true",
+                        help="print the policy file's JSON Schema, for editors (taplo, Even "
+                             "Better TOML), and exit; no policy is read")
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.schema:
+        from importwall.policy.json_schema import policy_json_schema_text
+
+        print(policy_json_schema_text(), end="")
+        return exitcodes.CLEAN
     if args.policy and args.policy_option and args.policy != args.policy_option:
         raise UsageError("importwall check: give the policy once, as POLICY or --policy")
     policy = load_cli_policy(args.policy or args.policy_option)
