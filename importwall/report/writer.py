@@ -1,7 +1,7 @@
 """The one writer every report format goes through.
 
-Each format is its own module (``textreport``, ``jsonreport``, ``sarifreport``,
-``junitreport``, ``mdreport``, ``htmlreport``) exposing ``FORMAT_VERSION`` and
+Each format is its own module (``text``, ``json``, ``sarif``, ``junit``, ``markdown``,
+``html``, ``github`` in ``formats/``) exposing ``FORMAT_VERSION`` and
 ``render(report, options) -> str``. This module picks the format, stamps its version,
 and writes the result atomically (a temporary file in the same folder, then a rename, so
 a reader never sees half a report), or to standard output for ``-``.
@@ -28,6 +28,7 @@ FORMATS: dict[str, str] = {
     "junit": "importwall.report.formats.junit",
     "markdown": "importwall.report.formats.markdown",
     "html": "importwall.report.formats.html",
+    "github": "importwall.report.formats.github",
 }
 """Format name -> module. ``md`` is accepted for ``markdown``."""
 
