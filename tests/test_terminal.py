@@ -221,6 +221,14 @@ def test_start_up_policy_warnings_are_one_line_each_with_the_policy_file_and_lin
         "did you mean 'deny'?"]
 
 
+def test_under_importwall_run_a_warning_is_said_once_for_one_process(project) -> None:
+    policy = project.policy('version = 1\nmode = "audit"\n[imports]\ndenny = ["x"]\n')
+    ran = iw(project, "run", "-p", str(policy), "--", sys.executable, "-c", "print('ran')")
+    assert ran.returncode == 0 and ran.stdout == "ran\n", ran.output
+    assert ran.stderr.splitlines() == [
+        f"importwall: warning: {policy}:4: imports.denny: unknown key; did you mean 'deny'?"]
+
+
 def test_from_python_a_policy_warning_points_at_the_callers_line(project) -> None:
     policy = project.policy('version = 1\n[imports]\ndenny = ["x"]\n')
     script = ("import warnings\nimport importwall\n"

@@ -43,9 +43,10 @@ def output_arguments(parser: argparse.ArgumentParser) -> None:
                              "the default)")
 
 
-def load_cli_policy(reference: str | None) -> Policy:
+def load_cli_policy(reference: str | None, *, warn: bool = True) -> Policy:
     """The policy a command uses (see :mod:`importwall.policy.discovery`); policy warnings
-    are printed as ``importwall: warning:`` lines."""
+    are printed as ``importwall: warning:`` lines (unless ``warn`` is false: ``run``
+    leaves them to the start-up hook of the processes it starts, which prints them)."""
     from importwall.policy import load_policy
     from importwall.policy.discovery import discover_policy, searched_description
 
@@ -56,7 +57,7 @@ def load_cli_policy(reference: str | None) -> Policy:
                          "Pass --policy PATH (or a shipped pack name such as serving-base), "
                          "or add a [tool.importwall] table to pyproject.toml.")
     policy = load_policy(found, warn=False)
-    for message in policy.warnings:
+    for message in policy.warnings if warn else ():
         print(f"importwall: warning: {message}", file=sys.stderr)
     return policy
 

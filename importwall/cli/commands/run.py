@@ -39,7 +39,9 @@ def run(args: argparse.Namespace) -> int:
     if not cmd:
         raise UsageError("importwall run: no command given; usage: importwall run "
                          "[--policy POLICY] [--mode MODE] -- CMD [ARGS ...]")
-    policy = load_cli_policy(args.policy)
+    # Its warnings are printed by the start-up hook of the command's Python processes, one
+    # line each per process: said here too, they would come twice for one process.
+    policy = load_cli_policy(args.policy, warn=False)
     environ = dict(os.environ)
     if args.data_dir:
         environ[ENV_DATA_DIR] = os.path.abspath(args.data_dir)

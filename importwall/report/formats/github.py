@@ -38,7 +38,8 @@ def _annotation(item: ReportItem, root: str) -> str:
         message.append("import chain: " + " -> ".join(steps))
     if finding.source:
         message.append(f"rule at {display_path(finding.source, root)}")
-    return f"::{_COMMANDS[finding.severity]} {','.join(properties)}::{_data(chr(10).join(message))}"
+    text = _data("\n".join(message))
+    return f"::{_COMMANDS[finding.severity]} {','.join(properties)}::{text}"
 
 
 def _place(item: ReportItem, root: str) -> tuple[str, int] | None:
