@@ -273,7 +273,7 @@ def test_pth_is_safe_twice_on_the_path(venv: Venv, pth: Path, service: Path) -> 
 def test_uninstall_removes_the_pth(venv: Venv, pth: Path, service: Path) -> None:
     result = venv.importwall("uninstall", "--venv", str(venv.root), cwd=service)
     assert result.returncode == 0
-    assert f"removed {pth}" in result.stdout
+    assert f"importwall: removed {pth}" in result.stderr  # a note, on stderr
     assert not pth.exists()
     served = venv.run([str(venv.python), "serve.py", "probe"], cwd=service,
                       env=_policy_env(service))
@@ -353,7 +353,7 @@ def test_uninstall_restores_the_original_sitecustomize(venv: Venv, sitecustomize
                                                        service: Path) -> None:
     assert sitecustomize.read_text() != ORIGINAL_SITECUSTOMIZE
     result = venv.importwall("uninstall", "--venv", str(venv.root), cwd=service)
-    assert "restored the original" in result.stdout, result.output
+    assert "restored the original" in result.stderr, result.output
     assert sitecustomize.read_text() == ORIGINAL_SITECUSTOMIZE
     assert not (venv.site_packages / "importwall-saved-sitecustomize").exists()
 
