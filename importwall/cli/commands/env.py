@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import shlex
 
 from importwall import exitcodes
-from importwall.cli.options import load_cli_policy, policy_argument
+from importwall.cli.options import firewall_arguments, firewall_environ, load_cli_policy
 from importwall.errors import UsageError
-from importwall.policy import MODES
 from importwall.runtime.propagate import activating_environment
-from importwall.settings import ENV_DATA_DIR, ENV_LOG, ENV_MODE
+from importwall.settings import ENV_DATA_DIR, ENV_LOG
 
 DESCRIPTION = ("Print the environment variables that activate the firewall in every Python "
                "process started with them: for a shell (eval \"$(importwall env ...)\"), a "
@@ -34,13 +32,8 @@ _PLAIN = re.compile(r"[A-Za-z0-9_@%+=:,./-]*")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    policy_argument(parser)
-    parser.add_argument("--mode", "-m", choices=MODES,
-                        help=f"override the policy's mode (default: ${ENV_MODE}, then the "
-                             "policy's mode, then enforce)")
-    parser.add_argument("--data-dir", metavar="DIR",
-                        help=f"every process writes its findings into DIR (${ENV_DATA_DIR}, "
-                             "made absolute)")
+    firewall_arguments(parser, f"every process writes its findings into DIR "
+                               f"(${ENV_DATA_DIR}, made absolute)")
     parser.add_argument("--log", metavar="SINKS",
                         help=f"also send each finding to SINKS (${ENV_LOG}): json, json:PATH, "
                              "otel, comma-separated")
@@ -52,9 +45,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     policy = load_cli_policy(args.policy)
-    environ = dict(os.environ)
-    if args.data_dir:
-        environ[ENV_DATA_DIR] = os.path.abspath(args.data_dir)
+    environ = firewall_environ(args)
     if args.log:
         environ[ENV_LOG] = args.log
     values = activating_environment(policy, args.mode, environ)
