@@ -4,6 +4,7 @@ extends a job's own ``runtime_env`` (the real cluster is in ``test_ray.py``, slo
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import pytest
 
@@ -36,7 +37,7 @@ def test_the_environment_of_importwall_env_and_the_setup_hook(policy) -> None:
 
 
 def test_a_jobs_own_runtime_env_is_extended(policy) -> None:
-    base = {"pip": ["scikit-learn"], "working_dir": ".",
+    base: dict[str, Any] = {"pip": ["scikit-learn"], "working_dir": ".",
             "env_vars": {"OMP_NUM_THREADS": "1", "PYTHONPATH": "/opt/app"}}
     built = runtime_env(policy, "enforce", base=base, setup_hook=False)
     assert built["pip"] == ["scikit-learn"] and built["working_dir"] == "."
