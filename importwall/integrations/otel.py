@@ -47,7 +47,8 @@ _SEVERITY = {"info": SeverityNumber.INFO, "warning": SeverityNumber.WARN,
 
 Report = Callable[[str, str], None]
 """Called with the signal (``logs``, ``metrics``) and what went wrong."""
-# Renamed in SDK 1.39 (LogExportResult, now deprecated); either is what an export returns.
+# Newer SDKs name it LogRecordExportResult (and deprecate LogExportResult); older ones have
+# only LogExportResult. Either is what a log export returns.
 _LOGS_SENT: Any = (getattr(_log_export, "LogRecordExportResult", None)
                    or _log_export.LogExportResult)
 
@@ -197,11 +198,16 @@ class OtelSink:
                                                 f"failed: {type(error).__name__}: {error}")
 
     def __call__(self, finding: Finding) -> None:
-        self._logger.emit(
-            timestamp=int(finding.timestamp * 1e9), severity_number=_SEVERITY[finding.severity],
-            severity_text=finding.severity.upper(), body=finding.message,
-            attributes=log_attributes(finding), event_name=EVENT_NAME)
-        self._counter.add(1, counter_attributes(finding))
+        try:
+            self._logger.emit(
+                timestamp=int(finding.timestamp * 1e9),
+                severity_number=_SEVERITY[finding.severity],
+                severity_text=finding.severity.upper(), body=finding.message,
+                attributes=log_attributes(finding), event_name=EVENT_NAME)
+            self._counter.add(1, counter_attributes(finding))
+        except Exception as error:  # the SDK's own trouble: recorded once, never raised
+            self._export_failed("emit", f"the OpenTelemetry SDK refused a finding: "
+                                        f"{type(error).__name__}: {error}")
 
     def _export_failed(self, signal: str, message: str) -> None:
         with self._lock:
