@@ -17,8 +17,8 @@ class PolicySchemaHook(BuildHookInterface):
     PLUGIN_NAME = "custom"
 
     def initialize(self, version: str, build_data: dict[str, Any]) -> None:
-        if self.target_name != "wheel":
-            return
+        if self.target_name != "wheel" or version == "editable":
+            return  # an editable install runs `importwall check --schema` from the source
         sys.path.insert(0, self.root)  # this source tree's importwall, standard library only
         try:
             from importwall.policy.json_schema import IN_WHEEL, policy_json_schema_text

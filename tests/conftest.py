@@ -65,7 +65,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     lines = [f"importwall test venvs: cached in {venv_cache_dir()}"]
     if "heavy" not in (config.option.markexpr or "") or "not heavy" in config.option.markexpr:
         lines.append("the heavy tier (the shipped packs on scikit-learn, LightGBM, XGBoost, "
-                     "pandas, FastAPI, MLflow, Optuna) is not selected: run it with -m heavy")
+                     "pandas, FastAPI, MLflow, Optuna; a Ray cluster) is not selected: run it "
+                     "with -m heavy")
     return lines
 
 
