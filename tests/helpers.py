@@ -97,7 +97,9 @@ def venv_with_packages(folder: Path, packages: Sequence[str], timeout: float = 9
     :func:`venv_cache_dir`), keyed by the Python, the requirements and, when ``packages``
     install this repository (``"-e", str(REPO)`` or ``str(REPO)``), importwall's own
     dependencies; the venv in ``folder`` is a hard-linked copy of it (a plain copy across
-    file systems), so a test may change it freely. The repository itself is installed into
+    file systems), so a test may install into it and remove from it freely (pip and Python
+    replace files rather than rewrite them), but must not rewrite a file of it in place,
+    which would change the cache's copy too. The repository itself is installed into
     the copy again (``--no-deps --no-build-isolation``, seconds, offline), so the cache is
     shared by every clone on the machine. Two pytest-xdist workers asking for the same venv
     build it once: the second waits on a lock and copies it.
