@@ -14,3 +14,7 @@ ENV_MODE = "IMPORTWALL_MODE"
 """``enforce``, ``warn`` or ``audit``: overrides the policy's own mode."""
 ENV_DATA_DIR = "IMPORTWALL_DATA_DIR"
 """Where each process writes its record file."""
+ENV_LOSS_SOCKET = "IMPORTWALL_LOSS_SOCKET"
+"""Set by ``importwall run`` (audit mode) and ``importwall audit`` for the processes they
+start: where a process that could not write its findings says so
+(:mod:`importwall.runtime.losses`). Not for users to set."""
