@@ -148,7 +148,8 @@ class PickleMachine:
             self._run()
 
     def _run(self) -> None:
-        for opcode, arg, offset in pickletools.genops(_Chunked(self.stream)):
+        chunked = cast(IO[bytes], _Chunked(self.stream))  # genops reads, readlines, tells
+        for opcode, arg, offset in pickletools.genops(chunked):
             handler = getattr(self, f"_op_{opcode.name}", None)
             if handler is not None:
                 handler(arg, offset)
