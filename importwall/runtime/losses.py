@@ -64,7 +64,7 @@ def notify(pid: int, unwritten: int, total: int, recorded: bool, data_dir: str,
             sender.setblocking(False)
             sender.sendto(message[:_MAX_NOTICE], _address(target))
         return True
-    except (OSError, ValueError):
+    except Exception:  # no socket module allowed, no listener, a full buffer: say nothing
         return False
 
 

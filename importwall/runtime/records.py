@@ -262,13 +262,14 @@ class RecordWriter:
 
     def _status_line(self) -> bytes:
         status: dict[str, Any] = {"type": "status", "unwritten": self.unwritten}
-        if self.error:
-            status["error"] = self.error
-        text = self._dumps(status, sort_keys=True)
-        if len(text.encode("utf-8")) >= STATUS_WIDTH:
-            status["error"] = (self.error or "")[:STATUS_WIDTH // 2] + "..."
-            text = self._dumps(status, sort_keys=True, ensure_ascii=True)[:STATUS_WIDTH - 1]
-        return text.encode("utf-8").ljust(STATUS_WIDTH - 1) + b"\n"
+        error = self.error or ""
+        while True:  # the error shortened until the line fits (json.dumps writes ASCII)
+            if error:
+                status["error"] = error
+            data = self._dumps(status, sort_keys=True).encode("ascii")
+            if len(data) < STATUS_WIDTH or not error:
+                return data[:STATUS_WIDTH - 1].ljust(STATUS_WIDTH - 1) + b"\n"
+            error = error[:len(error) // 2 - 3] + "..." if len(error) > 8 else ""
 
     def _update_status(self) -> None:
         """Rewrite the status line in place: no new space is needed on the disk."""
@@ -350,8 +351,9 @@ class RecordWriter:
         self._notify()
 
     def _notify(self) -> None:
-        from importwall.runtime.losses import notify
-
         recorded = self._fd is not None and not self._header_pending
-        notify(_getpid(), self.unwritten, self.written + self.unwritten, recorded,
-               self.data_dir)
+        with contextlib.suppress(Exception):  # best effort, like the notice itself
+            from importwall.runtime.losses import notify
+
+            notify(_getpid(), self.unwritten, self.written + self.unwritten, recorded,
+                   self.data_dir)
