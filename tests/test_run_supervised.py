@@ -23,7 +23,7 @@ import os, signal, sys, time
 def stop(number, frame):
     os.write(1, f"GOT {signal.Signals(number).name}\\n".encode())  # print may be running
     os._exit(40 + number)
-for name in ("SIGTERM", "SIGUSR1", "SIGHUP"):
+for name in ("SIGTERM", "SIGUSR1", "SIGHUP", "SIGTTIN"):
     signal.signal(getattr(signal, name), stop)
 print("READY", os.getpid(), os.getppid(), flush=True)
 time.sleep(30)
@@ -46,7 +46,7 @@ def test_the_exit_status_is_the_commands(tmp_path: Path, status: int) -> None:
     assert child.returncode == status
 
 
-@pytest.mark.parametrize("name", ["SIGTERM", "SIGUSR1", "SIGHUP"])
+@pytest.mark.parametrize("name", ["SIGTERM", "SIGUSR1", "SIGHUP", "SIGTTIN"])
 def test_a_signal_sent_to_importwall_run_reaches_the_command(tmp_path: Path,
                                                               name: str) -> None:
     child = _start(tmp_path, "-c", WAITER)

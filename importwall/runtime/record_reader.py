@@ -64,24 +64,15 @@ def read_record_file(path: str, findings: list[Finding], processes: list[Process
     header: dict[str, Any] | None = None
     status: dict[str, Any] = {}
     for number, line in enumerate(lines, start=1):
-        if not line.strip():
+        record = read_record_line(path, number, line, findings, processes)
+        if record is None:
             continue
-        try:
-            record = json.loads(line)
-            kind = record["type"]
-            if kind == "finding":
-                findings.append(Finding.from_dict(record["finding"]))
-            elif kind == "process":
-                header = record
-                processes.append(_process(record, 0))
-            elif kind == "status":
-                status = record
-                if header is not None:
-                    processes[-1] = _process(header, int(record.get("unwritten") or 0))
-        # A hand-edited or foreign line can hold any JSON: a list where a table belongs
-        # (AttributeError), a number too large for an int (OverflowError).
-        except (ValueError, LookupError, TypeError, AttributeError, ArithmeticError) as error:
-            findings.append(_unreadable(path, number, f"not a record ({error!s})"))
+        if record["type"] == "process":
+            header = record
+        elif record["type"] == "status":
+            status = record
+            if header is not None:
+                processes[-1] = _process(header, _unwritten(record))
     if not any(line.strip() for line in lines):
         findings.append(_incomplete(
             path, "the file is empty: a process started under the firewall but could not "
@@ -96,12 +87,41 @@ def read_record_file(path: str, findings: list[Finding], processes: list[Process
                   "incomplete", header))
 
 
+def read_record_line(path: str, number: int, line: str, findings: list[Finding],
+                     processes: list[ProcessInfo]) -> dict[str, Any] | None:
+    """Append what line ``number`` of record file ``path`` holds (``report --follow`` reads
+    files a line at a time as processes write them); the record read, or ``None`` for a
+    blank or unreadable line. A ``status`` record is only checked here: the count it holds
+    belongs to the file's process header (:func:`read_record_file`)."""
+    if not line.strip():
+        return None
+    try:
+        record = json.loads(line)
+        kind = record["type"]
+        if kind == "finding":
+            findings.append(Finding.from_dict(record["finding"]))
+        elif kind == "process":
+            processes.append(_process(record, 0))
+        elif kind == "status":
+            _unwritten(record)
+        return record  # type: ignore[no-any-return]
+    # A hand-edited or foreign line can hold any JSON: a list where a table belongs
+    # (AttributeError), a number too large for an int (OverflowError).
+    except (ValueError, LookupError, TypeError, AttributeError, ArithmeticError) as error:
+        findings.append(_unreadable(path, number, f"not a record ({error!s})"))
+        return None
+
+
+def _unwritten(status: dict[str, Any]) -> int:
+    return max(int(status.get("unwritten") or 0), 0)
+
+
 def _process(record: dict[str, Any], unwritten: int) -> ProcessInfo:
     return ProcessInfo(
         pid=int(record["pid"]), host=str(record["host"]),
         program=str(record.get("program", "")), python=str(record.get("python", "")),
         policy=optional_text(record, "policy"), mode=optional_text(record, "mode"),
-        started=float(record.get("started", 0.0)), unwritten=max(unwritten, 0))
+        started=float(record.get("started", 0.0)), unwritten=unwritten)
 
 
 def _incomplete(path: str, problem: str, header: dict[str, Any]) -> Finding:

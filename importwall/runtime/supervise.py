@@ -31,8 +31,10 @@ import os
 import signal
 from collections.abc import Callable, Mapping, Sequence
 
+# SIGTTIN and SIGTTOU too: servers use them from `kill` (gunicorn adds and removes workers).
+# Not SIGTSTP and SIGCONT: job control stops and continues the whole process group.
 _NAMES = ("SIGHUP", "SIGINT", "SIGQUIT", "SIGTERM", "SIGUSR1", "SIGUSR2", "SIGWINCH",
-          "SIGALRM")
+          "SIGALRM", "SIGTTIN", "SIGTTOU")
 FORWARDED = frozenset(getattr(signal, name) for name in _NAMES if hasattr(signal, name))
 """The signals passed on to the command when another process sends them."""
 
