@@ -39,26 +39,32 @@ def _pip(python: Path | str, *args: str, cwd: Path) -> subprocess.CompletedProce
                           env=clean_env())
 
 
-@pytest.fixture(scope="module")
-def suite(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """(the unpacked sdist, the venv's python) with the library and pytest installed."""
-    root = tmp_path_factory.mktemp("transparency")
+def _sdist(root: Path, name: str, requirement: str) -> tuple[Path, Path]:
+    """(the unpacked source, the archive) of ``requirement``'s sdist, downloaded into
+    ``root``; skips when the registry cannot be reached."""
     downloaded = _pip(sys.executable, "download", "--no-binary", ":all:", "--no-deps",
-                      "--dest", str(root), LIBRARY, cwd=root)
-    archives = sorted(root.glob(f"{LIBRARY}-*.tar.gz"))
+                      "--dest", str(root), requirement, cwd=root)
+    archives = sorted(root.glob(f"{name}-*.tar.gz"))
     if downloaded.returncode != 0 or not archives:
-        pytest.skip(f"the package registry is unreachable: pip download {LIBRARY} failed: "
-                    f"{downloaded.stderr.strip().splitlines()[-1:]}")
+        pytest.skip(f"the package registry is unreachable: pip download {requirement} "
+                    f"failed: {downloaded.stderr.strip().splitlines()[-1:]}")
     with tarfile.open(archives[0]) as archive:
         if sys.version_info >= (3, 12):
             archive.extractall(root, filter="data")
         else:
             archive.extractall(root)
-    source = root / archives[0].name.removesuffix(".tar.gz")
+    return root / archives[0].name.removesuffix(".tar.gz"), archives[0]
+
+
+@pytest.fixture(scope="module")
+def suite(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(the unpacked sdist, the venv's python) with the library and pytest installed."""
+    root = tmp_path_factory.mktemp("transparency")
+    source, archive = _sdist(root, LIBRARY, LIBRARY)
     subprocess.run([sys.executable, "-m", "venv", str(root / "venv")], check=True,
                    env=clean_env())
     python = root / "venv" / "bin" / "python"
-    installed = _pip(python, "install", "pytest", str(archives[0]), cwd=root)
+    installed = _pip(python, "install", "pytest", str(archive), cwd=root)
     if installed.returncode != 0:
         pytest.skip(f"the package registry is unreachable: installing pytest and {LIBRARY} "
                     f"failed: {installed.stderr.strip().splitlines()[-1:]}")
@@ -121,20 +127,9 @@ def warnings_are_errors(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path,
     """(pluggy's unpacked sdist, a venv's python) with pytest, importwall (installed, so
     that its ``pytest11`` entry point is registered) and that sdist installed."""
     root = tmp_path_factory.mktemp("warnings-are-errors")
-    downloaded = _pip(sys.executable, "download", "--no-binary", ":all:", "--no-deps",
-                      "--dest", str(root), f"{STRICT_LIBRARY}==1.7.0", cwd=root)
-    archives = sorted(root.glob(f"{STRICT_LIBRARY}-*.tar.gz"))
-    if downloaded.returncode != 0 or not archives:
-        pytest.skip(f"the package registry is unreachable: pip download {STRICT_LIBRARY} "
-                    f"failed: {downloaded.stderr.strip().splitlines()[-1:]}")
-    with tarfile.open(archives[0]) as archive:
-        if sys.version_info >= (3, 12):
-            archive.extractall(root, filter="data")
-        else:
-            archive.extractall(root)
-    source = root / archives[0].name.removesuffix(".tar.gz")
+    source, archive = _sdist(root, STRICT_LIBRARY, f"{STRICT_LIBRARY}==1.7.0")
     assert "error" in (source / "tox.ini").read_text(), "the suite no longer sets error"
-    python = venv_with_packages(root / "venv", ["pytest", str(REPO), str(archives[0])])
+    python = venv_with_packages(root / "venv", ["pytest", str(REPO), str(archive)])
     return source, python
 
 
