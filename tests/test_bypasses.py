@@ -289,6 +289,16 @@ for holder in (firewall, getattr(strict, "_guard", None)):
 import training
 """
 
+WEAKENED_STATE = """
+firewall.mode = "audit"
+for sink in list(firewall._sinks):  # whatever the sinks are bound to, weakened too
+    holder = getattr(sink, "__self__", None)
+    for name, value in (("mode", "audit"), ("reported", {"training"})):
+        if holder is not None and hasattr(holder, name):
+            setattr(holder, name, value)
+import training
+"""
+
 WEAKER_ACTIVATE = """
 importwall.activate("nothing.toml", mode="audit")
 import training
@@ -465,6 +475,9 @@ VECTORS = [
     *twins("Firewall.find_spec patched on the instance", PATCHED_INSTANCE),
     *twins("Firewall.find_spec patched on the class", PATCHED_CLASS),
     *twins("busy flags set from outside", BUSY_FLAGS),
+    Vector("firewall.mode and what its sinks hold weakened", "recorded", WEAKENED_STATE),
+    Vector("firewall.mode and what its sinks hold weakened", "blocked", WEAKENED_STATE,
+           strict=True),
     *twins("activate() of a policy that denies nothing", WEAKER_ACTIVATE),
     *twins("importwall.deactivate()", DEACTIVATED),
     *twins("marshal.loads of a .pyc with co_name changed", MARSHALLED),

@@ -226,18 +226,12 @@ class _Layer:
         self.reported: set[str] = {f.subject for f in list(public.findings)
                                    if f.kind == KIND_IMPORT}
         judge = Firewall(self.policy, self.mode, matcher=self.matcher,
-                         sinks=[self._forward], helpers=public._helpers)
+                         sinks=[_forwarder(public, self.reported)], helpers=public._helpers)
         judge.guard = _InertGuard()  # type: ignore[assignment]
         self.judge = judge
-        public.add_sink(self._note)
-
-    def _note(self, finding: Finding) -> None:
-        if finding.kind == KIND_IMPORT:
-            self.reported.add(finding.subject)
-
-    def _forward(self, finding: Finding) -> None:
-        self._note(finding)
-        _RECORD(self.firewall, finding)
+        # A function that holds only the set, never the layer: the public firewall's sinks
+        # are the program's to read.
+        public.add_sink(_noter(self.reported))
 
     def same_as(self, other: Firewall) -> bool:
         return (self.mode == other.mode and self.policy.path == other.policy.path
@@ -261,6 +255,24 @@ class _Layer:
         public = self.firewall
         return (bool(meta_path) and meta_path[0] is public and type(public) is Firewall
                 and "find_spec" not in vars(public))
+
+
+def _noter(reported: set[str]) -> Callable[[Finding], None]:
+    """A sink that notes the modules a firewall has reported (warn/audit report once)."""
+    def note(finding: Finding) -> None:
+        if finding.kind == KIND_IMPORT:
+            reported.add(finding.subject)
+    return note
+
+
+def _forwarder(public: Firewall, reported: set[str]) -> Callable[[Finding], None]:
+    """The layer's own firewall's sink: its findings go to the public firewall's."""
+    note = _noter(reported)
+
+    def forward(finding: Finding) -> None:
+        note(finding)
+        _RECORD(public, finding)
+    return forward
 
 
 def _add_layer(layers: list[_Layer], places: _Locations, firewall: object) -> None:
