@@ -58,9 +58,11 @@ host running. Conditions that merely leave a name unknown (the current folder de
 Not covered: extension modules loaded without the ``import`` statement (their
 initialization runs no ``exec``); code built from a string with no file name
 (``exec(source)``), which is not a module import; a copy of a denied package's files under
-another path and name (a vendored copy); and code that walks frames or the garbage
-collector to reach the hook's state, which is hostile code, not a mistake (importwall is
-not a sandbox). See docs/bypasses.md.
+another path and name (a vendored copy); imports made by code the program hands to
+importwall to run while it judges (a sink added to the firewall: the hook is busy then, and
+only the finder judges them); and code that walks frames or the garbage collector to reach
+the hook's state, which is hostile code, not a mistake (importwall is not a sandbox). See
+docs/bypasses.md.
 
 Standard library only: this module is on the start-up path.
 """
