@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import random
+import resource
 import shutil
 import statistics
 import subprocess
@@ -96,6 +97,18 @@ def wall_seconds(argv: Sequence[str], env: Mapping[str, str],
     if done.returncode not in ok:
         raise RuntimeError(f"{argv[0]} exited {done.returncode}:\n{done.stderr}")
     return elapsed
+
+
+def cpu_seconds(argv: Sequence[str], env: Mapping[str, str]) -> float:
+    """CPU seconds (user + system) a fresh process used: unlike wall time, it does not
+    count the time the process waited for a core on a busy machine."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    done = subprocess.run(list(argv), env=dict(env), stdin=subprocess.DEVNULL,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        raise RuntimeError(f"{argv[0]} exited {done.returncode}:\n{done.stderr}")
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def reported_seconds(argv: Sequence[str], env: Mapping[str, str]) -> float:
