@@ -13,13 +13,10 @@ from __future__ import annotations
 import gc
 import os
 import warnings
-from collections.abc import Mapping, Sequence
-from typing import Any
 
 from importwall.errors import PolicyError
 from importwall.findings import SEVERITIES
-from importwall.policy import toml as _toml
-from importwall.policy.locate import Locator
+from importwall.policy import cache as _cache
 from importwall.policy.model import ImportRules, Policy, PolicyWarning
 from importwall.policy.packs import pack_names, pack_path
 from importwall.policy.rules import ImportException, Rule
@@ -30,6 +27,13 @@ from importwall.policy.schema import (
     SCHEMA,
     Field,
 )
+
+TYPE_CHECKING = False  # typing and collections.abc are not imported at interpreter start
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from typing import Any
+
+    from importwall.policy.locate import Locator
 
 PYPROJECT = "pyproject.toml"
 PYPROJECT_TABLE = ("tool", "importwall")
@@ -53,15 +57,18 @@ def load_policy(path: str | os.PathLike[str]) -> Policy:
 
 
 def _load_policy(path: str | os.PathLike[str]) -> Policy:
-    loader = _Loader()
     target = _resolve_reference(os.fspath(path), base_dir=os.getcwd())
     if target is None:
         raise PolicyError([_no_such_policy(os.fspath(path))])
-    raw_sections = loader.load(target, chain=())
-    if loader.problems:
-        raise PolicyError(loader.problems, loader.warnings)
-    policy = _build(target, loader.files, raw_sections, loader.warnings)
-    for message in loader.warnings:
+    policy = _cache.read(target, policy_from_data)
+    if policy is None:
+        loader = _Loader()
+        raw_sections = loader.load(target, chain=())
+        if loader.problems:
+            raise PolicyError(loader.problems, loader.warnings)
+        policy = _build(target, loader.files, raw_sections, loader.warnings)
+        _cache.write(target, policy.files, policy_to_data(policy))
+    for message in policy.warnings:
         warnings.warn(message, PolicyWarning, stacklevel=3)
     return policy
 
@@ -102,7 +109,7 @@ def _resolve_reference(reference: str, base_dir: str) -> str | None:
 
 
 # Normalized values per section: {section: {key: value}} with only the keys a file set.
-_Sections = dict[str, dict[str, Any]]
+_Sections = dict[str, dict[str, "Any"]]
 
 
 class _Loader:
@@ -114,6 +121,11 @@ class _Loader:
         self.files: list[str] = []
 
     def load(self, path: str, chain: tuple[str, ...]) -> _Sections:
+        # The TOML reader and the line locator are imported only when a policy is read from
+        # source: a policy from the compiled cache needs neither (nor re, nor typing).
+        from importwall.policy import toml as _toml
+        from importwall.policy.locate import Locator
+
         try:
             with open(path, encoding="utf-8") as handle:
                 text = handle.read()
@@ -464,3 +476,54 @@ def _build(path: str, files: Sequence[str], sections: _Sections,
         sections=sections,
         warnings=tuple(warnings_),
     )
+
+
+# --------------------------------------------------------------------------- the cache
+# A loaded policy as plain tuples, dicts and strings (what marshal holds), and back.
+
+
+def _rule_data(rule: Rule) -> tuple[Any, ...]:
+    return (rule.pattern, rule.reason, rule.severity, rule.source, rule.precedence,
+            dict(rule.extra))
+
+
+def _rules_of(data: Sequence[Sequence[Any]]) -> tuple[Rule, ...]:
+    return tuple(Rule(pattern, reason, severity, source, precedence, extra)
+                 for pattern, reason, severity, source, precedence, extra in data)
+
+
+def policy_to_data(policy: Policy) -> tuple[Any, ...]:
+    """``policy`` as marshal-able data (:mod:`importwall.policy.cache`)."""
+    imports = policy.imports
+    sections = {
+        name: {key: ("rules", tuple(_rule_data(rule) for rule in value))
+               if isinstance(value, tuple) and value and isinstance(value[0], Rule)
+               else ("value", value)
+               for key, value in values.items()}
+        for name, values in policy.sections.items()}
+    return (policy.path, policy.files, policy.mode, policy.strict, policy.check_at_startup,
+            (tuple(_rule_data(rule) for rule in imports.deny),
+             tuple(_rule_data(rule) for rule in imports.allow),
+             tuple(_rule_data(rule) for rule in imports.deny_distributions),
+             tuple((e.module, e.importer, e.reason, e.source) for e in imports.exceptions),
+             imports.blocked_error),
+            sections, policy.warnings)
+
+
+def policy_from_data(data: Sequence[Any]) -> Policy:
+    """The :class:`Policy` that :func:`policy_to_data` stored."""
+    path, files, mode, strict, check_at_startup, imports, sections, warnings_ = data
+    deny, allow, deny_distributions, exceptions, blocked_error = imports
+    return Policy(
+        path=path, files=tuple(files), mode=mode, strict=strict,
+        check_at_startup=check_at_startup,
+        imports=ImportRules(
+            deny=_rules_of(deny), allow=_rules_of(allow),
+            deny_distributions=_rules_of(deny_distributions),
+            exceptions=tuple(ImportException(module, importer, reason, source)
+                             for module, importer, reason, source in exceptions),
+            blocked_error=blocked_error),
+        sections={name: {key: _rules_of(value) if kind == "rules" else value
+                         for key, (kind, value) in values.items()}
+                  for name, values in sections.items()},
+        warnings=tuple(warnings_))
