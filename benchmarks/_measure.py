@@ -160,6 +160,20 @@ def source_venv(root: Path, packages: Sequence[str] = ()) -> Path:
     return python
 
 
+TOOLS_PACKAGES = ("tach", "coverage")
+"""The tools the benchmarks compare against, kept in a venv of their own: tach registers
+a pytest plugin, which must not land in the venv that runs the project's tests."""
+
+
+def tools_venv(build: bool) -> Path | None:
+    """The python of ``.benchmarks/venv-tools`` (tach, coverage.py), built when ``build``
+    and missing; ``None`` when it is not there."""
+    root = CACHE / "venv-tools"
+    if build or (root / ".benchmark-packages").exists():
+        return source_venv(root, TOOLS_PACKAGES)
+    return None
+
+
 def purelib(python: Path) -> Path:
     return Path(subprocess.run(
         [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],

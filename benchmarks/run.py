@@ -39,12 +39,13 @@ SCAN_LIMITS = {"cold": 1.0, "warm": 0.5}
 """importwall scan against the faster of lint-imports and tach, at the same temperature."""
 
 
-def scan_rows(modules: int, repeat: int, real: bool) -> list[Row]:
+def scan_rows(modules: int, repeat: int, real: bool, build_tools: bool) -> list[Row]:
     """``importwall scan``, ``lint-imports`` and ``tach check`` on the same trees
     (benchmarks/scan_vs_lint_imports.py), as rows: wall time, with CPU time beside it; the
     ratio is of wall times, judged on CPU time too where the two disagree."""
     rows = []
-    for title, files, medians, verdicts in scan_vs_lint_imports.measure(modules, repeat, real):
+    for title, files, medians, verdicts in scan_vs_lint_imports.measure(modules, repeat, real,
+                                                                          build_tools):
         for temperature, limit in SCAN_LIMITS.items():
             others = {tool: medians[f"{tool}, {temperature}"] for tool in
                       scan_vs_lint_imports.TOOLS[1:] if f"{tool}, {temperature}" in medians}
@@ -96,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
                     for name in sets],
         "startup": [("start-up: an installed .pth unused, the firewall active (sklearn + "
                      "serving-base packs), coverage.py active",
-                     lambda: startup_pth.measure(rounds, "sklearn", callgrind, coverage=True))],
+                     lambda: startup_pth.measure(rounds, "sklearn", callgrind,
+                                                 coverage=not args.smoke))],
         "activation": [("activation", lambda: activation.activation(rounds))],
         "policy": [("large policies: load + validate + compile, importwall check",
                     lambda: large_policy.measure(policy_sizes, 1 if args.smoke else 5,
@@ -108,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
                    lambda: audit_env.measure(dists, rounds))],
         "scan": [("importwall scan vs lint-imports vs tach, same trees, same question",
                   lambda: scan_rows(100 if args.smoke else 10000, 1 if args.smoke else 3,
-                                    args.heavy))],
+                                    args.heavy, not args.smoke))],
         "plugin": [("pytest plugin, CPU time over a plain run",
                     lambda: pytest_plugin_overhead.measure(
                         "real" if args.heavy else "generated", 1 if args.smoke else 3,

@@ -45,6 +45,10 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks._measure import tools_venv
+
 PACKAGE = "synth"
 REPO = Path(__file__).resolve().parent.parent
 HEAVY_SITE = REPO / ".benchmarks" / "venv-heavy" / "lib" / \
@@ -129,13 +133,20 @@ def _run(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, flo
     return elapsed, cpu, done.stdout
 
 
-def _tool(name: str) -> str | None:
-    return shutil.which(name, path=os.path.dirname(sys.executable)) or shutil.which(name)
+def _tool(name: str, build: bool = False) -> str | None:
+    """The tool from this interpreter's venv, else the benchmarks' tool venv (tach lives
+    there: see ``_measure.tools_venv``), else ``PATH``."""
+    found = shutil.which(name, path=os.path.dirname(sys.executable))
+    if found is None:
+        tools = tools_venv(build)
+        found = shutil.which(name, path=str(tools.parent)) if tools is not None else None
+    return found or shutil.which(name)
 
 
-def measure_tree(root: Path, repeat: int) -> tuple[dict[str, tuple[float, float]], dict[str, str]]:
+def measure_tree(root: Path, repeat: int, build: bool = False
+                 ) -> tuple[dict[str, tuple[float, float]], dict[str, str]]:
     """``{"<tool>, cold|warm": (median wall s, median cpu s)}`` and each tool's verdict."""
-    lint_imports, tach = _tool("lint-imports"), _tool("tach")
+    lint_imports, tach = _tool("lint-imports"), _tool("tach", build)
     if lint_imports is None:
         raise SystemExit("lint-imports not found: pip install -e '.[test]'")
     entries = (root / "entries.txt").read_text().split()
@@ -184,9 +195,10 @@ def _source_files(root: Path) -> int:
     return sum(1 for _ in root.rglob("*.py"))
 
 
-def measure(modules: int, repeat: int, real: bool
+def measure(modules: int, repeat: int, real: bool, build_tools: bool = True
             ) -> list[tuple[str, int, dict[str, tuple[float, float]], dict[str, str]]]:
-    """One entry per tree: its title, files, medians and verdicts."""
+    """One entry per tree: its title, files, medians and verdicts. ``build_tools``: build
+    the tool venv with tach when it is missing (else tach is left out)."""
     trees = []
     with tempfile.TemporaryDirectory(prefix="importwall-bench-") as folder:
         generated = Path(folder) / "generated"
@@ -198,7 +210,7 @@ def measure(modules: int, repeat: int, real: bool
             trees.append(("scikit-learn + pandas", real_root))
         results = []
         for title, root in trees:
-            medians, verdicts = measure_tree(root, repeat)
+            medians, verdicts = measure_tree(root, repeat, build_tools)
             results.append((title, _source_files(root), medians, verdicts))
     return results
 

@@ -38,6 +38,7 @@ from benchmarks._measure import (
     interleaved,
     purelib,
     source_venv,
+    tools_venv,
     wall_seconds,
 )
 from importwall.inject import PTH_LINE, PTH_NAME
@@ -123,12 +124,13 @@ def measure(rounds: int, enabled: str | None = None, callgrind: bool = True,
 
 
 def _coverage_site() -> str | None:
-    """The folder coverage.py is installed in (this interpreter's), or ``None``."""
-    try:
-        import coverage
-    except ImportError:
+    """The folder coverage.py is installed in (the benchmarks' tool venv, built once),
+    or ``None``."""
+    tools = tools_venv(build=True)
+    if tools is None:
         return None
-    return str(Path(coverage.__file__).resolve().parent.parent)
+    site = purelib(tools)
+    return str(site) if (site / "coverage").is_dir() else None
 
 
 def _coverage_line() -> str:
