@@ -520,7 +520,7 @@ def test_a_denied_module_loaded_by_an_earlier_test_is_charged_to_every_later_one
     result = service.runpytest_subprocess("--importwall=policy.toml", "-rA")
     result.assert_outcomes(passed=2, failed=3)  # tests 1 and 3 pass
     result.stdout.fnmatch_lines([
-        "FAILED test_serving.py::test_2_imports_the_loaded_module - Failed: importwall: *",
-        "FAILED test_serving.py::test_4_imports_it_again - Failed: importwall: *",
-        "FAILED test_serving.py::test_5_another_policy_sees_an_earlier_load - Failed: *",
+        "FAILED test_serving.py::test_2_imports_the_loaded_module - Failed: *",
+        "FAILED test_serving.py::test_4_imports_it_again - Failed: *",
+        "FAILED test_serving.py::test_5_another_policy_sees_an_earlier_load - *",
     ])
