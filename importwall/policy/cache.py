@@ -83,8 +83,9 @@ def _entry_path(folder: str, target: str) -> str:
     return os.path.join(folder, f"{stem}-{checksum:08x}.marshal")
 
 
-def _owned_by_us(status: os.stat_result) -> bool:
-    """Ours and writable by nobody else (no such check on Windows, which has no modes)."""
+def owned_by_user(status: os.stat_result) -> bool:
+    """Ours and writable by nobody else (no such check on Windows, which has no modes).
+    The static scan's parse cache is held to the same rule."""
     if not hasattr(os, "getuid"):
         return True
     return status.st_uid == os.getuid() and not status.st_mode & 0o022
@@ -118,7 +119,7 @@ def read(target: str, build: Callable[[Any], Policy]) -> Policy | None:
     try:
         with os.fdopen(descriptor, "rb") as handle:
             status = os.fstat(handle.fileno())
-            if not _owned_by_us(status) or not _owned_by_us(os.stat(folder)):
+            if not owned_by_user(status) or not owned_by_user(os.stat(folder)):
                 return None
             stored = marshal.loads(handle.read())
         tag, key, data = stored
@@ -143,7 +144,7 @@ def write(target: str, files: tuple[str, ...], data: Any) -> bool:
         return False
     try:
         os.makedirs(folder, mode=0o700, exist_ok=True)
-        if not _owned_by_us(os.stat(folder)):
+        if not owned_by_user(os.stat(folder)):
             return False
         payload = marshal.dumps((_TAG, (target, stamps), data))
     except (OSError, ValueError):  # ValueError: data marshal cannot hold
