@@ -97,3 +97,23 @@ def venv_with_packages(folder: Path, packages: Sequence[str], timeout: float = 9
                         f"{output.strip().splitlines()[-1]}")
         pytest.fail(f"pip install {' '.join(packages)} failed:\n{output[-3000:]}")
     return python
+
+
+_LOOPBACK_ONLY = ["unshare", "-n", "--", "sh", "-c", 'ip link set lo up && exec "$0" "$@"']
+
+
+def loopback_only(argv: Sequence[str]) -> list[str]:
+    """``argv`` run in a network namespace of its own that has nothing but loopback.
+
+    For servers that bind every interface or reach out on their own whatever they are told
+    (Ray's gRPC servers bind ``*``; its core probes 8.8.8.8:53 for its address and its
+    dashboard probes cloud metadata): inside, every listener is 127.0.0.1 and nothing
+    leaves the machine. Skips the test, saying why, where the namespace cannot be made
+    (``unshare -n`` needs root or an unprivileged user namespace)."""
+    probe = subprocess.run([*_LOOPBACK_ONLY, "true"], capture_output=True, text=True,
+                           timeout=30, stdin=subprocess.DEVNULL)
+    if probe.returncode != 0:
+        pytest.skip("needs a network namespace with only loopback (unshare -n), so that "
+                    "the servers it starts cannot listen on or reach other addresses: "
+                    f"{(probe.stderr.strip() or 'unshare failed').splitlines()[-1]}")
+    return [*_LOOPBACK_ONLY, *argv]

@@ -4,15 +4,16 @@ destination, the failing severity, and the command after ``--``."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import warnings
 
 from importwall import exitcodes
 from importwall.errors import UsageError
 from importwall.findings import SEVERITIES
-from importwall.policy import Policy, PolicyWarning
+from importwall.policy import MODES, Policy, PolicyWarning
 from importwall.report.model import Report
-from importwall.settings import ENV_POLICY
+from importwall.settings import ENV_DATA_DIR, ENV_MODE, ENV_POLICY
 
 
 def policy_argument(parser: argparse.ArgumentParser) -> None:
@@ -21,6 +22,24 @@ def policy_argument(parser: argparse.ArgumentParser) -> None:
         help=f"policy file or shipped pack name (default: ${ENV_POLICY}, then "
              # rich-argparse reads help as markup: escape the TOML table name.
              "\\[tool.importwall] in pyproject.toml, then importwall.toml, searching upwards)")
+
+
+def firewall_arguments(parser: argparse.ArgumentParser, data_dir_help: str) -> None:
+    """``--policy``, ``--mode`` and ``--data-dir``: the firewall a command starts others under
+    (``run``, ``env``); :func:`firewall_environ` applies them."""
+    policy_argument(parser)
+    parser.add_argument("--mode", "-m", choices=MODES,
+                        help=f"override the policy's mode (default: ${ENV_MODE}, then the "
+                             "policy's mode, then enforce)")
+    parser.add_argument("--data-dir", metavar="DIR", help=data_dir_help)
+
+
+def firewall_environ(args: argparse.Namespace) -> dict[str, str]:
+    """This process's environment with ``--data-dir`` (made absolute) in it."""
+    environ = dict(os.environ)
+    if args.data_dir:
+        environ[ENV_DATA_DIR] = os.path.abspath(args.data_dir)
+    return environ
 
 
 def fail_on_argument(parser: argparse.ArgumentParser) -> None:

@@ -42,6 +42,10 @@ COMMANDS: dict[str, CommandInfo] = {
     "uninstall": CommandInfo(_COMMANDS + "uninstall", "remove what `importwall install` wrote"),
     "startup-file": CommandInfo(
         _COMMANDS + "startup_file", "print the PYTHONSTARTUP script for interactive shells"),
+    "env": CommandInfo(
+        _COMMANDS + "env",
+        "print the environment that activates the firewall, for launchers importwall does "
+        "not start"),
     "scan": CommandInfo(
         _COMMANDS + "scan",
         "statically find import chains from entry points to denied modules"),

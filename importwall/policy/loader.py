@@ -313,6 +313,16 @@ class _FileChecker:
             close = _close_matches(str(raw), spec.choices)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             return self._wrong(path, f"one of {', '.join(map(repr, spec.choices))}{hint}")
+        if kind == "choices":  # one choice, or a list of them
+            values = [raw] if isinstance(raw, str) else raw
+            if isinstance(values, list) and values and all(v in spec.choices for v in values):
+                return tuple(dict.fromkeys(values))
+            wrong = next((v for v in values if v not in spec.choices), raw) if isinstance(
+                values, list) else raw
+            close = _close_matches(str(wrong), spec.choices)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            return self._wrong(path, f"one of {', '.join(map(repr, spec.choices))}, or a "
+                               f"list of them{hint}")
         if kind == "strings":
             if isinstance(raw, list) and all(isinstance(v, str) and v for v in raw):
                 return tuple(raw)

@@ -17,13 +17,15 @@ POLICY_VERSION = 1
 MODES = ("enforce", "warn", "audit")
 BLOCKED_ERRORS = ("module-not-found", "runtime")
 PYTHON_MATCHES = ("minor", "patch", "ignore")
+LOG_SINKS = ("json", "otel")
+"""Where ``[report] log`` (and ``IMPORTWALL_LOG``) also send each finding as it happens."""
 
 
 @dataclass(frozen=True)
 class Field:
     """How one key is validated, normalized and merged across ``extends``."""
 
-    kind: str  # int | bool | str | path | number | choice | strings | rules | exceptions
+    kind: str  # int | bool | str | path | number | choice | choices | strings | rules | exceptions
     choices: tuple[str, ...] = ()
     pattern_key: str = "pattern"
     extra_keys: tuple[str, ...] = ()
@@ -85,6 +87,9 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "formats": Field("strings"),
         "output": Field("str"),
         "fail_on": Field("choice", SEVERITIES),
+        "log": Field("choices", LOG_SINKS,
+                     help="also send each finding, as it happens, to these sinks: json (one "
+                          "JSON object a line on standard error), otel (OpenTelemetry)"),
     },
 }
 """Section name (``""`` for the top level) -> key -> how it is checked."""

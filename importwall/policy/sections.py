@@ -15,6 +15,7 @@ Mode = Literal["enforce", "warn", "audit"]
 BlockedError = Literal["module-not-found", "runtime"]
 Severity = Literal["info", "warning", "error"]
 PythonMatch = Literal["minor", "patch", "ignore"]
+LogSink = Literal["json", "otel"]
 SectionName = Literal["environment", "gpu", "resources", "distributions", "standardize",
                       "report"]
 Rules = tuple[Rule, ...]
@@ -61,6 +62,7 @@ class ReportSection(TypedDict, total=False):
     formats: tuple[str, ...]
     output: str
     fail_on: Severity
+    log: tuple[LogSink, ...]
 
 
 SECTION_TYPES: dict[str, type] = {

@@ -8,14 +8,14 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from importwall.errors import ConfigurationError
 from importwall.policy import MODES, Policy
 from importwall.policy.discovery import resolve_policy
 from importwall.runtime.finder import Firewall, Sink, installed
 from importwall.runtime.records import RecordWriter
-from importwall.settings import ENV_DATA_DIR, ENV_MODE
+from importwall.settings import ENV_DATA_DIR, ENV_LOG, ENV_MODE
 
 DEFAULT_MODE = "enforce"
 
@@ -23,7 +23,7 @@ _lock = threading.Lock()
 
 
 def resolve_mode(explicit: str | None, policy: Policy | None,
-                 environ: os._Environ[str] | dict[str, str] | None = None) -> str:
+                 environ: Mapping[str, str] | None = None) -> str:
     """The mode in force: the argument, else ``IMPORTWALL_MODE``, else the policy's
     ``mode``, else ``enforce``."""
     env = os.environ if environ is None else environ
@@ -76,6 +76,11 @@ def activate(policy: str | os.PathLike[str] | Policy | None = None, mode: str | 
                               on_error=firewall.record)
         firewall.add_sink(writer)
         writer.announce()  # a process that finds nothing is still seen to have run
+    if os.environ.get(ENV_LOG) or loaded.section("report").get("log"):
+        # Imported only when asked for (IMPORTWALL_LOG, [report] log), before the gate too.
+        from importwall.runtime.logsink import add_log_sinks
+
+        add_log_sinks(firewall)
     if loaded.check_at_startup:
         # Imported only here: without check_at_startup the start-up path stays stdlib-only.
         # Run before the firewall is installed, so the checks' own lazy imports are not

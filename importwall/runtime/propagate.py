@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from importwall.policy import Policy
 from importwall.runtime.api import resolve_mode
 from importwall.runtime.finder import Firewall
-from importwall.settings import ENV_DATA_DIR, ENV_MODE, ENV_POLICY
+from importwall.settings import ENV_DATA_DIR, ENV_LOG, ENV_MODE, ENV_POLICY
 
 STARTUP_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                            "_startup")
@@ -31,18 +31,41 @@ def settings(policy: Policy, mode: str, environ: Mapping[str, str]) -> dict[str,
     data_dir = environ.get(ENV_DATA_DIR)
     if data_dir:
         values[ENV_DATA_DIR] = os.path.abspath(data_dir)
+    log = environ.get(ENV_LOG)
+    if log:
+        # Imported only when set: a ``json:PATH`` destination is made absolute too.
+        from importwall.runtime.logsink import absolute_spec
+
+        values[ENV_LOG] = absolute_spec(log)
+    return values
+
+
+def startup_pythonpath(existing: str | None) -> str:
+    """``PYTHONPATH`` with the ``sitecustomize`` folder first, once: ``existing`` follows,
+    less any copy of that folder (so applying it twice changes nothing)."""
+    entries = existing.split(os.pathsep) if existing else []
+    rest = [entry for entry in entries if not (entry and os.path.abspath(entry) == STARTUP_DIR)]
+    return os.pathsep.join([STARTUP_DIR, *rest])
+
+
+def activating_environment(policy: Policy, mode: str | None,
+                           environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Only the variables that activate the firewall in any Python process started with
+    them (``importwall env`` prints these): the absolute ``IMPORTWALL_*`` settings, and
+    ``PYTHONPATH`` with the ``sitecustomize`` folder first, merged with ``environ``'s."""
+    env = os.environ if environ is None else environ
+    values = settings(policy, resolve_mode(mode, policy, env), env)
+    values["PYTHONPATH"] = startup_pythonpath(env.get("PYTHONPATH"))
     return values
 
 
 def child_environment(policy: Policy, mode: str | None,
                       environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment that activates the firewall in a child and, through inheritance,
-    in every Python process it starts, whether or not a ``.pth`` is installed: absolute
-    settings, and the ``sitecustomize`` folder first on ``PYTHONPATH``."""
+    in every Python process it starts, whether or not a ``.pth`` is installed: ``environ``
+    (default: this process's) updated with :func:`activating_environment`."""
     env = dict(os.environ if environ is None else environ)
-    env.update(settings(policy, resolve_mode(mode, policy, env), env))
-    existing = env.get("PYTHONPATH")
-    env["PYTHONPATH"] = STARTUP_DIR + (os.pathsep + existing if existing else "")
+    env.update(activating_environment(policy, mode, env))
     return env
 
 

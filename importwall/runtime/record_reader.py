@@ -55,24 +55,31 @@ def read_record_file(path: str, findings: list[Finding], processes: list[Process
         findings.append(_unreadable(path, 1, f"cannot read the file: {error}"))
         return
     for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-            kind = record["type"]
-            if kind == "finding":
-                findings.append(Finding.from_dict(record["finding"]))
-            elif kind == "process":
-                processes.append(ProcessInfo(
-                    pid=int(record["pid"]), host=str(record["host"]),
-                    program=str(record.get("program", "")),
-                    python=str(record.get("python", "")),
-                    policy=optional_text(record, "policy"), mode=optional_text(record, "mode"),
-                    started=float(record.get("started", 0.0))))
-        # A hand-edited or foreign line can hold any JSON: a list where a table belongs
-        # (AttributeError), a number too large for an int (OverflowError).
-        except (ValueError, LookupError, TypeError, AttributeError, ArithmeticError) as error:
-            findings.append(_unreadable(path, number, f"not a record ({error!s})"))
+        read_record_line(path, number, line, findings, processes)
+
+
+def read_record_line(path: str, number: int, line: str, findings: list[Finding],
+                     processes: list[ProcessInfo]) -> None:
+    """Append what line ``number`` of record file ``path`` holds (``report --follow`` reads
+    files a line at a time as processes write them)."""
+    if not line.strip():
+        return
+    try:
+        record = json.loads(line)
+        kind = record["type"]
+        if kind == "finding":
+            findings.append(Finding.from_dict(record["finding"]))
+        elif kind == "process":
+            processes.append(ProcessInfo(
+                pid=int(record["pid"]), host=str(record["host"]),
+                program=str(record.get("program", "")),
+                python=str(record.get("python", "")),
+                policy=optional_text(record, "policy"), mode=optional_text(record, "mode"),
+                started=float(record.get("started", 0.0))))
+    # A hand-edited or foreign line can hold any JSON: a list where a table belongs
+    # (AttributeError), a number too large for an int (OverflowError).
+    except (ValueError, LookupError, TypeError, AttributeError, ArithmeticError) as error:
+        findings.append(_unreadable(path, number, f"not a record ({error!s})"))
 
 
 def _unreadable(path: str, line: int, problem: str) -> Finding:

@@ -11,26 +11,22 @@ from importwall import exitcodes
 from importwall.cli.options import (
     command_after_dashes,
     command_argument,
+    firewall_arguments,
+    firewall_environ,
     load_cli_policy,
-    policy_argument,
 )
 from importwall.errors import UsageError
-from importwall.policy import MODES
 from importwall.runtime.propagate import child_environment
-from importwall.settings import ENV_DATA_DIR, ENV_MODE
+from importwall.settings import ENV_DATA_DIR
 
 DESCRIPTION = ("Run CMD with the firewall active in every Python process it starts. Exits "
                "with CMD's exit status.")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    policy_argument(parser)
-    parser.add_argument("--mode", "-m", choices=MODES,
-                        help=f"override the policy's mode (default: ${ENV_MODE}, then the "
-                             "policy's mode, then enforce)")
-    parser.add_argument("--data-dir", metavar="DIR",
-                        help=f"write every process's findings into DIR (sets ${ENV_DATA_DIR}; "
-                             "combine them later with `importwall report --data DIR`)")
+    firewall_arguments(parser, f"write every process's findings into DIR (sets "
+                               f"${ENV_DATA_DIR}; combine them later with `importwall report "
+                               "--data DIR`)")
     command_argument(parser, "the command to run")
 
 
@@ -40,10 +36,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("importwall run: no command given; usage: importwall run "
                          "[--policy POLICY] [--mode MODE] -- CMD [ARGS ...]")
     policy = load_cli_policy(args.policy)
-    environ = dict(os.environ)
-    if args.data_dir:
-        environ[ENV_DATA_DIR] = os.path.abspath(args.data_dir)
-    env = child_environment(policy, args.mode, environ)
+    env = child_environment(policy, args.mode, firewall_environ(args))
     program = shutil.which(cmd[0], path=env.get("PATH"))
     if program is None:
         raise UsageError(f"importwall run: command not found: {cmd[0]!r}")
