@@ -117,10 +117,10 @@ def test_a_damaged_cache_falls_back_to_the_source(policy: Path, tmp_path: Path,
 
 def _tampered(entry: Path) -> None:
     """The cache file edited to hold a policy without any deny rule."""
-    tag, key, data = marshal.loads(entry.read_bytes())
+    tag, key, (data, _compiled) = marshal.loads(entry.read_bytes())
     path, files, mode, strict, startup, imports, sections, warns = data
     weaker = (path, files, mode, strict, startup, ((), *imports[1:]), sections, warns)
-    entry.write_bytes(marshal.dumps((tag, key, weaker)))
+    entry.write_bytes(marshal.dumps((tag, key, (weaker, None))))
 
 
 def test_a_cache_others_can_write_is_ignored(policy: Path, tmp_path: Path) -> None:
@@ -216,3 +216,49 @@ def test_the_firewall_enforces_from_the_cache_at_interpreter_start(policy: Path,
         assert "blocked: ForbiddenImportError" in result.stdout, result.output
     assert runs[0].stdout.split()[-1] == "True"   # parsed from source, then cached
     assert runs[1].stdout.split()[-1] == "False"  # from the cache: no TOML reader loaded
+
+
+def test_the_compiled_matcher_is_cached_with_the_policy(policy: Path, tmp_path: Path) -> None:
+    from importwall.runtime.matcher import Matcher
+
+    names = ["optuna", "optuna.visualization", "sklearn.model_selection._split", "wandb",
+             "numpy", "ray.tune.search"]
+    fresh = Matcher.from_policy(load_policy(policy))  # compiles, then stores its tries
+    cached_policy = load_policy(policy)
+    assert cache.compiled_for(cached_policy) is not None
+    cached = Matcher.from_policy(cached_policy)
+    for name in names:
+        assert cached.decide(name) == fresh.decide(name), name
+    assert cached.exception_for("sklearn.model_selection", "sklearn.linear_model") == \
+        fresh.exception_for("sklearn.model_selection", "sklearn.linear_model") is not None
+    assert cached.rule_count == fresh.rule_count
+    # A changed copy of the policy is never paired with the cached tries.
+    import dataclasses
+
+    changed = dataclasses.replace(cached_policy, imports=dataclasses.replace(
+        cached_policy.imports, deny=()))
+    assert cache.compiled_for(changed) is None
+    assert Matcher.from_policy(changed).decide("optuna") is None
+
+
+def test_distribution_rules_are_resolved_in_every_process(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    # What a distribution provides depends on what is installed, not on the policy: those
+    # rules are never part of the cached tries.
+    from importwall.runtime.matcher import Matcher
+
+    monkeypatch.setenv("IMPORTWALL_POLICY_CACHE", str(tmp_path / "cache"))
+    path = tmp_path / "p.toml"
+    path.write_text('version = 1\n[imports]\ndeny = ["optuna"]\n'
+                    'deny_distributions = ["some-dist"]\n')
+    _aged(path)
+    installed = {"some-dist": ["first_module"]}
+    for provided in (["first_module"], ["second_module"]):
+        installed["some-dist"] = provided
+        matcher = Matcher.from_policy(load_policy(path), lambda name: installed[name])
+        decision = matcher.decide(f"{provided[0]}.sub")
+        assert decision is not None and decision.via == "deny_distributions"
+        optuna = matcher.decide("optuna")
+        assert optuna is not None and optuna.rule.pattern == "optuna"
+    assert matcher.decide("first_module") is None

@@ -170,3 +170,38 @@ def _remove(path: str) -> None:
         os.unlink(path)
     except OSError:
         return
+
+
+# --------------------------------------------------------------------------- the matcher
+# The compiled matcher (runtime/matcher.py) is kept in the same entry as the policy it was
+# compiled from. The policy layer does not know what it holds: the loader hands a policy
+# read from the cache its compiled data, and a policy it loaded from source the place to
+# store it, both as private attributes of that Policy object (a copy made with
+# ``dataclasses.replace`` has neither, so a changed policy is never paired with an old
+# matcher).
+
+_COMPILED = "_importwall_compiled"
+_TARGET = "_importwall_cache_target"
+
+
+def attach(policy: Policy, target: str, compiled: Any) -> None:
+    """Remember where ``policy`` is cached, and its compiled matcher data if any."""
+    object.__setattr__(policy, _TARGET, target)
+    object.__setattr__(policy, _COMPILED, compiled)
+
+
+def compiled_for(policy: Policy) -> Any:
+    """The compiled matcher data cached with ``policy``, or ``None``."""
+    return getattr(policy, "__dict__", {}).get(_COMPILED)
+
+
+def store_compiled(policy: Policy, compiled: Any) -> bool:
+    """Add ``compiled`` to ``policy``'s cache entry (once); ``False`` when the policy did
+    not come through the cache (built in code, or changed with ``replace``)."""
+    target = getattr(policy, "__dict__", {}).get(_TARGET)
+    if target is None:
+        return False
+    from importwall.policy.loader import policy_to_data
+
+    object.__setattr__(policy, _COMPILED, compiled)
+    return write(target, policy.files, (policy_to_data(policy), compiled))

@@ -60,14 +60,15 @@ def _load_policy(path: str | os.PathLike[str]) -> Policy:
     target = _resolve_reference(os.fspath(path), base_dir=os.getcwd())
     if target is None:
         raise PolicyError([_no_such_policy(os.fspath(path))])
-    policy = _cache.read(target, policy_from_data)
+    policy = _cache.read(target, _cached_policy)
     if policy is None:
         loader = _Loader()
         raw_sections = loader.load(target, chain=())
         if loader.problems:
             raise PolicyError(loader.problems, loader.warnings)
         policy = _build(target, loader.files, raw_sections, loader.warnings)
-        _cache.write(target, policy.files, policy_to_data(policy))
+        if _cache.write(target, policy.files, (policy_to_data(policy), None)):
+            _cache.attach(policy, target, None)  # the matcher adds its compiled tries
     for message in policy.warnings:
         warnings.warn(message, PolicyWarning, stacklevel=3)
     return policy
@@ -518,6 +519,14 @@ def policy_to_data(policy: Policy) -> tuple[Any, ...]:
              tuple((e.module, e.importer, e.reason, e.source) for e in imports.exceptions),
              imports.blocked_error),
             sections, policy.warnings)
+
+
+def _cached_policy(data: Sequence[Any]) -> Policy:
+    """A cache entry's policy, with the compiled matcher data stored beside it."""
+    policy_data, compiled = data
+    policy = policy_from_data(policy_data)
+    _cache.attach(policy, policy.path, compiled)
+    return policy
 
 
 def policy_from_data(data: Sequence[Any]) -> Policy:

@@ -22,7 +22,7 @@ TYPE_CHECKING = False  # typing is not imported at run time: this module is on t
 if TYPE_CHECKING:
     import re
     from collections.abc import Callable, Iterable
-    from typing import Generic, TypeVar
+    from typing import Any, Generic, TypeVar
 
     from importwall.policy import ImportException, Policy, Rule
 
@@ -58,103 +58,116 @@ def specificity(pattern: str) -> Score:
     return (len(segments), literal, chars)
 
 
-class _Node(Generic[T]):
-    """One trie node. Its tables are created when first needed: a policy of 100,000
-    rules has some 300,000 nodes, nearly all leaves, and four empty containers per node
-    were most of what building it cost (and most of what the collector had to walk)."""
+# A trie node is a plain list, so that a compiled trie is data that ``marshal`` keeps in the
+# compiled-policy cache and reads back in one call: [literal segments -> node, "prefix*"
+# prefixes -> node, the "*" node, [[other glob, node], ...], [entries]]. Each table is
+# created when first needed: a policy of 100,000 rules has some 300,000 nodes, nearly all
+# leaves, and empty tables were most of what building one cost.
+_LITERAL, _PREFIX, _STAR, _GLOBS, _ENTRIES = range(5)
+_REGEXES: dict[str, re.Pattern[str]] = {}
+"""Inner globs ("a*b", "x?") compiled once per process (regexes are not marshal data)."""
 
-    __slots__ = ("entries", "globs", "literal", "prefix", "star")
 
-    def __init__(self) -> None:
-        self.literal: dict[str, _Node[T]] | None = None
-        self.prefix: dict[str, _Node[T]] | None = None  # "jupyter*" is stored under "jupyter"
-        self.star: _Node[T] | None = None
-        self.globs: list[tuple[re.Pattern[str], _Node[T]]] | None = None
-        self.entries: list[T] | None = None
+def _new_node() -> list[Any]:
+    return [None, None, None, None, None]
 
-    def child(self, segment: str) -> _Node[T]:
-        if "*" not in segment and "?" not in segment:
-            table = self.literal
-            if table is None:
-                table = self.literal = {}
-            node = table.get(segment)
-            if node is None:
-                node = table[segment] = _Node()
-            return node
-        if segment == "*":
-            if self.star is None:
-                self.star = _Node()
-            return self.star
-        head = segment[:-1]
-        if segment.endswith("*") and not _is_glob(head):
-            prefixes = self.prefix
-            if prefixes is None:
-                prefixes = self.prefix = {}
-            node = prefixes.get(head)
-            if node is None:
-                node = prefixes[head] = _Node()
-            return node
-        import fnmatch  # only policies with inner globs ("a*b", "x?") pay for fnmatch and re
-        import re
 
-        regex = re.compile(fnmatch.translate(segment))
-        if self.globs is None:
-            self.globs = []
-        for existing, node in self.globs:
-            if existing.pattern == regex.pattern:
-                return node
-        node = _Node()
-        self.globs.append((regex, node))
-        return node
+def _child(node: list[Any], segment: str) -> list[Any]:
+    found: list[Any] | None
+    if "*" not in segment and "?" not in segment:
+        table: dict[str, list[Any]] | None = node[_LITERAL]
+        if table is None:
+            table = node[_LITERAL] = {}
+        found = table.get(segment)
+        if found is None:
+            found = table[segment] = _new_node()
+        return found
+    if segment == "*":
+        if node[_STAR] is None:
+            node[_STAR] = _new_node()
+        return node[_STAR]  # type: ignore[no-any-return]
+    head = segment[:-1]
+    if segment.endswith("*") and not _is_glob(head):
+        prefixes: dict[str, list[Any]] | None = node[_PREFIX]
+        if prefixes is None:
+            prefixes = node[_PREFIX] = {}
+        found = prefixes.get(head)
+        if found is None:
+            found = prefixes[head] = _new_node()
+        return found
+    globs = node[_GLOBS]
+    if globs is None:
+        globs = node[_GLOBS] = []
+    for glob, found in globs:
+        if glob == segment:
+            return found
+    found = _new_node()
+    globs.append([segment, found])
+    return found
 
-    def step(self, segment: str, out: list[_Node[T]]) -> None:
-        if self.literal is not None:
-            node = self.literal.get(segment)
-            if node is not None:
-                out.append(node)
-        if self.star is not None:
-            out.append(self.star)
-        if self.prefix is not None:
-            for end in range(len(segment) + 1):
-                node = self.prefix.get(segment[:end])
-                if node is not None:
-                    out.append(node)
-        if self.globs is not None:
-            for regex, node in self.globs:
-                if regex.match(segment):
-                    out.append(node)
+
+def _glob_matches(glob: str, segment: str) -> bool:
+    regex = _REGEXES.get(glob)
+    if regex is None:
+        import fnmatch  # only policies with inner globs pay for fnmatch and re
+        import re as re_
+
+        regex = _REGEXES[glob] = re_.compile(fnmatch.translate(glob))
+    return regex.match(segment) is not None
+
+
+def _step(node: list[Any], segment: str, out: list[list[Any]]) -> None:
+    table = node[_LITERAL]
+    if table is not None:
+        found = table.get(segment)
+        if found is not None:
+            out.append(found)
+    if node[_STAR] is not None:
+        out.append(node[_STAR])
+    prefixes = node[_PREFIX]
+    if prefixes is not None:
+        for end in range(len(segment) + 1):
+            found = prefixes.get(segment[:end])
+            if found is not None:
+                out.append(found)
+    globs = node[_GLOBS]
+    if globs is not None:
+        for glob, found in globs:
+            if _glob_matches(glob, segment):
+                out.append(found)
 
 
 class PatternTrie(Generic[T]):
     """Module patterns mapped to values; :meth:`matches` yields every value whose pattern
-    covers a name (the name itself or one of its parents matches the pattern)."""
+    covers a name (the name itself or one of its parents matches the pattern). The trie
+    is plain lists and dicts (:attr:`root`): with marshal-able values, it is data."""
 
-    def __init__(self) -> None:
-        self._root: _Node[T] = _Node()
-        self.size = 0
+    def __init__(self, root: list[Any] | None = None, size: int = 0) -> None:
+        self.root: list[Any] = _new_node() if root is None else root
+        self.size = size
 
     def add(self, pattern: str, value: T) -> None:
-        node = self._root
+        node = self.root
         for segment in pattern.split("."):
-            node = node.child(segment)
-        if node.entries is None:
-            node.entries = [value]
+            node = _child(node, segment)
+        if node[_ENTRIES] is None:
+            node[_ENTRIES] = [value]
         else:
-            node.entries.append(value)
+            node[_ENTRIES].append(value)
         self.size += 1
 
     def matches(self, name: str) -> list[T]:
         found: list[T] = []
-        frontier = [self._root]
+        frontier = [self.root]
         for segment in name.split("."):
-            reached: list[_Node[T]] = []
+            reached: list[list[Any]] = []
             for node in frontier:
-                node.step(segment, reached)
+                _step(node, segment, reached)
             if not reached:
                 break
             for node in reached:
-                if node.entries is not None:
-                    found.extend(node.entries)
+                if node[_ENTRIES] is not None:
+                    found.extend(node[_ENTRIES])
             frontier = reached
         return found
 
@@ -198,9 +211,13 @@ class Decision:
         return label
 
 
-# A compiled rule: ((specificity, precedence, deny beats allow), decision). Plain tuples:
-# ranks compare as tuples, and a policy of 100,000 rules makes 100,000 of them.
-_Entry = tuple[tuple["Score", int, int], Decision]
+# A compiled rule in the trie: (rank, kind, index), rank = (specificity, precedence, deny
+# beats allow); kind and index name the rule (see ``_KINDS``), so the trie is plain data
+# and each Decision is made the first time its rule decides a name.
+_Entry = tuple[tuple["Score", int, int], int, int]
+_KINDS = ((DENY, "deny"), (ALLOW, "allow"), (DENY, "deny_distributions"))
+_DENY, _ALLOW, _DISTRIBUTION = range(3)
+COMPILED_FORMAT = 1
 
 
 if TYPE_CHECKING:
@@ -217,54 +234,95 @@ class Matcher:
         exceptions: Iterable[ImportException] = (),
         deny_distributions: Iterable[Rule] = (),
         resolve_distribution: DistributionResolver | None = None,
+        *,
+        _compiled: Any = None,
     ) -> None:
-        self._rules: PatternTrie[_Entry] = PatternTrie()
-        self._exceptions: PatternTrie[tuple[PatternTrie[bool], ImportException]] = PatternTrie()
+        self._by_kind: tuple[list[Rule], list[Rule], list[Rule]] = (
+            list(deny), list(allow), [])
+        self._exception_list = list(exceptions)
+        self._decisions: dict[tuple[int, int], Decision] = {}
         self._cache: dict[str, Decision | None] = {}
-        # The trie is many small objects and no cycles: the collector's full passes over a
-        # growing trie made compiling 100,000 rules grow faster than linearly.
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
-            self._compile(deny, allow, exceptions, deny_distributions, resolve_distribution)
-        finally:
-            if collecting:
-                gc.enable()
+        self._rules: PatternTrie[_Entry]
+        self._exceptions: PatternTrie[tuple[list[Any], int]]
+        if _compiled is not None:  # from the compiled-policy cache: already a trie
+            _, rules, rule_count, exception_trie, exception_count = _compiled
+            self._rules = PatternTrie(rules, rule_count)
+            self._exceptions = PatternTrie(exception_trie, exception_count)
+        else:
+            self._rules = PatternTrie()
+            self._exceptions = PatternTrie()
+            # The trie is many small objects and no cycles: the collector's full passes over
+            # a growing trie made compiling 100,000 rules grow faster than linearly.
+            collecting = gc.isenabled()
+            gc.disable()
+            try:
+                self._compile()
+            finally:
+                if collecting:
+                    gc.enable()
+        if resolve_distribution is not None:
+            self._add_distributions(deny_distributions, resolve_distribution)
 
-    def _compile(self, deny: Iterable[Rule], allow: Iterable[Rule],
-                 exceptions: Iterable[ImportException], deny_distributions: Iterable[Rule],
-                 resolve_distribution: DistributionResolver | None) -> None:
-        for rule in deny:
-            self._add(rule, DENY, "deny")
-        for rule in allow:
-            self._add(rule, ALLOW, "allow")
-        for exception in exceptions:
+    def _compile(self) -> None:
+        for kind in (_DENY, _ALLOW):
+            for index, rule in enumerate(self._by_kind[kind]):
+                self._add(rule, kind, index)
+        for index, exception in enumerate(self._exception_list):
             importers: PatternTrie[bool] = PatternTrie()
             importers.add(exception.importer, True)
-            self._exceptions.add(exception.module, (importers, exception))
-        if resolve_distribution is not None:
-            from importwall.policy.rules import Rule
+            self._exceptions.add(exception.module, (importers.root, index))
 
-            for rule in deny_distributions:
-                for module in resolve_distribution(rule.pattern):
-                    as_module = Rule(module, rule.reason, rule.severity, rule.source,
-                                     rule.precedence, {"distribution": rule.pattern})
-                    self._add(as_module, DENY, "deny_distributions")
+    def _add_distributions(self, deny_distributions: Iterable[Rule],
+                           resolve_distribution: DistributionResolver) -> None:
+        """Rules for the modules installed distributions provide: resolved in every
+        process (what is installed changes without the policy changing), never cached."""
+        from importwall.policy.rules import Rule
+
+        added = self._by_kind[_DISTRIBUTION]
+        for rule in deny_distributions:
+            for module in resolve_distribution(rule.pattern):
+                added.append(Rule(module, rule.reason, rule.severity, rule.source,
+                                  rule.precedence, {"distribution": rule.pattern}))
+                self._add(added[-1], _DISTRIBUTION, len(added) - 1)
 
     @classmethod
     def from_policy(cls, policy: Policy,
                     resolve_distribution: DistributionResolver | None = None) -> Matcher:
+        """The policy's rules compiled, or read back from the compiled-policy cache when
+        the policy came from it; a policy loaded from source has its trie cached."""
         imports = policy.imports
         if resolve_distribution is None and imports.deny_distributions:
             from importwall.runtime.distributions import top_level_modules
 
             resolve_distribution = top_level_modules
-        return cls(imports.deny, imports.allow, imports.exceptions,
-                   imports.deny_distributions, resolve_distribution)
+        from importwall.policy import cache
 
-    def _add(self, rule: Rule, verdict: str, via: str) -> None:
-        rank = (specificity(rule.pattern), rule.precedence, 1 if verdict == DENY else 0)
-        self._rules.add(rule.pattern, (rank, Decision(verdict, rule, via)))
+        compiled = cache.compiled_for(policy)
+        if compiled is not None and _fits(compiled, policy):
+            return cls(imports.deny, imports.allow, imports.exceptions,
+                       imports.deny_distributions, resolve_distribution, _compiled=compiled)
+        matcher = cls(imports.deny, imports.allow, imports.exceptions)
+        cache.store_compiled(policy, matcher.to_data())
+        if resolve_distribution is not None:
+            matcher._add_distributions(imports.deny_distributions, resolve_distribution)
+        return matcher
+
+    def to_data(self) -> tuple[Any, ...]:
+        """The compiled tries as marshal-able data (before any distribution rules)."""
+        return (COMPILED_FORMAT, self._rules.root, self._rules.size, self._exceptions.root,
+                self._exceptions.size)
+
+    def _add(self, rule: Rule, kind: int, index: int) -> None:
+        rank = (specificity(rule.pattern), rule.precedence, 1 if kind != _ALLOW else 0)
+        self._rules.add(rule.pattern, (rank, kind, index))
+
+    def _decision(self, kind: int, index: int) -> Decision:
+        decision = self._decisions.get((kind, index))
+        if decision is None:
+            verdict, via = _KINDS[kind]
+            decision = Decision(verdict, self._by_kind[kind][index], via)
+            self._decisions[kind, index] = decision
+        return decision
 
     @property
     def rule_count(self) -> int:
@@ -280,7 +338,7 @@ class Matcher:
         for entry in self._rules.matches(name):
             if best is None or entry[0] > best[0]:
                 best = entry
-        decision = best[1] if best is not None else None
+        decision = self._decision(best[1], best[2]) if best is not None else None
         self._cache[name] = decision
         return decision
 
@@ -288,7 +346,19 @@ class Matcher:
         """The importer-aware exception that lets ``importer`` import ``name``, if any."""
         if importer is None or not self._exceptions.size:
             return None
-        for importers, exception in self._exceptions.matches(name):
-            if importers.matches(importer):
-                return exception
+        for importers, index in self._exceptions.matches(name):
+            if PatternTrie(importers).matches(importer):
+                return self._exception_list[index]
         return None
+
+
+def _fits(compiled: Any, policy: Policy) -> bool:
+    """Cached tries for this policy's own rules (the entry holds both; checked anyway)."""
+    try:
+        form, _, rule_count, _, exception_count = compiled
+    except (TypeError, ValueError):
+        return False
+    imports = policy.imports
+    return bool(form == COMPILED_FORMAT
+            and rule_count == len(imports.deny) + len(imports.allow)
+            and exception_count == len(imports.exceptions))
