@@ -80,18 +80,9 @@ def write_policy(folder: Path, rules: int) -> Path:
     return path
 
 
-def _child(argv: Sequence[str], env: dict[str, str], timeout: float) -> list[float] | None:
-    try:
-        done = subprocess.run(list(argv), env=env, capture_output=True, text=True,
-                              timeout=timeout, stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired:
-        return None
-    if done.returncode != 0:
-        raise RuntimeError(f"large-policy child failed ({done.returncode}):\n{done.stderr}")
-    return [float(value) for value in done.stdout.split()[-3:]]
-
-
-def _wall(argv: Sequence[str], env: dict[str, str], timeout: float) -> float | None:
+def _run(argv: Sequence[str], env: dict[str, str], timeout: float) -> tuple[float, str] | None:
+    """Wall seconds and stdout of one fresh process, or ``None`` when it ran past
+    ``timeout`` (stopped)."""
     began = time.perf_counter()
     try:
         done = subprocess.run(list(argv), env=env, capture_output=True, text=True,
@@ -99,8 +90,19 @@ def _wall(argv: Sequence[str], env: dict[str, str], timeout: float) -> float | N
     except subprocess.TimeoutExpired:
         return None
     if done.returncode != 0:
-        raise RuntimeError(f"importwall check failed ({done.returncode}):\n{done.stderr}")
-    return time.perf_counter() - began
+        raise RuntimeError(f"{' '.join(argv[:3])} failed ({done.returncode}):\n{done.stderr}")
+    return time.perf_counter() - began, done.stdout
+
+
+def _child(argv: Sequence[str], env: dict[str, str], timeout: float) -> list[float] | None:
+    """The child's own timings: load, compile, both."""
+    ran = _run(argv, env, timeout)
+    return None if ran is None else [float(value) for value in ran[1].split()[-3:]]
+
+
+def _wall(argv: Sequence[str], env: dict[str, str], timeout: float) -> float | None:
+    ran = _run(argv, env, timeout)
+    return None if ran is None else ran[0]
 
 
 def _seconds_row(label: str, samples: list[float] | None, timeout: float,

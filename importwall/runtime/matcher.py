@@ -73,36 +73,34 @@ def _new_node() -> list[Any]:
 
 
 def _child(node: list[Any], segment: str) -> list[Any]:
-    found: list[Any] | None
     if "*" not in segment and "?" not in segment:
-        table: dict[str, list[Any]] | None = node[_LITERAL]
-        if table is None:
-            table = node[_LITERAL] = {}
-        found = table.get(segment)
-        if found is None:
-            found = table[segment] = _new_node()
-        return found
+        return _keyed_child(node, _LITERAL, segment)
     if segment == "*":
         if node[_STAR] is None:
             node[_STAR] = _new_node()
         return node[_STAR]  # type: ignore[no-any-return]
     head = segment[:-1]
     if segment.endswith("*") and not _is_glob(head):
-        prefixes: dict[str, list[Any]] | None = node[_PREFIX]
-        if prefixes is None:
-            prefixes = node[_PREFIX] = {}
-        found = prefixes.get(head)
-        if found is None:
-            found = prefixes[head] = _new_node()
-        return found
+        return _keyed_child(node, _PREFIX, head)
     globs = node[_GLOBS]
     if globs is None:
         globs = node[_GLOBS] = []
     for glob, found in globs:
         if glob == segment:
-            return found
-    found = _new_node()
-    globs.append([segment, found])
+            return found  # type: ignore[no-any-return]
+    created = _new_node()
+    globs.append([segment, created])
+    return created
+
+
+def _keyed_child(node: list[Any], slot: int, key: str) -> list[Any]:
+    """The child under ``key`` in the node's literal or prefix table, made if missing."""
+    table: dict[str, list[Any]] | None = node[slot]
+    if table is None:
+        table = node[slot] = {}
+    found = table.get(key)
+    if found is None:
+        found = table[key] = _new_node()
     return found
 
 
