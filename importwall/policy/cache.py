@@ -181,12 +181,13 @@ def _remove(path: str) -> None:
 # matcher).
 
 _COMPILED = "_importwall_compiled"
-_TARGET = "_importwall_cache_target"
+_ENTRY = "_importwall_cache_entry"
 
 
-def attach(policy: Policy, target: str, compiled: Any) -> None:
-    """Remember where ``policy`` is cached, and its compiled matcher data if any."""
-    object.__setattr__(policy, _TARGET, target)
+def attach(policy: Policy, target: str, data: Any, compiled: Any) -> None:
+    """Remember where ``policy`` is cached (with ``data``, the loader's marshal-able form
+    of it), and its compiled matcher data if any."""
+    object.__setattr__(policy, _ENTRY, (target, data))
     object.__setattr__(policy, _COMPILED, compiled)
 
 
@@ -198,10 +199,9 @@ def compiled_for(policy: Policy) -> Any:
 def store_compiled(policy: Policy, compiled: Any) -> bool:
     """Add ``compiled`` to ``policy``'s cache entry (once); ``False`` when the policy did
     not come through the cache (built in code, or changed with ``replace``)."""
-    target = getattr(policy, "__dict__", {}).get(_TARGET)
-    if target is None:
+    entry = getattr(policy, "__dict__", {}).get(_ENTRY)
+    if entry is None:
         return False
-    from importwall.policy.loader import policy_to_data
-
+    target, data = entry
     object.__setattr__(policy, _COMPILED, compiled)
-    return write(target, policy.files, (policy_to_data(policy), compiled))
+    return write(target, policy.files, (data, compiled))

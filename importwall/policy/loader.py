@@ -67,8 +67,9 @@ def _load_policy(path: str | os.PathLike[str]) -> Policy:
         if loader.problems:
             raise PolicyError(loader.problems, loader.warnings)
         policy = _build(target, loader.files, raw_sections, loader.warnings)
-        if _cache.write(target, policy.files, (policy_to_data(policy), None)):
-            _cache.attach(policy, target, None)  # the matcher adds its compiled tries
+        data = policy_to_data(policy)
+        if _cache.write(target, policy.files, (data, None)):
+            _cache.attach(policy, target, data, None)  # the matcher adds its compiled tries
     for message in policy.warnings:
         warnings.warn(message, PolicyWarning, stacklevel=3)
     return policy
@@ -525,7 +526,7 @@ def _cached_policy(data: Sequence[Any]) -> Policy:
     """A cache entry's policy, with the compiled matcher data stored beside it."""
     policy_data, compiled = data
     policy = policy_from_data(policy_data)
-    _cache.attach(policy, policy.path, compiled)
+    _cache.attach(policy, policy.path, policy_data, compiled)
     return policy
 
 
