@@ -106,7 +106,7 @@ def _stamps(files: tuple[str, ...]) -> tuple[tuple[str, int, int], ...] | None:
 def read(target: str, build: Callable[[Any], Policy]) -> Policy | None:
     """The cached policy for the file ``target`` (absolute), or ``None`` on any miss.
 
-    ``build`` turns the stored data back into a :class:`Policy` (the loader's
+    ``build`` turns the stored data back into a :class:`Policy` (the loader does it, see
     :func:`~importwall.policy.loader.policy_from_data`); a failure there is a miss too."""
     folder = cache_dir()
     if folder is None:
