@@ -14,6 +14,8 @@ ENV_MODE = "IMPORTWALL_MODE"
 """``enforce``, ``warn`` or ``audit``: overrides the policy's own mode."""
 ENV_DATA_DIR = "IMPORTWALL_DATA_DIR"
 """Where each process writes its record file."""
+ENV_POLICY_CACHE = "IMPORTWALL_POLICY_CACHE"
+"""Where compiled policies are cached (a folder), or ``off``; default: the user cache."""
 ENV_LOG = "IMPORTWALL_LOG"
 """Where each finding is also written as it happens, for log pipelines and OpenTelemetry: a
 comma-separated list of ``json`` (one JSON object a line on standard error), ``json:PATH``

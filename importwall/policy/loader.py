@@ -10,16 +10,14 @@ Standard library only: this module is on the start-up path.
 
 from __future__ import annotations
 
+import gc
 import os
 import stat
 import warnings
-from collections.abc import Mapping, Sequence
-from typing import Any
 
 from importwall.errors import PolicyError
 from importwall.findings import SEVERITIES
-from importwall.policy import toml as _toml
-from importwall.policy.locate import Locator
+from importwall.policy import cache as _cache
 from importwall.policy.model import ImportRules, Policy, PolicyWarning
 from importwall.policy.packs import pack_names, pack_path
 from importwall.policy.rules import ImportException, Rule
@@ -31,6 +29,13 @@ from importwall.policy.schema import (
     Field,
 )
 
+TYPE_CHECKING = False  # typing and collections.abc are not imported at interpreter start
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from typing import Any
+
+    from importwall.policy.locate import Locator
+
 PYPROJECT = "pyproject.toml"
 PYPROJECT_TABLE = ("tool", "importwall")
 """In a ``pyproject.toml`` the policy is the ``[tool.importwall]`` table, same keys."""
@@ -41,19 +46,36 @@ def load_policy(path: str | os.PathLike[str]) -> Policy:
 
     Raises :class:`PolicyError` listing every problem found in every file.
     """
-    loader = _Loader()
+    # A large policy is hundreds of thousands of small containers that form no cycles;
+    # the collector's full passes over them made loading grow faster than the file.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _load_policy(path)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _load_policy(path: str | os.PathLike[str]) -> Policy:
     reference = os.fspath(path)
     target = _resolve_reference(reference, base_dir=os.getcwd())
     if target is None:
         unusable = _unusable_path(reference, os.getcwd())
         raise PolicyError([f"{reference}:1: policy: {unusable}" if unusable
                            else _no_such_policy(reference)])
-    raw_sections = loader.load(target, chain=())
-    if loader.problems:
-        raise PolicyError(loader.problems, loader.warnings)
-    policy = _build(target, loader.files, raw_sections, loader.warnings)
-    for message in loader.warnings:
-        warnings.warn(message, PolicyWarning, stacklevel=2)
+    policy = _cache.read(target, _cached_policy)
+    if policy is None:
+        loader = _Loader()
+        raw_sections = loader.load(target, chain=())
+        if loader.problems:
+            raise PolicyError(loader.problems, loader.warnings)
+        policy = _build(target, loader.files, raw_sections, loader.warnings)
+        data = policy_to_data(policy)
+        if _cache.write(target, policy.files, (data, None)):
+            _cache.attach(policy, target, data, None)  # the matcher adds its compiled tries
+    for message in policy.warnings:
+        warnings.warn(message, PolicyWarning, stacklevel=3)
     return policy
 
 
@@ -159,7 +181,7 @@ def _read_text(path: str) -> tuple[str | None, str | None]:
 
 
 # Normalized values per section: {section: {key: value}} with only the keys a file set.
-_Sections = dict[str, dict[str, Any]]
+_Sections = dict[str, dict[str, "Any"]]
 
 
 class _Loader:
@@ -171,6 +193,11 @@ class _Loader:
         self.files: list[str] = []
 
     def load(self, path: str, chain: tuple[str, ...]) -> _Sections:
+        # The TOML reader and the line locator are imported only when a policy is read from
+        # source: a policy from the compiled cache needs neither (nor re, nor typing).
+        from importwall.policy import toml as _toml
+        from importwall.policy.locate import Locator
+
         text, problem = _read_text(path)
         if text is None:
             self.problems.append(problem or f"{path}:1: policy: cannot read the file")
@@ -480,7 +507,9 @@ def _pattern_problem(pattern: Any, key: str) -> str | None:
     if any(not segment for segment in segments):
         return f"{pattern!r} is not a dotted module name (empty segment)"
     for segment in segments:
-        if not all(ch.isalnum() or ch in "_*?" for ch in segment):
+        # Letters, digits, '_' and the globs: what is left without '_*?' is alphanumeric.
+        bare = segment.replace("_", "").replace("*", "").replace("?", "")
+        if bare and not bare.isalnum():
             return (f"{pattern!r} is not a module pattern: use dotted names with '*' globs, "
                     "e.g. 'sklearn.model_selection' or 'jupyter*'")
     return None
@@ -529,3 +558,62 @@ def _build(path: str, files: Sequence[str], sections: _Sections,
         sections=sections,
         warnings=tuple(warnings_),
     )
+
+
+# --------------------------------------------------------------------------- the cache
+# A loaded policy as plain tuples, dicts and strings (what marshal holds), and back.
+
+
+def _rule_data(rule: Rule) -> tuple[Any, ...]:
+    return (rule.pattern, rule.reason, rule.severity, rule.source, rule.precedence,
+            dict(rule.extra))
+
+
+def _rules_of(data: Sequence[Sequence[Any]]) -> tuple[Rule, ...]:
+    return tuple(Rule(pattern, reason, severity, source, precedence, extra)
+                 for pattern, reason, severity, source, precedence, extra in data)
+
+
+def policy_to_data(policy: Policy) -> tuple[Any, ...]:
+    """``policy`` as marshal-able data (:mod:`importwall.policy.cache`)."""
+    imports = policy.imports
+    sections = {
+        name: {key: ("rules", tuple(_rule_data(rule) for rule in value))
+               if isinstance(value, tuple) and value and isinstance(value[0], Rule)
+               else ("value", value)
+               for key, value in values.items()}
+        for name, values in policy.sections.items()}
+    return (policy.path, policy.files, policy.mode, policy.strict, policy.check_at_startup,
+            (tuple(_rule_data(rule) for rule in imports.deny),
+             tuple(_rule_data(rule) for rule in imports.allow),
+             tuple(_rule_data(rule) for rule in imports.deny_distributions),
+             tuple((e.module, e.importer, e.reason, e.source) for e in imports.exceptions),
+             imports.blocked_error),
+            sections, policy.warnings)
+
+
+def _cached_policy(data: Sequence[Any]) -> Policy:
+    """A cache entry's policy, with the compiled matcher data stored beside it."""
+    policy_data, compiled = data
+    policy = policy_from_data(policy_data)
+    _cache.attach(policy, policy.path, policy_data, compiled)
+    return policy
+
+
+def policy_from_data(data: Sequence[Any]) -> Policy:
+    """The :class:`Policy` that :func:`policy_to_data` stored."""
+    path, files, mode, strict, check_at_startup, imports, sections, warnings_ = data
+    deny, allow, deny_distributions, exceptions, blocked_error = imports
+    return Policy(
+        path=path, files=tuple(files), mode=mode, strict=strict,
+        check_at_startup=check_at_startup,
+        imports=ImportRules(
+            deny=_rules_of(deny), allow=_rules_of(allow),
+            deny_distributions=_rules_of(deny_distributions),
+            exceptions=tuple(ImportException(module, importer, reason, source)
+                             for module, importer, reason, source in exceptions),
+            blocked_error=blocked_error),
+        sections={name: {key: _rules_of(value) if kind == "rules" else value
+                         for key, (kind, value) in values.items()}
+                  for name, values in sections.items()},
+        warnings=tuple(warnings_))
