@@ -21,3 +21,7 @@ ENV_LOG = "IMPORTWALL_LOG"
 comma-separated list of ``json`` (one JSON object a line on standard error), ``json:PATH``
 (appended to PATH), ``otel`` (OTLP log records and a counter), or ``off``; it overrides the
 policy's ``[report] log``."""
+ENV_LOSS_SOCKET = "IMPORTWALL_LOSS_SOCKET"
+"""Set by ``importwall run`` (audit mode) and ``importwall audit`` for the processes they
+start: where a process that could not write its findings says so
+(:mod:`importwall.runtime.losses`). Not for users to set."""

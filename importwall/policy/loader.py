@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import os
+import stat
 import warnings
 
 from importwall.errors import PolicyError
@@ -57,9 +58,12 @@ def load_policy(path: str | os.PathLike[str]) -> Policy:
 
 
 def _load_policy(path: str | os.PathLike[str]) -> Policy:
-    target = _resolve_reference(os.fspath(path), base_dir=os.getcwd())
+    reference = os.fspath(path)
+    target = _resolve_reference(reference, base_dir=os.getcwd())
     if target is None:
-        raise PolicyError([_no_such_policy(os.fspath(path))])
+        unusable = _unusable_path(reference, os.getcwd())
+        raise PolicyError([f"{reference}:1: policy: {unusable}" if unusable
+                           else _no_such_policy(reference)])
     policy = _cache.read(target, _cached_policy)
     if policy is None:
         loader = _Loader()
@@ -110,6 +114,72 @@ def _resolve_reference(reference: str, base_dir: str) -> str | None:
     return None
 
 
+def _unusable_path(reference: str, base_dir: str) -> str | None:
+    """Why the path ``reference`` names is no policy file that could be read: a folder, a
+    FIFO or another file that is not a regular one, or a folder on the way that this user
+    may not enter. ``None`` when there is simply nothing there."""
+    candidate = os.path.abspath(os.path.join(base_dir, os.path.expanduser(reference)))
+    try:
+        mode = os.stat(candidate).st_mode
+    except PermissionError:
+        return _closed_folder(candidate)
+    except (OSError, ValueError):
+        return None
+    if stat.S_ISDIR(mode):
+        inside = [name for name in ("importwall.toml", PYPROJECT)
+                  if os.path.isfile(os.path.join(candidate, name))]
+        hint = (f"; did you mean {os.path.join(reference, inside[0])!r}?" if inside
+                else "; name the policy file in it")
+        return f"{candidate!r} is a folder, not a policy file{hint}"
+    if stat.S_ISFIFO(mode):
+        return (f"{candidate!r} is a FIFO (a named pipe), not a file: reading it would wait "
+                "for a writer, holding up the process; write the policy to a regular file")
+    if not stat.S_ISREG(mode):
+        return (f"{candidate!r} is not a regular file (a socket or a device); name a "
+                "policy file")
+    return None
+
+
+def _closed_folder(candidate: str) -> str:
+    """The message for a path behind a folder this user may not enter (no search, ``x``,
+    permission)."""
+    folder = os.path.dirname(candidate)
+    ancestors = []
+    while True:
+        ancestors.append(folder)
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            break
+        folder = parent
+    closed = next((a for a in reversed(ancestors) if not os.access(a, os.X_OK)),
+                  os.path.dirname(candidate))
+    user = f"uid {os.geteuid()}" if hasattr(os, "geteuid") else "this user"
+    return (f"cannot reach {candidate!r}: the folder {closed!r} does not let {user} in "
+            "(permission denied); give that user search permission on it (chmod +x), or "
+            "put the policy where the process can read it")
+
+
+def _read_text(path: str) -> tuple[str | None, str | None]:
+    """(the file's text, None), or (None, the problem): as ``open(path, encoding="utf-8")``
+    would read it, with a message naming the line of a byte that is not UTF-8."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as error:
+        return None, f"{path}:1: policy: cannot read the file: {error}"
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
+        byte = data[error.start]
+        return None, (f"{path}:{line}: policy: byte 0x{byte:02x} at column {column} is not "
+                      "UTF-8 (a TOML file is UTF-8); save it as UTF-8")
+    if "\r" in text:  # universal newlines, as text mode reads them
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text, None
+
+
 # Normalized values per section: {section: {key: value}} with only the keys a file set.
 _Sections = dict[str, dict[str, "Any"]]
 
@@ -128,11 +198,9 @@ class _Loader:
         from importwall.policy import toml as _toml
         from importwall.policy.locate import Locator
 
-        try:
-            with open(path, encoding="utf-8") as handle:
-                text = handle.read()
-        except (OSError, UnicodeDecodeError) as error:
-            self.problems.append(f"{path}:1: policy: cannot read the file: {error}")
+        text, problem = _read_text(path)
+        if text is None:
+            self.problems.append(problem or f"{path}:1: policy: cannot read the file")
             return {}
         try:
             document = _toml.loads(text)
@@ -161,7 +229,9 @@ class _Loader:
         for reference, line in checker.extends(document):
             base = _resolve_reference(reference, os.path.dirname(path))
             if base is None:
-                self.problems.append(f"{path}:{line}: extends: {_missing_base(reference)}")
+                unusable = _unusable_path(reference, os.path.dirname(path))
+                self.problems.append(
+                    f"{path}:{line}: extends: {unusable or _missing_base(reference)}")
                 continue
             if base in chain or base == path:
                 cycle = " -> ".join([*chain, path, base])
