@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import random
+import resource
 import shutil
 import statistics
 import subprocess
@@ -98,6 +99,18 @@ def wall_seconds(argv: Sequence[str], env: Mapping[str, str],
     return elapsed
 
 
+def cpu_seconds(argv: Sequence[str], env: Mapping[str, str]) -> float:
+    """CPU seconds (user + system) a fresh process used: unlike wall time, it does not
+    count the time the process waited for a core on a busy machine."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    done = subprocess.run(list(argv), env=dict(env), stdin=subprocess.DEVNULL,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        raise RuntimeError(f"{argv[0]} exited {done.returncode}:\n{done.stderr}")
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
 def reported_seconds(argv: Sequence[str], env: Mapping[str, str]) -> float:
     """A fresh process that prints the seconds its timed section took, as its last line."""
     done = subprocess.run(list(argv), env=dict(env), check=False, stdin=subprocess.DEVNULL,
@@ -145,6 +158,20 @@ def source_venv(root: Path, packages: Sequence[str] = ()) -> Path:
         marker.write_text(wanted)
     (purelib(python) / "_importwall_source.pth").write_text(f"{REPO}\n")
     return python
+
+
+TOOLS_PACKAGES = ("tach", "coverage")
+"""The tools the benchmarks compare against, kept in a venv of their own: tach registers
+a pytest plugin, which must not land in the venv that runs the project's tests."""
+
+
+def tools_venv(build: bool) -> Path | None:
+    """The python of ``.benchmarks/venv-tools`` (tach, coverage.py), built when ``build``
+    and missing; ``None`` when it is not there."""
+    root = CACHE / "venv-tools"
+    if build or (root / ".benchmark-packages").exists():
+        return source_venv(root, TOOLS_PACKAGES)
+    return None
 
 
 def purelib(python: Path) -> Path:

@@ -10,18 +10,21 @@ set:
 * ``audit, deny *``: every import is denied in audit mode, so each one captures its import
   chain and records a finding: target <= 5% over ``off``.
 
-Sets: ``stdlib`` (about 60 standard-library modules, for CI) and ``heavy``
-(scikit-learn + pandas + fastapi, pip-installed once into ``.benchmarks/venv-heavy``).
+Sets: ``stdlib`` (about 60 standard-library modules, for CI), ``heavy`` (scikit-learn +
+pandas + fastapi, pip-installed once into ``.benchmarks/venv-heavy``) and ``genN`` (``N``
+generated small first-party modules, ``gen1000`` and ``gen5000``: a module-heavy app, where
+the cost per imported module shows; their bytecode is cached, as an installed app's is).
 Wall time is the median of ``--rounds`` interleaved interpreters per side; with valgrind,
 instruction counts of the import alone (the run minus the same run stopped before the
 imports) are printed too.
 
-    python benchmarks/import_overhead.py [--set stdlib|heavy] [--rounds 30] [--no-callgrind]
+    python benchmarks/import_overhead.py [--set stdlib|heavy|gen1000|gen5000] [--rounds 30]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -57,7 +60,43 @@ STDLIB_SET = (
 SMOKE_SET = ("json", "decimal", "email.parser", "xml.etree.ElementTree", "csv")
 HEAVY_SET = ("sklearn", "sklearn.linear_model", "sklearn.ensemble", "sklearn.preprocessing",
              "pandas", "fastapi")
-HEAVY_PACKAGES = ("scikit-learn", "pandas", "fastapi")
+HEAVY_PACKAGES = ("scikit-learn", "pandas", "fastapi",
+                  # not imported by the set: for the pytest plugin's real-suite benchmark
+                  "pytest", "rich", "rich-argparse", "psutil", "importlib-metadata")
+GENERATED = "genapp"
+GENERATED_MODULE = '''\
+"""Generated module {index}: a small first-party module."""
+import os
+{sibling}
+VALUE = {index}
+
+
+def handle(payload):
+    return os.path.join(str(payload), str(VALUE))
+
+
+class Handler:
+    def __call__(self, payload):
+        return handle(payload)
+'''
+
+
+def generate_modules(root: Path, count: int) -> list[str]:
+    """``count`` small modules in packages of 50 under ``root``; each imports ``os`` and,
+    from the second on, the module before it (already loaded: the import guard's case)."""
+    names = []
+    for index in range(count):
+        package = root / GENERATED / f"p{index // 50}"
+        if index % 50 == 0:
+            package.mkdir(parents=True)
+            (package / "__init__.py").write_text("")
+        name = f"{GENERATED}.p{index // 50}.m{index}"
+        sibling = f"import {names[-1]}" if names else ""
+        (package / f"m{index}.py").write_text(GENERATED_MODULE.format(index=index,
+                                                                      sibling=sibling))
+        names.append(name)
+    (root / GENERATED / "__init__.py").write_text("")
+    return names
 
 SERVING_POLICY = """\
 version = 1
@@ -92,7 +131,9 @@ DENY_ALL_POLICY = 'version = 1\n[imports]\ndeny = ["*"]\n'
 CHILD = """\
 import sys, time
 import importwall
-mode, policy, stop, names = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4].split(",")
+mode, policy, stop = sys.argv[1], sys.argv[2], sys.argv[3]
+with open(sys.argv[4]) as handle:
+    names = handle.read().split()
 if mode != "off":
     importwall.activate(policy, mode=mode)
 if stop == "before":
@@ -111,23 +152,31 @@ LIMITS = {ENFORCE: 0.02, AUDIT_ALL: 0.05}
 
 
 def measure(which: str, rounds: int, callgrind: bool) -> list[Row]:
-    names: Sequence[str] = {"stdlib": STDLIB_SET, "smoke": SMOKE_SET, "heavy": HEAVY_SET}[which]
-    if which == "heavy":
-        python = source_venv(CACHE / "venv-heavy", HEAVY_PACKAGES)
-    else:
-        python = Path(sys.executable)
-    env = clean_env(PYTHONPATH=str(REPO), PYTHONDONTWRITEBYTECODE="1")
     with tempfile.TemporaryDirectory() as folder:
+        names: Sequence[str]
+        env = clean_env(PYTHONPATH=str(REPO), PYTHONDONTWRITEBYTECODE="1")
+        if which.startswith("gen"):
+            names = generate_modules(Path(folder) / "app", int(which[3:]))
+            # Bytecode cached, as an installed app's is (the warm-up round writes it).
+            env = clean_env(PYTHONPATH=os.pathsep.join((str(REPO), str(Path(folder) / "app"))))
+        else:
+            names = {"stdlib": STDLIB_SET, "smoke": SMOKE_SET, "heavy": HEAVY_SET}[which]
+        if which == "heavy":
+            python = source_venv(CACHE / "venv-heavy", HEAVY_PACKAGES)
+        else:
+            python = Path(sys.executable)
         serving = Path(folder) / "serving.toml"
         serving.write_text(SERVING_POLICY)
         deny_all = Path(folder) / "deny-all.toml"
         deny_all.write_text(DENY_ALL_POLICY)
         sides = {OFF: (OFF, serving), ENFORCE: ("enforce", serving),
                  AUDIT_ALL: ("audit", deny_all)}
+        listed = Path(folder) / "names.txt"
+        listed.write_text("\n".join(names))
 
         def argv(side: str, stop: str) -> list[str]:
             mode, policy = sides[side]
-            return [str(python), "-c", CHILD, mode, str(policy), stop, ",".join(names)]
+            return [str(python), "-c", CHILD, mode, str(policy), stop, str(listed)]
 
         times = interleaved(
             {side: (lambda side=side: reported_seconds(argv(side, "after"), env))
@@ -137,7 +186,7 @@ def measure(which: str, rounds: int, callgrind: bool) -> list[Row]:
             for side in sides:
                 counts[side] = (instructions(argv(side, "after"), env)
                                 - instructions(argv(side, "before"), env))
-    label = f"import {which} set ({len(names)} names)"
+        label = f"import {which} set ({len(names)} names)"
     rows = [Row(f"{label}, {OFF} (wall)", f"{times[OFF].median * 1000:.2f} ms",
                 f"IQR {times[OFF].spread * 1000:.2f}, baseline")]
     for side, limit in LIMITS.items():
@@ -152,7 +201,8 @@ def measure(which: str, rounds: int, callgrind: bool) -> list[Row]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--set", choices=("stdlib", "heavy", "smoke"), default="stdlib")
+    parser.add_argument("--set", default="stdlib",
+                        help="stdlib, heavy, smoke, or genN (N generated modules)")
     parser.add_argument("--rounds", type=int, default=30, help="interpreters per side (>= 30)")
     parser.add_argument("--no-callgrind", action="store_true",
                         help="skip the instruction counts")

@@ -10,7 +10,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 python="${PYTHON:-python}"
 cd "$here/.."
 status=0
-for harness in policy records; do
+for harness in policy records pickleops; do
     mkdir -p "fuzz/corpus/$harness" fuzz/artifacts
     echo "== fuzz_$harness: ${seconds}s"
     PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" "$python" "fuzz/fuzz_$harness.py" \

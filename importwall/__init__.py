@@ -6,6 +6,13 @@ import chain that pulled it in.
 
     >>> import importwall
     >>> importwall.activate("serving-base", mode="enforce")   # doctest: +SKIP
+
+PYTEST_DONT_REWRITE: pytest marks every package of a ``pytest11`` plugin's distribution for
+assertion rewriting, and warns when one is already imported; under ``importwall run`` (or an
+installed start-up hook) the firewall imported this package before pytest started. This
+marker is pytest's own switch for that: this module, which asserts nothing, is not
+rewritten and pytest does not warn, so a suite with ``filterwarnings = error`` runs as it
+would without the firewall. The plugin module, imported by pytest, is rewritten as usual.
 """
 
 from __future__ import annotations

@@ -34,9 +34,15 @@ from importwall.findings import KIND_DISTRIBUTION, KIND_IMPORT, KIND_INTERNAL, F
 from importwall.policy import Policy, Rule
 from importwall.report.model import Report, rule_labels
 from importwall.runtime import probe as _probe
+from importwall.runtime.losses import Loss, LossListener
 from importwall.runtime.matcher import Decision
 from importwall.runtime.propagate import child_environment
-from importwall.runtime.record_reader import ProcessInfo, read_record_file, record_files
+from importwall.runtime.record_reader import (
+    INCOMPLETE,
+    ProcessInfo,
+    read_record_file,
+    record_files,
+)
 from importwall.settings import ENV_DATA_DIR
 
 AUDIT_MODE = "audit"
@@ -198,8 +204,9 @@ def _audit_process(policy: Policy, result: AuditResult, argv: list[str], what: s
     # The report may go to standard output: a command's own output goes to stderr.
     forward = _stderr_fd() if show_output else None
     processes: list[ProcessInfo] = []
-    with tempfile.TemporaryDirectory(prefix="importwall-audit-") as data_dir:
-        environ = {**os.environ, ENV_DATA_DIR: data_dir}
+    with (tempfile.TemporaryDirectory(prefix="importwall-audit-") as data_dir,
+          LossListener() as losses):
+        environ = {**os.environ, ENV_DATA_DIR: data_dir, **losses.environment()}
         if paths:
             existing = environ.get("PYTHONPATH")
             environ["PYTHONPATH"] = os.pathsep.join(
@@ -219,6 +226,7 @@ def _audit_process(policy: Policy, result: AuditResult, argv: list[str], what: s
             completed = None
         for path in record_files(data_dir):
             read_record_file(path, result.findings, processes)
+        result.findings.extend(_unrecorded_losses(losses.drain(), processes, subject))
     result.processes.extend(processes)
     failed = completed is not None and completed.returncode != 0
     if completed is not None and (show_output or failed or not processes):
@@ -233,6 +241,20 @@ def _audit_process(policy: Policy, result: AuditResult, argv: list[str], what: s
             kind=KIND_IMPORT, code="audit-no-process", severity="error", subject=subject,
             message=f"no Python process ran under the firewall: {what} wrote no record to "
                     f"the audit's data dir, so its imports were not checked; {hint}"))
+
+
+def _unrecorded_losses(losses: dict[int, Loss], processes: Sequence[ProcessInfo],
+                       subject: str) -> list[Finding]:
+    """A finding for each process that said it lost findings (:mod:`~importwall.runtime.
+    losses`) where its record file cannot say so: it could not write even that."""
+    recorded = {process.pid for process in processes if process.unwritten}
+    return [Finding(kind=KIND_INTERNAL, code=INCOMPLETE, severity="error", subject=subject,
+                    message=f"process {loss.pid} could not write its record file in the "
+                            f"audit's data dir {loss.data_dir!r} ({loss.unwritten} of its "
+                            f"{loss.total} findings not written): this report is incomplete",
+                    pid=loss.pid)
+            for pid, loss in sorted(losses.items())
+            if pid not in recorded and (loss.unwritten or not loss.recorded)]
 
 
 def _show_output(what: str, completed: subprocess.CompletedProcess[str],

@@ -8,6 +8,10 @@ FINDINGS = 1
 """Findings at or above the failing severity (``--fail-on``, default ``error``)."""
 USAGE = 2
 """Bad command line, or a policy that cannot be loaded."""
+INCOMPLETE = 3
+"""Findings were lost: a process could not write all its findings to the data dir, so the
+report is incomplete (``importwall audit``, ``report``; ``importwall run`` in audit mode
+when the command itself succeeded)."""
 INTERRUPTED = 130
 """Stopped by Ctrl-C (128 + SIGINT, as a shell reports it)."""
 BROKEN_PIPE = 141

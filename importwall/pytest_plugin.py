@@ -94,6 +94,37 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 # --------------------------------------------------------------------------- state
 
 
+class _LoadedDenied:
+    """The loaded modules a guard's policy denies, brought up to date as ``sys.modules``
+    grows: deciding every loaded module again for every test phase (thousands of them
+    once scikit-learn is imported) was most of what the plugin cost a test."""
+
+    __slots__ = ("_checked", "_denied", "_last", "_loaded")
+
+    def __init__(self) -> None:
+        self._checked: set[str] = set()
+        self._denied: list[str] = []
+        self._last: tuple[int, str | None] = (-1, None)
+        self._loaded: list[str] = []
+
+    def now(self, matcher: Matcher) -> list[str]:
+        modules = sys.modules
+        # A module imported since the last call is the dict's last key (insertion order):
+        # with the same size and the same last key, nothing was added, so the answer holds.
+        last = (len(modules), next(reversed(modules), None))
+        if last == self._last:
+            return self._loaded
+        new = modules.keys() - self._checked
+        for name in new:
+            decision = matcher.decide(name)
+            if decision is not None and decision.denied:
+                self._denied.append(name)
+        self._checked |= new
+        self._last = last
+        self._loaded = [name for name in self._denied if name in modules]
+        return self._loaded
+
+
 @dataclasses.dataclass(frozen=True)
 class _Guard:
     """The effective policy of a test: rules, mode and the compiled matcher."""
@@ -101,6 +132,7 @@ class _Guard:
     policy: Policy
     mode: str
     matcher: Matcher
+    loaded: _LoadedDenied = dataclasses.field(default_factory=_LoadedDenied, compare=False)
 
 
 @dataclasses.dataclass
@@ -339,10 +371,8 @@ def _firewall(guard: _Guard, mode: str) -> Iterator[Firewall]:
     from importwall.runtime.finder import Firewall
 
     firewall = Firewall(guard.policy, mode, matcher=guard.matcher, helpers=_IMPORT_HELPERS)
-    for name in list(sys.modules):
-        decision = guard.matcher.decide(name)
-        if decision is not None and decision.denied:
-            firewall.guard.watch(name)
+    for name in guard.loaded.now(guard.matcher):
+        firewall.guard.watch(name)
     sys.meta_path.insert(0, firewall)
     try:
         yield firewall

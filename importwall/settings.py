@@ -14,8 +14,14 @@ ENV_MODE = "IMPORTWALL_MODE"
 """``enforce``, ``warn`` or ``audit``: overrides the policy's own mode."""
 ENV_DATA_DIR = "IMPORTWALL_DATA_DIR"
 """Where each process writes its record file."""
+ENV_POLICY_CACHE = "IMPORTWALL_POLICY_CACHE"
+"""Where compiled policies are cached (a folder), or ``off``; default: the user cache."""
 ENV_LOG = "IMPORTWALL_LOG"
 """Where each finding is also written as it happens, for log pipelines and OpenTelemetry: a
 comma-separated list of ``json`` (one JSON object a line on standard error), ``json:PATH``
 (appended to PATH), ``otel`` (OTLP log records and a counter), or ``off``; it overrides the
 policy's ``[report] log``."""
+ENV_LOSS_SOCKET = "IMPORTWALL_LOSS_SOCKET"
+"""Set by ``importwall run`` (audit mode) and ``importwall audit`` for the processes they
+start: where a process that could not write its findings says so
+(:mod:`importwall.runtime.losses`). Not for users to set."""

@@ -11,6 +11,9 @@ the vector's outcome and compares it with the one documented in docs/bypasses.md
 * ``inert``: nothing ran, nothing was raised or recorded (a probe that executes no code);
 * ``not covered``: denied code ran and nothing noticed. Python offers no hook for it (or
   only strict mode's audit hook does); the test pins the gap so the table stays honest.
+  For a module already loaded before activation (its code ran then, and was recorded as
+  preloaded), the vector prints ``REACHED`` when it got hold of the module again: that
+  access went unjudged, which is ``not covered`` too.
 
 Vectors with ``strict=True`` run under a policy with ``strict = true`` (the PEP 578 audit
 hook, :mod:`importwall.runtime.strict`).
@@ -22,11 +25,13 @@ import json
 import sys
 import textwrap
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 from helpers import REPO, Result
 
 RAN = "RAN-DENIED-CODE"
+REACHED = "REACHED"
 
 PACKAGES = {
     "training/__init__.py": f"""
@@ -55,6 +60,8 @@ PACKAGES = {
     "lazypkg/trainer.py": f"print({RAN!r}, __name__, flush=True)\nFIT = 'fit'\n",
     # A namespace package (no __init__.py).
     "nsdenied/mod.py": f"print({RAN!r}, __name__, flush=True)\n",
+    # A second strict policy that denies nothing: a weaker activate().
+    "nothing.toml": "version = 1\nstrict = true\n",
     # Every process the multiprocessing vectors start runs this.
     "child.py": """
         import os
@@ -114,6 +121,7 @@ class Vector:
     route: str = "api"  # "api": importwall.activate() in the program; "run": importwall run
     argv: tuple[str, ...] = ()  # for route "run": the command instead of ``python -c code``
     min_python: tuple[int, int] = (3, 10)
+    max_python: tuple[int, int] = (3, 99)  # the last version that still has the API
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -220,6 +228,189 @@ import os, sys
 os.execv(sys.executable, [sys.executable, "-c", "import training"])
 """
 
+# ---- strict mode failing open, and talked out of it (issue 15's battery)
+
+EVIL_SYS_PATH = """
+class Evil(str):
+    def startswith(self, *args):
+        raise RuntimeError("a path entry that breaks whoever reads it")
+sys.path.append(Evil("/nowhere"))
+""" + SPEC_FROM_FILE
+
+DELETED_CWD = """
+import os, tempfile
+os.chdir(tempfile.mkdtemp())
+os.rmdir(os.getcwd())
+sys.path.insert(0, "")  # '' now names a folder that is gone
+""" + SPEC_FROM_FILE.replace('os.path.abspath("tuner.py")', 'HERE + "/tuner.py"')
+
+OFF_SYS_PATH = """
+import os
+here = os.getcwd()
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != here]
+""" + SPEC_FROM_FILE
+
+SYMLINKED_FILE = """
+import importlib.util, os, tempfile
+link = os.path.join(tempfile.mkdtemp(), "innocent.py")
+os.symlink(os.path.abspath("tuner.py"), link)
+spec = importlib.util.spec_from_file_location("innocent", link)
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+"""
+
+SYMLINKED_PACKAGE = """
+import os
+os.symlink(os.path.abspath("training"), os.path.abspath("renamed"))
+import renamed
+"""
+
+VENDORED_COPY = """
+import shutil
+shutil.copytree("training", "vendored_training")
+import vendored_training
+"""
+
+PATCHED_INSTANCE = """
+firewall.find_spec = lambda *args, **kwargs: None
+import training
+"""
+
+PATCHED_CLASS = """
+type(firewall).find_spec = lambda *args, **kwargs: None
+import training
+"""
+
+BUSY_FLAGS = """
+import importwall.runtime.strict as strict
+for holder in (firewall, getattr(strict, "_guard", None)):
+    if holder is not None:
+        holder._busy.active = True  # every re-entrancy flag the program can reach
+import training
+"""
+
+WEAKENED_STATE = """
+firewall.mode = "audit"
+for sink in list(firewall._sinks):  # whatever the sinks are bound to, weakened too
+    holder = getattr(sink, "__self__", None)
+    for name, value in (("mode", "audit"), ("reported", {"training"})):
+        if holder is not None and hasattr(holder, name):
+            setattr(holder, name, value)
+import training
+"""
+
+WEAKER_ACTIVATE = """
+importwall.activate("nothing.toml", mode="audit")
+import training
+"""
+
+DEACTIVATED = """
+importwall.deactivate()
+import training
+"""
+
+MARSHALLED = """
+import marshal, os, py_compile, tempfile
+compiled = py_compile.compile(os.path.abspath("tuner.py"),
+                              cfile=os.path.join(tempfile.mkdtemp(), "tuner.pyc"))
+with open(compiled, "rb") as handle:
+    code = marshal.loads(handle.read()[16:]).replace(co_name="innocent")
+exec(code, {"__name__": "innocent"})
+"""
+
+FUNCTION_TYPE = """
+import os, types
+path = os.path.abspath("tuner.py")
+code = compile(open(path).read(), path, "exec")
+types.FunctionType(code, {"__name__": "innocent"})()
+"""
+
+LOAD_MODULE = """
+import importlib.machinery, os, warnings
+warnings.simplefilter("ignore", DeprecationWarning)
+importlib.machinery.SourceFileLoader("innocent", os.path.abspath("tuner.py")).load_module()
+"""
+
+PKGUTIL_LOADER = """
+import pkgutil, warnings
+warnings.simplefilter("ignore", DeprecationWarning)
+pkgutil.get_loader("tuner").load_module("tuner")
+"""
+
+BOOTSTRAP_LOAD = """
+import importlib._bootstrap, importlib.machinery
+importlib._bootstrap._load(importlib.machinery.PathFinder.find_spec("tuner"))
+"""
+
+MODULE_TYPE_EXEC = """
+import os, types
+module = types.ModuleType("innocent")
+path = os.path.abspath("tuner.py")
+exec(compile(open(path).read(), path, "exec"), module.__dict__)
+"""
+
+RUN_PATH = """
+import os, runpy
+runpy.run_path(os.path.abspath("tuner.py"))
+"""
+
+PICKLE_RUN_PATH = """
+import os, pickle, runpy
+class Payload:
+    def __reduce__(self):
+        return runpy.run_path, (os.path.abspath("tuner.py"),)
+data = pickle.dumps(Payload())
+pickle.loads(data)
+"""
+
+ZIPIMPORTER = """
+import importlib.util, zipimport
+spec = zipimport.zipimporter(archive).find_spec("zipped")
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+"""
+
+EXTENSION_RENAMED = EXTENSION_DIRECT.replace(
+    'ExtensionFileLoader("_sqlite3"', 'ExtensionFileLoader("innocent._sqlite3"').replace(
+    'spec_from_loader("_sqlite3"', 'spec_from_loader("innocent._sqlite3"')
+
+IMPORTLIB_IMPORT = """
+import importlib
+importlib.__import__("tuner")
+print("REACHED", flush=True)
+"""
+
+SAVED_IMPORT = """
+saved_import("tuner")
+print("REACHED", flush=True)
+"""
+
+OWN_BUILTINS = """
+exec("import tuner\\nprint('REACHED', flush=True)", {"__builtins__": saved_builtins})
+"""
+
+SYS_MODULES_ALIAS = """
+sys.modules["innocent"] = sys.modules["tuner"]
+import innocent
+print("REACHED", flush=True)
+"""
+
+CHILD_WITHOUT_POLICY = """
+import os, subprocess, sys
+del os.environ["IMPORTWALL_POLICY"]
+subprocess.run([sys.executable, "-c", "import training"])
+"""
+
+def twins(name: str, code: str, strict: str = "blocked", **options: Any) -> list[Vector]:
+    """A vector in plain enforce, where no finder is asked (``not covered``), and under
+    strict mode, where it is ``strict``."""
+    return [Vector(name, "not covered", code, **options),
+            Vector(name, strict, code, strict=True, **options)]
+
+
+SAVE_BUILTINS = ("import builtins, tuner\nsaved_import = builtins.__import__\n"
+                 "saved_builtins = dict(vars(builtins))")
+
 VECTORS = [
     Vector("import statement", "blocked", "import training"),
     Vector("from x import y", "blocked", "from training import helper"),
@@ -250,7 +441,10 @@ VECTORS = [
     Vector("zipimport", "blocked", "import zipped", before=ZIP_SETUP),
     Vector("C extension module", "blocked", "import _sqlite3"),
     Vector("C extension loaded by ExtensionFileLoader", "not covered", EXTENSION_DIRECT),
-    Vector("C extension loaded by ExtensionFileLoader", "not covered", EXTENSION_DIRECT,
+    Vector("C extension loaded by ExtensionFileLoader", "blocked", EXTENSION_DIRECT,
+           strict=True),
+    Vector("C extension loaded under another name", "not covered", EXTENSION_RENAMED),
+    Vector("C extension loaded under another name", "blocked", EXTENSION_RENAMED,
            strict=True),
     Vector("sys.path_hooks tampering", "blocked", PATH_HOOKS),
     Vector("threads importing concurrently", "blocked", THREADS,
@@ -269,6 +463,42 @@ VECTORS = [
     Vector("sys.meta_path reordered", "blocked", META_PATH_REORDERED, strict=True),
     Vector("sys.meta_path cleared", "not covered", META_PATH_CLEARED),
     Vector("sys.meta_path cleared", "blocked", META_PATH_CLEARED, strict=True),
+    # Strict mode failing open, or talked out of it; each with its plain-enforce twin.
+    *twins("str subclass on sys.path whose methods raise", EVIL_SYS_PATH),
+    *twins("current folder deleted with '' on sys.path", DELETED_CWD,
+           before="import os\nHERE = os.getcwd()"),
+    *twins("spec_from_file_location after its folder left sys.path", OFF_SYS_PATH),
+    *twins("spec_from_file_location through a symlink", SYMLINKED_FILE),
+    *twins("symlinked copy of a denied package under another name", SYMLINKED_PACKAGE),
+    *twins("vendored copy of a denied package under another name", VENDORED_COPY,
+           strict="not covered"),
+    *twins("Firewall.find_spec patched on the instance", PATCHED_INSTANCE),
+    *twins("Firewall.find_spec patched on the class", PATCHED_CLASS),
+    *twins("busy flags set from outside", BUSY_FLAGS),
+    Vector("firewall.mode and what its sinks hold weakened", "recorded", WEAKENED_STATE),
+    Vector("firewall.mode and what its sinks hold weakened", "blocked", WEAKENED_STATE,
+           strict=True),
+    *twins("activate() of a policy that denies nothing", WEAKER_ACTIVATE),
+    *twins("importwall.deactivate()", DEACTIVATED),
+    *twins("marshal.loads of a .pyc with co_name changed", MARSHALLED),
+    *twins("types.FunctionType of module code", FUNCTION_TYPE),
+    # Loaders driven by hand: no finder is asked.
+    *twins("SourceFileLoader.load_module", LOAD_MODULE),
+    *twins("pkgutil.get_loader().load_module", PKGUTIL_LOADER, max_python=(3, 13)),
+    *twins("PathFinder.find_spec + _bootstrap._load", BOOTSTRAP_LOAD),
+    *twins("ModuleType + exec(compile(source, path))", MODULE_TYPE_EXEC),
+    *twins("runpy.run_path", RUN_PATH),
+    *twins("runpy.run_path in a pickle's __reduce__", PICKLE_RUN_PATH),
+    *twins("zipimporter.find_spec + exec_module", ZIPIMPORTER, before=ZIP_SETUP),
+    # A module already loaded, reached without the import statement the guard sees.
+    *twins("importlib.__import__ of a module loaded before activation", IMPORTLIB_IMPORT,
+           strict="not covered", before="import tuner"),
+    *twins("saved reference to the original __import__", SAVED_IMPORT, strict="not covered",
+           before=SAVE_BUILTINS),
+    *twins("exec with its own __builtins__", OWN_BUILTINS, strict="not covered",
+           before=SAVE_BUILTINS),
+    *twins("sys.modules alias of a loaded module", SYS_MODULES_ALIAS, strict="not covered",
+           before="import tuner"),
     # Other processes: activation travels in the environment (importwall run).
     Vector("multiprocessing spawn", "blocked", MULTIPROCESSING.format(method="spawn"),
            route="run"),
@@ -280,6 +510,8 @@ VECTORS = [
            MULTIPROCESSING.format(method="spawn")),
     Vector("subprocess grandchild", "blocked", GRANDCHILD, route="run"),
     Vector("os.execv of python", "blocked", EXECV, route="run"),
+    *twins("child started after IMPORTWALL_POLICY left os.environ", CHILD_WITHOUT_POLICY,
+           strict="not covered", route="run"),
     Vector("python -m denied_module", "blocked", "", route="run", argv=("-m", "tuner")),
     Vector("python -m denied_package", "blocked", "", route="run", argv=("-m", "training")),
     Vector("Python 3.15 lazy import", "blocked", "lazy import training\ntraining.helper",
@@ -294,9 +526,12 @@ class Observed:
     blocked: int
     findings: list[str]
     result: Result
+    reached: bool = False
 
     @property
     def outcome(self) -> str:
+        if self.reached and not self.blocked:
+            return "not covered"
         if self.ran_after:
             return "recorded" if self.findings else "not covered"
         if self.blocked:
@@ -343,7 +578,8 @@ def run_vector(project, vector: Vector) -> Observed:
             findings = json.loads(line.split(" ", 1)[1])
     blocked = result.stdout.count("BLOCKED ") + ("ForbiddenImportError: importwall:"
                                                  in result.stderr)
-    return Observed(RAN in before, RAN in after, blocked, findings, result)
+    return Observed(RAN in before, RAN in after, blocked, findings, result,
+                    REACHED in after)
 
 
 def _marks(vector: Vector) -> list[pytest.MarkDecorator]:
@@ -351,6 +587,9 @@ def _marks(vector: Vector) -> list[pytest.MarkDecorator]:
     if sys.version_info < vector.min_python:
         version = ".".join(map(str, vector.min_python))
         marks.append(pytest.mark.skip(reason=f"needs Python {version}+"))
+    if sys.version_info[:2] > vector.max_python:
+        version = ".".join(map(str, vector.max_python))
+        marks.append(pytest.mark.skip(reason=f"the API is gone after Python {version}"))
     return marks
 
 

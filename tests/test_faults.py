@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -69,6 +70,30 @@ def started(project, mode: str, data_dir: Path | None = None, **extra: str) -> d
     return env
 
 
+LOST = "importwall: record-write-failed:"
+FIRST_LOSS = re.compile(r"importwall: record-write-failed: cannot write to the data dir '(.+)' "
+                        r"\((.+)\); (\d+) finding\(s\) written so far, (\d+) not; this "
+                        r"process \(pid (\d+)\)")
+FINAL_LOSS = re.compile(r"importwall: record-write-failed: (\d+) of (\d+) findings of this "
+                        r"process \(pid (\d+)\) were not written to the data dir '(.+)'; a "
+                        "report of that dir is incomplete")
+ALL_FINDINGS = MODULES + 2  # trainer, its submodules, and the record-write-failed finding
+
+
+def importwall_run(project, data: Path, *command: str, mode: str = "audit"):
+    return project.run(["-m", "importwall", "run", "--policy", "policy.toml", "--mode", mode,
+                        "--data-dir", str(data), "--", sys.executable, *command])
+
+
+def report_of(project, data: Path):
+    return project.run(["-m", "importwall", "report", "--data", str(data), "--format",
+                        "json", "--output", "-"])
+
+
+def incomplete(report: dict) -> list[dict]:
+    return [f for f in report["findings"] if f["code"] == "records-incomplete"]
+
+
 @pytest.mark.parametrize("mode", ["audit", "warn"])
 def test_a_full_data_dir_keeps_whole_records_and_the_program_running(project, mode) -> None:
     project.write(PACKAGES)
@@ -86,13 +111,68 @@ def test_a_full_data_dir_keeps_whole_records_and_the_program_running(project, mo
     codes = [item.finding.code for item in report.items]
     assert "record-unreadable" not in codes, "a record was unreadable"
     # The write failure itself is recorded too when it still fits on the disk (how full
-    # the last page is depends on the lengths of the paths in the records).
+    # the last page is depends on the lengths of the paths in the records), and the report
+    # says the process is incomplete.
     subjects = [item.finding.subject for item in report.items
-                if item.finding.code != "record-write-failed"]
+                if item.finding.code not in ("record-write-failed", "records-incomplete")]
     # The disk filled part-way: whatever is on it is whole and in order.
     imported = ["trainer"] + [f"trainer.m{i}" for i in range(MODULES)]
     assert 0 < len(subjects) < len(imported)
     assert sorted(subjects) == sorted(imported[:len(subjects)])
+
+
+def test_a_full_data_dir_is_reported_on_stderr_in_the_exit_status_and_in_the_report(
+        project) -> None:
+    """The disk fills part-way: one line on stderr when it happens, one at exit with the
+    final count, exit status 3 from `importwall run`, and the report marks the process
+    incomplete with the same count (its status line was reserved at start)."""
+    project.write(PACKAGES)
+    project.policy(POLICY)
+    with tmpfs(project.root / "full", "size=8k") as data:
+        result = importwall_run(project, data, "burst.py")
+        assert result.returncode == 3, result.output
+        first = FIRST_LOSS.findall(result.stderr)
+        final = FINAL_LOSS.findall(result.stderr)
+        report = report_of(project, data)
+    assert len(first) == 1 and len(final) == 1, result.stderr
+    assert result.stderr.count(LOST) == 2, result.stderr
+    where, error, written, unwritten, pid = first[0]
+    assert where == str(data) and "No space left on device" in error
+    assert int(written) > 0 and int(unwritten) == 1
+    lost, total, final_pid, final_where = final[0]
+    assert (int(total), final_pid, final_where) == (ALL_FINDINGS, pid, str(data))
+    assert int(written) <= ALL_FINDINGS - int(lost)
+    assert "importwall run: 1 process(es) could not write all their findings" in result.stderr
+    assert f"{lost} finding(s) not written" in result.stderr
+    assert report.returncode == 3, report.output
+    document = json.loads(report.stdout)
+    (process,) = document["processes"]
+    assert process["pid"] == int(pid) and process["unwritten"] == int(lost)
+    (marked,) = incomplete(document)
+    assert marked["severity"] == "error"
+    assert f"could not write {lost} of its findings" in marked["message"]
+    assert "No space left on device" in marked["message"]
+    on_disk = [f for f in document["findings"] if f["kind"] == "import"]
+    assert len(on_disk) == ALL_FINDINGS - int(lost)  # the lost ones include the internal one
+
+
+def test_a_data_dir_full_before_the_process_starts_still_leaves_a_trace(project) -> None:
+    """No room even for the header: the empty record file is the trace, and the report
+    says the process could not write its findings."""
+    project.write(PACKAGES)
+    project.policy(POLICY)
+    with tmpfs(project.root / "full", "size=4k") as data:
+        filler = data / "filler"
+        with contextlib.suppress(OSError), open(filler, "wb") as handle:
+            handle.write(b"x" * 64 * 1024)
+        result = importwall_run(project, data, "burst.py")
+        report = report_of(project, data)
+    assert result.returncode == 3, result.output
+    assert result.stderr.count(LOST) == 2, result.stderr
+    assert "could not write a record file at all" in result.stderr
+    assert report.returncode == 3, report.output
+    (marked,) = incomplete(json.loads(report.stdout))
+    assert "the file is empty" in marked["message"]
 
 
 @pytest.mark.parametrize("mode", ["audit", "warn"])
@@ -106,6 +186,66 @@ def test_a_read_only_data_dir_never_breaks_the_program(project, mode) -> None:
     assert result.returncode == 0, result.output
     assert "DONE ['record-write-failed']" in result.stdout
     assert "Traceback" not in result.stderr
+    # Said once when it happened, and again at exit with the final count.
+    assert FIRST_LOSS.findall(result.stderr)[0][3] == "0", result.stderr
+    assert FINAL_LOSS.findall(result.stderr)[0][:2] == (str(ALL_FINDINGS),) * 2
+    assert result.stderr.count(LOST) == 2
+
+
+def test_a_read_only_data_dir_fails_importwall_run_and_audit_in_audit_mode(project) -> None:
+    project.write(PACKAGES)
+    project.policy(POLICY)
+    with tmpfs(project.root / "ro", "ro,size=8k") as data:
+        run = importwall_run(project, data, "burst.py")
+        enforced = importwall_run(project, data, "-c", "pass", mode="warn")
+        report = project.run(["-m", "importwall", "report", "--data", str(data)])
+    assert run.returncode == 3, run.output
+    assert f"{ALL_FINDINGS} finding(s) not written, and 1 of them could not write a record " \
+           "file at all" in run.stderr
+    # Outside audit mode `importwall run` execs CMD: the loss is on stderr only.
+    assert enforced.returncode == 0 and enforced.stderr.count(LOST) == 2, enforced.output
+    # Nothing could be written there, so the report has nothing to mark.
+    assert report.returncode == 0 and "no record files" in report.stderr
+
+
+def test_importwall_audit_exits_3_when_its_records_are_lost(project) -> None:
+    """The audit's own data dir (a temporary folder) on a full disk."""
+    project.write(PACKAGES)
+    project.policy(POLICY)
+    with tmpfs(project.root / "tmp", "size=8k") as tmp:
+        result = project.run(["-m", "importwall", "audit", "--policy", "policy.toml",
+                              "--format", "json", "--output", "-", "--", sys.executable,
+                              "burst.py"], env={"TMPDIR": str(tmp)})
+    assert result.returncode == 3, result.output
+    report = json.loads(result.stdout[result.stdout.index("{"):])
+    (marked,) = incomplete(report)
+    assert "this report is incomplete" in marked["message"]
+
+
+def test_a_data_dir_deleted_under_a_running_process_is_reported(project) -> None:
+    project.write({**PACKAGES, "vanish.py": """
+        import importlib, os, shutil
+        for index in range(5):
+            importlib.import_module(f"trainer.m{index}")
+        shutil.rmtree(os.environ["IMPORTWALL_DATA_DIR"])
+        for index in range(5, 8):
+            importlib.import_module(f"trainer.m{index}")
+        """})
+    project.policy(POLICY)
+    data = project.root / "data"
+    result = importwall_run(project, data, "vanish.py")
+    report = report_of(project, data)
+    assert result.returncode == 3, result.output
+    # trainer and trainer.m0-4 were in the deleted file; trainer.m5, written to it just
+    # after, is written again to a new one.
+    assert "was deleted (its data dir removed?): the 6 finding(s) written to it are lost" \
+        in result.stderr
+    assert FINAL_LOSS.findall(result.stderr)[0][:2] == ("6", "10"), result.stderr
+    assert report.returncode == 3, report.output
+    document = json.loads(report.stdout)
+    assert document["processes"][0]["unwritten"] == 6
+    subjects = sorted(f["subject"] for f in document["findings"] if f["kind"] == "import")
+    assert subjects == ["trainer.m5", "trainer.m6", "trainer.m7"]
 
 
 def test_a_read_only_data_dir_still_blocks_in_enforce_mode(project) -> None:
@@ -116,7 +256,8 @@ def test_a_read_only_data_dir_still_blocks_in_enforce_mode(project) -> None:
                              pythonpath=[project.root, STARTUP])
     assert result.returncode == 1
     assert "ForbiddenImportError: importwall: import of 'trainer' is forbidden" in result.stderr
-    assert "OSError" not in result.stderr
+    assert not re.search(r"^\w*(OSError|Error: \[Errno)", result.stderr, re.M), result.stderr
+    assert result.stderr.count(LOST) == 2, result.stderr
 
 
 @pytest.mark.parametrize("mode", ["audit", "warn", "enforce"])

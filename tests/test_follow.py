@@ -154,7 +154,8 @@ def test_a_damaged_line_is_shown_as_a_finding_with_its_line_number(tmp_path: Pat
         handle.write("not json\n")
     (event,) = follower.poll()
     assert isinstance(event, Finding) and event.code == "record-unreadable"
-    assert event.message.endswith(":2: not a record (Expecting value: line 1 column 1 (char 0))")
+    # line 1: the process header, line 2: its status line
+    assert event.message.endswith(":3: not a record (Expecting value: line 1 column 1 (char 0))")
 
 
 def test_process_records_are_events_too(tmp_path: Path) -> None:

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
+from helpers import clean_env
 
 from importwall import PolicyError, PolicyWarning, load_policy
 from importwall.policy import pack_names
@@ -141,6 +147,98 @@ def test_missing_file_suggests_a_shipped_pack(tmp_path: Path, monkeypatch) -> No
     assert "no-such-policy.toml:1: policy: no such file or shipped pack" in str(info.value)
 
 
+def _only_problem(path: str | Path) -> str:
+    with pytest.raises(PolicyError) as info:
+        load_policy(path)
+    (problem,) = info.value.problems
+    assert "no such file or shipped pack" not in problem, problem
+    return problem
+
+
+def test_a_folder_given_as_the_policy_says_so(tmp_path: Path) -> None:
+    (tmp_path / "configs").mkdir()
+    problem = _only_problem(tmp_path / "configs")
+    assert problem == (f"{tmp_path / 'configs'}:1: policy: {str(tmp_path / 'configs')!r} is a "
+                       "folder, not a policy file; name the policy file in it")
+    write(tmp_path, "configs/importwall.toml", "version = 1\n")
+    assert _only_problem(tmp_path / "configs").endswith(
+        f"did you mean {str(tmp_path / 'configs' / 'importwall.toml')!r}?")
+
+
+def test_a_fifo_given_as_the_policy_is_never_opened(tmp_path: Path) -> None:
+    fifo = tmp_path / "policy.toml"
+    os.mkfifo(fifo)  # opening it would block until a writer came
+    problem = _only_problem(fifo)
+    assert problem.startswith(f"{fifo}:1: policy: {str(fifo)!r} is a FIFO (a named pipe), "
+                              "not a file"), problem
+    base = write(tmp_path, "base.toml", 'version = 1\nextends = ["./policy.toml"]\n')
+    assert "extends: " in _only_problem(base) and "is a FIFO" in _only_problem(base)
+
+
+NOBODY = 65534
+
+
+def _as_nobody() -> None:
+    os.setgid(NOBODY)
+    os.setuid(NOBODY)
+
+
+def _unprivileged_python() -> str:
+    """An interpreter the unprivileged user can run (this one may live in root's home)."""
+    for candidate in (sys.executable, shutil.which("python3"), "/usr/bin/python3"):
+        try:
+            ran = subprocess.run([str(candidate), "-c", "import tomllib"],
+                                 preexec_fn=_as_nobody, capture_output=True, cwd="/")
+        except OSError:  # not even allowed to start it
+            continue
+        if candidate and ran.returncode == 0:
+            return str(candidate)
+    pytest.skip("running as root, and no Python 3.11+ that user nobody may run")
+
+
+def test_a_policy_behind_a_folder_this_user_may_not_enter(tmp_path: Path) -> None:
+    """Root may enter any folder, so as root the loader runs as `nobody`."""
+    python, demote = sys.executable, None
+    if os.geteuid() == 0:
+        python, demote = _unprivileged_python(), _as_nobody
+    root = Path(tempfile.mkdtemp(prefix="importwall-closed-"))
+    closed = root / "closed"
+    try:
+        root.chmod(0o755)
+        write(root, "closed/policy.toml", "version = 1\n")
+        (closed / "policy.toml").chmod(0o644)
+        closed.chmod(0o700 if demote else 0o600)
+        code = ("import sys\nfrom importwall import load_policy, PolicyError\n"
+                "try:\n    load_policy(sys.argv[1])\n"
+                "except PolicyError as error:\n    print(error.problems[0])\n")
+        result = subprocess.run([python, "-c", code, str(closed / "policy.toml")],
+                                capture_output=True, text=True, preexec_fn=demote,
+                                env=clean_env(), cwd="/", timeout=60)
+    finally:
+        closed.chmod(0o755)
+        shutil.rmtree(root)
+    problem = result.stdout.strip()
+    assert problem.startswith(f"{closed / 'policy.toml'}:1: policy: cannot reach "), \
+        result.stdout + result.stderr
+    assert f"the folder {str(closed)!r} does not let uid " in problem
+    assert "chmod +x" in problem
+
+
+def test_a_file_that_is_not_utf8_names_the_line_of_the_bad_byte(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.toml"
+    path.write_bytes('version = 1\n[imports]\ndeny = [{ module = "x", reason = "caf\u00e9" }]\n'
+                     .encode("latin-1"))
+    problem = _only_problem(path)
+    assert problem == (f"{path}:3: policy: byte 0xe9 at column 38 is not UTF-8 (a TOML file "
+                       "is UTF-8); save it as UTF-8")
+
+
+def test_windows_line_endings_still_read(tmp_path: Path) -> None:
+    path = tmp_path / "crlf.toml"
+    path.write_bytes(b'version = 1\r\n[imports]\r\ndeny = ["optuna"]\r\n')
+    assert [r.pattern for r in load_policy(path).imports.deny] == ["optuna"]
+
+
 def test_extends_errors_cycle_and_missing(tmp_path: Path) -> None:
     write(tmp_path, "a.toml", 'version = 1\nextends = ["./b.toml"]\n')
     write(tmp_path, "b.toml", 'version = 1\nextends = ["./a.toml", "./gone.toml"]\n')
@@ -258,7 +356,8 @@ def test_unreadable_and_undecodable_files(tmp_path: Path) -> None:
     binary = tmp_path / "bin.toml"
     binary.write_bytes(b"version = 1\n\xff\xfe\x00")
     (problem,) = problems(binary)
-    assert problem.startswith(f"{binary}:1: policy: cannot read the file: ")
+    assert problem == (f"{binary}:2: policy: byte 0xff at column 1 is not UTF-8 (a TOML "
+                       "file is UTF-8); save it as UTF-8")
     folder = tmp_path / "dir.toml"
     folder.mkdir()
     with pytest.raises(PolicyError):

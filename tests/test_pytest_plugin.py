@@ -490,3 +490,37 @@ def test_module_level_importorskip_fails_the_module(service: pytest.Pytester) ->
         "*importwall: test module test_serving.py imported 1 module(s)*",
         "*imported by: test_serving*",
     ])
+
+
+def test_a_denied_module_loaded_by_an_earlier_test_is_charged_to_every_later_one(
+        service: pytest.Pytester) -> None:
+    # The plugin keeps, per policy, which loaded modules it denies, and brings that up to
+    # date as modules load: each test between the imports must still be charged.
+    write_tests(service, """
+        import pytest
+
+        @pytest.mark.importwall(allow=["myservice.training", "json.tool"])
+        def test_1_loads_them_where_allowed():
+            import myservice.training
+            import json.tool
+
+        def test_2_imports_the_loaded_module():
+            import myservice.training
+
+        def test_3_loads_nothing_new():
+            pass
+
+        def test_4_imports_it_again():
+            from myservice import training
+
+        @pytest.mark.importwall(deny="json.tool")
+        def test_5_another_policy_sees_an_earlier_load():
+            import json.tool
+    """)
+    result = service.runpytest_subprocess("--importwall=policy.toml", "-rA")
+    result.assert_outcomes(passed=2, failed=3)  # tests 1 and 3 pass
+    result.stdout.fnmatch_lines([
+        "FAILED test_serving.py::test_2_imports_the_loaded_module - Failed: *",
+        "FAILED test_serving.py::test_4_imports_it_again - Failed: *",
+        "FAILED test_serving.py::test_5_another_policy_sees_an_earlier_load - *",
+    ])

@@ -43,8 +43,9 @@ def test_writer_appends_a_process_record_then_each_finding(tmp_path: Path) -> No
     writer(_finding("b"))
     assert writer.path is not None
     assert os.path.basename(writer.path).startswith(f"{os.uname().nodename}-{os.getpid()}-")
-    header, first, second = _lines(writer.path)
+    header, status, first, second = _lines(writer.path)
     assert header["type"] == "process" and header["pid"] == os.getpid()
+    assert status == {"type": "status", "unwritten": 0}
     assert header["policy"] == "/p.toml" and header["mode"] == "audit"
     assert [first["finding"]["subject"], second["finding"]["subject"]] == ["a", "b"]
     writer.close()
@@ -58,7 +59,7 @@ def test_writer_does_not_use_builtins_open(tmp_path: Path, monkeypatch) -> None:
     writer = RecordWriter(str(tmp_path))
     assert writer.write({"type": "finding", "finding": _finding().to_dict()})
     monkeypatch.undo()
-    assert len(_lines(writer.path or "")) == 2
+    assert len(_lines(writer.path or "")) == 3
 
 
 def test_a_write_failure_becomes_one_internal_finding(tmp_path: Path) -> None:
@@ -70,6 +71,56 @@ def test_a_write_failure_becomes_one_internal_finding(tmp_path: Path) -> None:
     writer(_finding("b"))
     assert [e.code for e in errors] == ["record-write-failed"]
     assert errors[0].kind == "internal" and str(blocker) in errors[0].message
+    assert (writer.written, writer.unwritten) == (0, 2)
+    writer.close()
+
+
+def test_the_status_line_is_rewritten_in_place_with_the_count_not_written(
+        tmp_path: Path, monkeypatch) -> None:
+    """The disk fills after start: the status line reserved with the header takes the
+    count, without growing the file; the reader marks the process incomplete."""
+    import importwall.runtime.records as records
+
+    writer = RecordWriter(str(tmp_path), {"mode": "audit"})
+    writer(_finding("a"))
+    size = os.path.getsize(writer.path or "")
+
+    def full(fd, data):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(records, "_write", full)
+    writer(_finding("b"))
+    writer(_finding("c"))
+    monkeypatch.undo()
+    assert (writer.written, writer.unwritten) == (1, 2)
+    assert os.path.getsize(writer.path or "") == size
+    status = _lines(writer.path or "")[1]
+    assert status["unwritten"] == 2 and "No space left on device" in status["error"]
+    raw = Path(writer.path or "").read_bytes().split(b"\n")[1]
+    assert len(raw) + 1 == records.STATUS_WIDTH
+    report = load_records(str(tmp_path))
+    assert report.processes[0].unwritten == 2
+    assert [i.finding.code for i in report.items if i.finding.kind == "internal"] == [
+        "records-incomplete"]
+    writer.close()
+
+
+def test_a_forked_child_counts_its_own_losses(tmp_path: Path) -> None:
+    blocker = tmp_path / "blocker"
+    blocker.write_text("")
+    writer = RecordWriter(str(blocker / "data"))
+    writer(_finding("parent"))
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        writer(_finding("child"))
+        writer(_finding("child"))
+        os.write(write, f"{writer.written} {writer.unwritten}".encode())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    assert os.read(read, 100) == b"0 2"
+    assert writer.unwritten == 1
+    writer.close()
 
 
 def test_a_forked_child_writes_a_file_of_its_own(tmp_path: Path) -> None:
@@ -164,7 +215,8 @@ def test_announce_writes_the_process_record_once(tmp_path: Path) -> None:
     writer = RecordWriter(str(tmp_path / "data"), {"mode": "warn"})
     assert writer.announce() and writer.announce()
     writer(_finding())
-    assert [line["type"] for line in _lines(writer.path or "")] == ["process", "finding"]
+    assert [line["type"] for line in _lines(writer.path or "")] == [
+        "process", "status", "finding"]
 
 
 @pytest.mark.parametrize("processes", [50])
@@ -194,7 +246,9 @@ def test_many_processes_writing_at_once_lose_nothing(project, processes: int) ->
     assert not [i for i in report.items if i.finding.kind == "internal"]
     assert {p.pid for p in report.processes} == pids
     lines = sum(len(Path(path).read_text().splitlines()) for path in files)
-    assert lines == processes * (1 + 21)  # a process record, trainer and its 20 submodules
+    # a process record, a status record, trainer and its 20 submodules
+    assert lines == processes * (2 + 21)
+    assert all(p.unwritten == 0 for p in report.processes)
     assert len(report.items) == 21  # the same imports, de-duplicated across processes
     for item in report.items:
         assert item.count == processes and set(item.pids) == pids

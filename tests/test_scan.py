@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import ast
 import json
+import marshal
 import os
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -12,7 +15,7 @@ from helpers import run_python
 
 from importwall.errors import ScanError
 from importwall.policy import load_policy
-from importwall.static.importsites import SiteCache, parse_imports
+from importwall.static.importsites import CACHE_FORMAT, SiteCache, parse_imports
 from importwall.static.scan import Scanner
 
 SERVICE = {
@@ -214,12 +217,29 @@ def test_a_second_scan_reuses_the_cache_until_a_file_changes(service, tmp_path):
 def test_a_corrupt_cache_is_ignored(tmp_path):
     source = tmp_path / "mod.py"
     source.write_text("import os\n")
-    cache_path = tmp_path / "cache.json"
-    cache_path.write_text("{not json")
+    cache_path = tmp_path / "cache.marshal"
+    cache_path.write_bytes(b"{not marshal\xff")
     cache = SiteCache(str(cache_path))
     assert [site.module for site in cache.sites(str(source))] == ["os"]
     cache.save()
-    assert json.loads(cache_path.read_text())["format"] == 1
+    assert marshal.loads(cache_path.read_bytes())["format"] == CACHE_FORMAT
+
+
+def test_a_cache_others_may_write_is_ignored(tmp_path):
+    # The parse cache decides what the scan sees: one that another user could have edited
+    # (to hide an import) is not read.
+    source = tmp_path / "mod.py"
+    source.write_text("import optuna\n")
+    cache_path = tmp_path / "cache.marshal"
+    cache = SiteCache(str(cache_path))
+    cache.sites(str(source))
+    cache.save()
+    data = marshal.loads(cache_path.read_bytes())
+    data["files"][str(source)]["sites"] = []  # "this file imports nothing"
+    cache_path.write_bytes(marshal.dumps(data))
+    assert SiteCache(str(cache_path)).sites(str(source)) == []  # our own file: trusted
+    cache_path.chmod(0o666)
+    assert [site.module for site in SiteCache(str(cache_path)).sites(str(source))] == ["optuna"]
 
 
 def test_a_file_that_does_not_parse_is_a_warning_not_a_crash(project):
@@ -254,7 +274,7 @@ def test_the_command_prints_chains_and_json(service):
     findings = data["findings"]
     assert sorted(f["subject"] for f in findings) == ["matplotlib", "svc.training"]
     assert all(f["kind"] == "scan" for f in findings)
-    assert list((root / ".cache").glob("scan-*.json"))
+    assert list((root / ".cache").glob("scan-*.marshal"))
 
     missing = run_python(["-m", "importwall", "scan", "svc.nothing", "--policy",
                           "policy.toml"], cwd=root, pythonpath=[root])
@@ -266,13 +286,13 @@ def test_the_command_prints_chains_and_json(service):
 def test_a_damaged_cache_entry_is_parsed_again(tmp_path):
     source = tmp_path / "mod.py"
     source.write_text("import os\n")
-    cache_path = tmp_path / "cache.json"
+    cache_path = tmp_path / "cache.marshal"
     cache = SiteCache(str(cache_path))
     cache.sites(str(source))
     cache.save()
-    data = json.loads(cache_path.read_text())
+    data = marshal.loads(cache_path.read_bytes())
     data["files"][str(source)]["sites"] = [["not", "a", "site", None, None, None]]
-    cache_path.write_text(json.dumps(data))
+    cache_path.write_bytes(marshal.dumps(data))
     again = SiteCache(str(cache_path))
     assert [site.module for site in again.sites(str(source))] == ["os"]
     assert (again.stats.parsed, again.stats.reused) == (1, 0)
@@ -360,3 +380,62 @@ def test_a_denied_package_hides_its_submodules_but_not_its_siblings(project):
     findings = _scan(project, "app")
     assert sorted((f.subject, f.importer) for f in findings) == [
         ("lib.tuning", "app"), ("lib.tuning", "app"), ("mlflow", "lib.serving")]
+
+
+def test_the_statement_walk_finds_what_a_full_visit_finds():
+    # parse_imports walks statement lists only (unless a dynamic importer is named); every
+    # place an import statement can stand must still be reached, with its function.
+    from importwall.static.importsites import _Collector
+
+    source = textwrap.dedent('''
+        import a
+        from typing import TYPE_CHECKING
+        if TYPE_CHECKING:
+            import hidden
+        elif a:
+            import b
+        else:
+            from . import c
+        try:
+            import d
+        except ImportError:
+            import e
+        else:
+            import f
+        finally:
+            import g
+        with open("x") as handle:
+            import h
+        for item in []:
+            import i
+        else:
+            import j
+        while False:
+            import k
+        match a:
+            case 1:
+                import l
+        class Outer:
+            import m
+            def method(self):
+                import n
+                class Inner:
+                    import o
+                async def inner():
+                    async with x:
+                        import p
+        def top():
+            try:
+                import q
+            except* ValueError:
+                import r
+    ''').encode()
+    collector = _Collector()
+    collector.visit(ast.parse(source))
+    expected = sorted(collector.sites, key=lambda site: site.line)
+    assert parse_imports(source, "x.py") == expected
+    assert {site.module: site.function for site in expected} == {
+        "a": None, "typing": None, "b": None, "": None, "d": None, "e": None, "f": None,
+        "g": None, "h": None, "i": None, "j": None, "k": None, "l": None, "m": None,
+        "n": "Outer.method", "o": "Outer.method.Inner", "p": "Outer.method.inner",
+        "q": "top", "r": "top"}

@@ -50,4 +50,5 @@ print(writer.path)
     assert result.returncode == 0, result.output
     lines = Path(result.stdout.strip()).read_text().splitlines()
     assert '"type": "process"' in lines[0]
-    assert '"subject": "json.tool"' in lines[1]
+    assert '"type": "status"' in lines[1]
+    assert '"subject": "json.tool"' in lines[2]

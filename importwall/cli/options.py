@@ -14,6 +14,7 @@ from importwall.errors import UsageError
 from importwall.findings import SEVERITIES
 from importwall.policy import MODES, Policy
 from importwall.report.model import Report
+from importwall.runtime.record_reader import INCOMPLETE
 from importwall.settings import ENV_DATA_DIR, ENV_MODE, ENV_POLICY
 
 
@@ -93,6 +94,10 @@ def report_settings(args: argparse.Namespace, policy: Policy | None
 
 
 def exit_status(report: Report, fail_on: str) -> int:
+    """3 when some process lost findings (the report is incomplete, whatever else it
+    says), else 1 for a finding at or above ``fail_on``, else 0."""
+    if any(item.finding.code == INCOMPLETE for item in report.items):
+        return exitcodes.INCOMPLETE
     return exitcodes.FINDINGS if report.fails(fail_on) else exitcodes.CLEAN
 
 

@@ -10,15 +10,14 @@ Standard library only: this module is on the start-up path.
 
 from __future__ import annotations
 
+import gc
 import os
+import stat
 import warnings
-from collections.abc import Mapping, Sequence
-from typing import Any
 
 from importwall.errors import PolicyError
 from importwall.findings import SEVERITIES
-from importwall.policy import toml as _toml
-from importwall.policy.locate import Locator
+from importwall.policy import cache as _cache
 from importwall.policy.model import ImportRules, Policy, PolicyWarning
 from importwall.policy.packs import pack_names, pack_path
 from importwall.policy.rules import ImportException, Rule
@@ -29,6 +28,13 @@ from importwall.policy.schema import (
     SCHEMA,
     Field,
 )
+
+TYPE_CHECKING = False  # typing and collections.abc are not imported at interpreter start
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from typing import Any
+
+    from importwall.policy.locate import Locator
 
 PYPROJECT = "pyproject.toml"
 PYPROJECT_TABLE = ("tool", "importwall")
@@ -43,18 +49,39 @@ def load_policy(path: str | os.PathLike[str], *, warn: bool = True) -> Policy:
     ``warn=False`` they are only kept in :attr:`Policy.warnings`, for a caller that says
     them its own way (the start-up hook, the command line).
     """
-    loader = _Loader()
-    target = _resolve_reference(os.fspath(path), base_dir=os.getcwd())
-    if target is None:
-        raise PolicyError([_no_such_policy(os.fspath(path))])
-    raw_sections = loader.load(target, chain=())
-    if loader.problems:
-        raise PolicyError(loader.problems, loader.warnings)
-    policy = _build(target, loader.files, raw_sections, loader.warnings)
-    if warn and loader.warnings:
+    # A large policy is hundreds of thousands of small containers that form no cycles;
+    # the collector's full passes over them made loading grow faster than the file.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        policy = _load_policy(path)
+    finally:
+        if collecting:
+            gc.enable()
+    if warn and policy.warnings:
         level = _caller_stacklevel()
-        for message in loader.warnings:
+        for message in policy.warnings:
             warnings.warn(message, PolicyWarning, stacklevel=level)
+    return policy
+
+
+def _load_policy(path: str | os.PathLike[str]) -> Policy:
+    reference = os.fspath(path)
+    target = _resolve_reference(reference, base_dir=os.getcwd())
+    if target is None:
+        unusable = _unusable_path(reference, os.getcwd())
+        raise PolicyError([f"{reference}:1: policy: {unusable}" if unusable
+                           else _no_such_policy(reference)])
+    policy = _cache.read(target, _cached_policy)
+    if policy is None:
+        loader = _Loader()
+        raw_sections = loader.load(target, chain=())
+        if loader.problems:
+            raise PolicyError(loader.problems, loader.warnings)
+        policy = _build(target, loader.files, raw_sections, loader.warnings)
+        data = policy_to_data(policy)
+        if _cache.write(target, policy.files, (data, None)):
+            _cache.attach(policy, target, data, None)  # the matcher adds its compiled tries
     return policy
 
 
@@ -115,8 +142,74 @@ def _resolve_reference(reference: str, base_dir: str) -> str | None:
     return None
 
 
+def _unusable_path(reference: str, base_dir: str) -> str | None:
+    """Why the path ``reference`` names is no policy file that could be read: a folder, a
+    FIFO or another file that is not a regular one, or a folder on the way that this user
+    may not enter. ``None`` when there is simply nothing there."""
+    candidate = os.path.abspath(os.path.join(base_dir, os.path.expanduser(reference)))
+    try:
+        mode = os.stat(candidate).st_mode
+    except PermissionError:
+        return _closed_folder(candidate)
+    except (OSError, ValueError):
+        return None
+    if stat.S_ISDIR(mode):
+        inside = [name for name in ("importwall.toml", PYPROJECT)
+                  if os.path.isfile(os.path.join(candidate, name))]
+        hint = (f"; did you mean {os.path.join(reference, inside[0])!r}?" if inside
+                else "; name the policy file in it")
+        return f"{candidate!r} is a folder, not a policy file{hint}"
+    if stat.S_ISFIFO(mode):
+        return (f"{candidate!r} is a FIFO (a named pipe), not a file: reading it would wait "
+                "for a writer, holding up the process; write the policy to a regular file")
+    if not stat.S_ISREG(mode):
+        return (f"{candidate!r} is not a regular file (a socket or a device); name a "
+                "policy file")
+    return None
+
+
+def _closed_folder(candidate: str) -> str:
+    """The message for a path behind a folder this user may not enter (no search, ``x``,
+    permission)."""
+    folder = os.path.dirname(candidate)
+    ancestors = []
+    while True:
+        ancestors.append(folder)
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            break
+        folder = parent
+    closed = next((a for a in reversed(ancestors) if not os.access(a, os.X_OK)),
+                  os.path.dirname(candidate))
+    user = f"uid {os.geteuid()}" if hasattr(os, "geteuid") else "this user"
+    return (f"cannot reach {candidate!r}: the folder {closed!r} does not let {user} in "
+            "(permission denied); give that user search permission on it (chmod +x), or "
+            "put the policy where the process can read it")
+
+
+def _read_text(path: str) -> tuple[str | None, str | None]:
+    """(the file's text, None), or (None, the problem): as ``open(path, encoding="utf-8")``
+    would read it, with a message naming the line of a byte that is not UTF-8."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as error:
+        return None, f"{path}:1: policy: cannot read the file: {error}"
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
+        byte = data[error.start]
+        return None, (f"{path}:{line}: policy: byte 0x{byte:02x} at column {column} is not "
+                      "UTF-8 (a TOML file is UTF-8); save it as UTF-8")
+    if "\r" in text:  # universal newlines, as text mode reads them
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text, None
+
+
 # Normalized values per section: {section: {key: value}} with only the keys a file set.
-_Sections = dict[str, dict[str, Any]]
+_Sections = dict[str, dict[str, "Any"]]
 
 
 class _Loader:
@@ -128,11 +221,14 @@ class _Loader:
         self.files: list[str] = []
 
     def load(self, path: str, chain: tuple[str, ...]) -> _Sections:
-        try:
-            with open(path, encoding="utf-8") as handle:
-                text = handle.read()
-        except (OSError, UnicodeDecodeError) as error:
-            self.problems.append(f"{path}:1: policy: cannot read the file: {error}")
+        # The TOML reader and the line locator are imported only when a policy is read from
+        # source: a policy from the compiled cache needs neither (nor re, nor typing).
+        from importwall.policy import toml as _toml
+        from importwall.policy.locate import Locator
+
+        text, problem = _read_text(path)
+        if text is None:
+            self.problems.append(problem or f"{path}:1: policy: cannot read the file")
             return {}
         try:
             document = _toml.loads(text)
@@ -161,7 +257,9 @@ class _Loader:
         for reference, line in checker.extends(document):
             base = _resolve_reference(reference, os.path.dirname(path))
             if base is None:
-                self.problems.append(f"{path}:{line}: extends: {_missing_base(reference)}")
+                unusable = _unusable_path(reference, os.path.dirname(path))
+                self.problems.append(
+                    f"{path}:{line}: extends: {unusable or _missing_base(reference)}")
                 continue
             if base in chain or base == path:
                 cycle = " -> ".join([*chain, path, base])
@@ -437,7 +535,9 @@ def _pattern_problem(pattern: Any, key: str) -> str | None:
     if any(not segment for segment in segments):
         return f"{pattern!r} is not a dotted module name (empty segment)"
     for segment in segments:
-        if not all(ch.isalnum() or ch in "_*?" for ch in segment):
+        # Letters, digits, '_' and the globs: what is left without '_*?' is alphanumeric.
+        bare = segment.replace("_", "").replace("*", "").replace("?", "")
+        if bare and not bare.isalnum():
             return (f"{pattern!r} is not a module pattern: use dotted names with '*' globs, "
                     "e.g. 'sklearn.model_selection' or 'jupyter*'")
     return None
@@ -486,3 +586,62 @@ def _build(path: str, files: Sequence[str], sections: _Sections,
         sections=sections,
         warnings=tuple(warnings_),
     )
+
+
+# --------------------------------------------------------------------------- the cache
+# A loaded policy as plain tuples, dicts and strings (what marshal holds), and back.
+
+
+def _rule_data(rule: Rule) -> tuple[Any, ...]:
+    return (rule.pattern, rule.reason, rule.severity, rule.source, rule.precedence,
+            dict(rule.extra))
+
+
+def _rules_of(data: Sequence[Sequence[Any]]) -> tuple[Rule, ...]:
+    return tuple(Rule(pattern, reason, severity, source, precedence, extra)
+                 for pattern, reason, severity, source, precedence, extra in data)
+
+
+def policy_to_data(policy: Policy) -> tuple[Any, ...]:
+    """``policy`` as marshal-able data (:mod:`importwall.policy.cache`)."""
+    imports = policy.imports
+    sections = {
+        name: {key: ("rules", tuple(_rule_data(rule) for rule in value))
+               if isinstance(value, tuple) and value and isinstance(value[0], Rule)
+               else ("value", value)
+               for key, value in values.items()}
+        for name, values in policy.sections.items()}
+    return (policy.path, policy.files, policy.mode, policy.strict, policy.check_at_startup,
+            (tuple(_rule_data(rule) for rule in imports.deny),
+             tuple(_rule_data(rule) for rule in imports.allow),
+             tuple(_rule_data(rule) for rule in imports.deny_distributions),
+             tuple((e.module, e.importer, e.reason, e.source) for e in imports.exceptions),
+             imports.blocked_error),
+            sections, policy.warnings)
+
+
+def _cached_policy(data: Sequence[Any]) -> Policy:
+    """A cache entry's policy, with the compiled matcher data stored beside it."""
+    policy_data, compiled = data
+    policy = policy_from_data(policy_data)
+    _cache.attach(policy, policy.path, policy_data, compiled)
+    return policy
+
+
+def policy_from_data(data: Sequence[Any]) -> Policy:
+    """The :class:`Policy` that :func:`policy_to_data` stored."""
+    path, files, mode, strict, check_at_startup, imports, sections, warnings_ = data
+    deny, allow, deny_distributions, exceptions, blocked_error = imports
+    return Policy(
+        path=path, files=tuple(files), mode=mode, strict=strict,
+        check_at_startup=check_at_startup,
+        imports=ImportRules(
+            deny=_rules_of(deny), allow=_rules_of(allow),
+            deny_distributions=_rules_of(deny_distributions),
+            exceptions=tuple(ImportException(module, importer, reason, source)
+                             for module, importer, reason, source in exceptions),
+            blocked_error=blocked_error),
+        sections={name: {key: _rules_of(value) if kind == "rules" else value
+                         for key, (kind, value) in values.items()}
+                  for name, values in sections.items()},
+        warnings=tuple(warnings_))

@@ -10,6 +10,8 @@
 * :mod:`~importwall.runtime.propagate`: the settings handed to child processes;
 * :mod:`~importwall.runtime.records`: per-process record files, written as findings come;
 * :mod:`~importwall.runtime.record_reader`: the record files read back (not at start-up);
+* :mod:`~importwall.runtime.losses`: lost-record notices to the launcher (not at start-up);
+* :mod:`~importwall.runtime.supervise`: run a command as a child, transparently;
 * :mod:`~importwall.runtime.distributions`: which modules a distribution provides;
 * :mod:`~importwall.runtime.probe`: import an entry point and report what was seen.
 

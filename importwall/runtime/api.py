@@ -61,7 +61,9 @@ def activate(policy: str | os.PathLike[str] | Policy | None = None, mode: str | 
     Calling it again replaces the active firewall. Modules the policy denies that are
     already imported are recorded (``preloaded``): it is too late to block them. A policy
     with ``strict = true`` also installs an audit hook (:mod:`importwall.runtime.strict`) that
-    keeps enforcing for the rest of the process.
+    keeps enforcing its rules, in its mode, for the rest of the process: replacing the
+    firewall (a weaker policy, another mode) or :func:`deactivate` never weakens it, and a
+    later strict activation only adds its own rules.
 
     When the policy sets ``check_at_startup = true`` the environment checks run first
     (:func:`importwall.check_environment`); in ``enforce`` mode an error-severity finding
@@ -100,7 +102,11 @@ def activate(policy: str | os.PathLike[str] | Policy | None = None, mode: str | 
 
 
 def deactivate() -> Firewall | None:
-    """Stop the firewall in this process; return it (with its findings), or ``None``."""
+    """Stop the firewall in this process; return it (with its findings), or ``None``.
+
+    Under strict mode the finder is removed, but the audit hook keeps deciding with the
+    rules of every strict activation, and a strict firewall's import guard (imports of
+    denied modules already loaded) stays in place: a strict process stays strict."""
     with _lock:
         return _remove_installed()
 
@@ -117,4 +123,5 @@ def _remove_installed() -> Firewall | None:
         if firewall is None:
             return current
         sys.meta_path.remove(firewall)
-        firewall.guard.uninstall()
+        if not firewall.policy.strict:
+            firewall.guard.uninstall()

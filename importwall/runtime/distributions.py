@@ -83,12 +83,23 @@ def _read_lines(path: str) -> list[str] | None:
 _cache: dict[tuple[str, ...], dict[str, str]] = {}
 
 
-def top_level_modules(distribution: str, search_path: Iterable[str] | None = None) -> list[str]:
-    """Modules that ``distribution`` provides, or ``[]`` when it is not installed."""
+def _dist_info(distribution: str, search_path: Iterable[str] | None) -> str | None:
     key = tuple(sys.path if search_path is None else search_path)
     if key not in _cache:
         _cache[key] = _dist_info_dirs(key)
-    dist_info = _cache[key].get(normalize(distribution))
+    return _cache[key].get(normalize(distribution))
+
+
+def install_folder(distribution: str, search_path: Iterable[str] | None = None) -> str | None:
+    """The folder that holds ``distribution``'s ``.dist-info`` (and the files its RECORD
+    lists, relative to it), or ``None`` when it is not installed."""
+    dist_info = _dist_info(distribution, search_path)
+    return os.path.dirname(dist_info) if dist_info is not None else None
+
+
+def top_level_modules(distribution: str, search_path: Iterable[str] | None = None) -> list[str]:
+    """Modules that ``distribution`` provides, or ``[]`` when it is not installed."""
+    dist_info = _dist_info(distribution, search_path)
     if dist_info is None:
         return []
     record = _read_lines(os.path.join(dist_info, "RECORD"))

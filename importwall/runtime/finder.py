@@ -99,11 +99,14 @@ class Firewall:
 
     def find_spec(self, fullname: str, path: Sequence[str] | None = None,
                   target: ModuleType | None = None) -> ModuleSpec | None:
-        decision = self.matcher.decide(fullname)
-        if decision is None or not decision.denied:
+        try:
+            decision = self.matcher.decide(fullname)
+            if decision is None or not decision.denied or _is_availability_probe():
+                return None
+        except Exception as error:  # an import we cannot judge: see fail_closed
+            self.fail_closed(fullname, None, error)
             return None
-        if not _is_availability_probe():
-            self._judge_once(fullname, decision, loading=True)
+        self._judge_once(fullname, decision, loading=True)
         return None
 
     def invalidate_caches(self) -> None:
@@ -117,6 +120,14 @@ class Firewall:
             caller: FrameType | None = _getframe(2)  # _judge_loaded <- guard <- importer
         except ValueError:
             caller = None
+        try:
+            self._judge_loaded_from(caller, fullname)
+        except (ForbiddenImportError, ForbiddenImportRuntimeError):
+            raise
+        except Exception as error:
+            self.fail_closed(fullname, None, error)
+
+    def _judge_loaded_from(self, caller: FrameType | None, fullname: str) -> None:
         if caller is not None:
             if caller.f_code is _READ_FILE:
                 # The import system reading a module's file: io.open_code imports `_io`
@@ -140,8 +151,31 @@ class Firewall:
         busy.active = True
         try:
             self._judge(fullname, decision, loading)
+        except (ForbiddenImportError, ForbiddenImportRuntimeError):
+            raise
+        except Exception as error:
+            self.fail_closed(fullname, decision, error)
         finally:
             busy.active = False
+
+    def fail_closed(self, fullname: str, decision: Decision | None,
+                    error: BaseException) -> None:
+        """importwall failed while judging an import that may be denied: an
+        ``internal-error`` finding and, in ``enforce`` mode, the blocked-import error (an
+        import importwall cannot judge is not let through); ``warn`` and ``audit`` let the
+        host program go on."""
+        what = f"{type(error).__name__}: {error}"
+        enforce = self.mode == "enforce"
+        self.record(internal_error(
+            f"importwall failed while judging the import of {fullname!r} ({what}); "
+            + ("blocked: enforce mode fails closed" if enforce else "let through")))
+        if not enforce:
+            return
+        rule = decision.rule if decision is not None else None
+        raise self._error_class(
+            fullname, decision.label if decision is not None else "fail-closed",
+            f"importwall could not judge this import ({what}), and enforce mode refuses "
+            "what it cannot judge", None, (), rule.source if rule is not None else None)
 
     def _judge(self, fullname: str, decision: Decision, loading: bool) -> None:
         # Decide from the import site alone first; the whole chain is captured only when a

@@ -16,21 +16,31 @@ Standard library only: this module is on the start-up path.
 
 from __future__ import annotations
 
-import fnmatch
-import re
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from functools import cached_property
-from typing import Generic, TypeVar
+import gc
 
-from importwall.policy import ImportException, Policy, Rule
+TYPE_CHECKING = False  # typing is not imported at run time: this module is on the start-up path
+if TYPE_CHECKING:
+    import re
+    from collections.abc import Callable, Iterable
+    from typing import Any, Generic, TypeVar
 
-T = TypeVar("T")
+    from importwall.policy import ImportException, Policy, Rule
+
+    T = TypeVar("T")
+    Score = tuple[int, int, int]
+else:
+    class Generic:
+        """``typing.Generic``'s place at run time: ``Generic[T]`` is this class itself."""
+
+        __slots__ = ()
+
+        def __class_getitem__(cls, item):
+            return cls
+
+    T = None
 
 DENY = "deny"
 ALLOW = "allow"
-
-Score = tuple[int, int, int]
 
 
 def _is_glob(segment: str) -> bool:
@@ -40,114 +50,176 @@ def _is_glob(segment: str) -> bool:
 def specificity(pattern: str) -> Score:
     """(segments, literal segments, literal characters): larger is more specific."""
     segments = pattern.split(".")
-    literal = sum(1 for s in segments if not _is_glob(s))
-    chars = sum(len(s.replace("*", "").replace("?", "")) for s in segments)
+    literal = 0
+    for segment in segments:
+        if "*" not in segment and "?" not in segment:
+            literal += 1
+    chars = len(pattern) - len(segments) + 1 - pattern.count("*") - pattern.count("?")
     return (len(segments), literal, chars)
 
 
-class _Node(Generic[T]):
-    __slots__ = ("entries", "globs", "literal", "prefix", "star")
+# A trie node is a plain list, so that a compiled trie is data that ``marshal`` keeps in the
+# compiled-policy cache and reads back in one call: [literal segments -> node, "prefix*"
+# prefixes -> node, the "*" node, [[other glob, node], ...], [entries]]. Each table is
+# created when first needed: a policy of 100,000 rules has some 300,000 nodes, nearly all
+# leaves, and empty tables were most of what building one cost.
+_LITERAL, _PREFIX, _STAR, _GLOBS, _ENTRIES = range(5)
+_REGEXES: dict[str, re.Pattern[str]] = {}
+"""Inner globs ("a*b", "x?") compiled once per process (regexes are not marshal data)."""
 
-    def __init__(self) -> None:
-        self.literal: dict[str, _Node[T]] = {}
-        self.prefix: dict[str, _Node[T]] = {}  # "jupyter*" is stored under "jupyter"
-        self.star: _Node[T] | None = None
-        self.globs: list[tuple[re.Pattern[str], _Node[T]]] = []
-        self.entries: list[T] = []
 
-    def child(self, segment: str) -> _Node[T]:
-        if not _is_glob(segment):
-            return self.literal.setdefault(segment, _Node())
-        if segment == "*":
-            if self.star is None:
-                self.star = _Node()
-            return self.star
-        head = segment[:-1]
-        if segment.endswith("*") and not _is_glob(head):
-            return self.prefix.setdefault(head, _Node())
-        regex = re.compile(fnmatch.translate(segment))
-        for existing, node in self.globs:
-            if existing.pattern == regex.pattern:
-                return node
-        node = _Node[T]()
-        self.globs.append((regex, node))
-        return node
+def _new_node() -> list[Any]:
+    return [None, None, None, None, None]
 
-    def step(self, segment: str, out: list[_Node[T]]) -> None:
-        node = self.literal.get(segment)
-        if node is not None:
-            out.append(node)
-        if self.star is not None:
-            out.append(self.star)
-        if self.prefix:
-            for end in range(len(segment) + 1):
-                node = self.prefix.get(segment[:end])
-                if node is not None:
-                    out.append(node)
-        for regex, node in self.globs:
-            if regex.match(segment):
-                out.append(node)
+
+def _child(node: list[Any], segment: str) -> list[Any]:
+    if "*" not in segment and "?" not in segment:
+        return _keyed_child(node, _LITERAL, segment)
+    if segment == "*":
+        if node[_STAR] is None:
+            node[_STAR] = _new_node()
+        return node[_STAR]  # type: ignore[no-any-return]
+    head = segment[:-1]
+    if segment.endswith("*") and not _is_glob(head):
+        return _keyed_child(node, _PREFIX, head)
+    globs = node[_GLOBS]
+    if globs is None:
+        globs = node[_GLOBS] = []
+    for glob, found in globs:
+        if glob == segment:
+            return found  # type: ignore[no-any-return]
+    created = _new_node()
+    globs.append([segment, created])
+    return created
+
+
+def _keyed_child(node: list[Any], slot: int, key: str) -> list[Any]:
+    """The child under ``key`` in the node's literal or prefix table, made if missing."""
+    table: dict[str, list[Any]] | None = node[slot]
+    if table is None:
+        table = node[slot] = {}
+    found = table.get(key)
+    if found is None:
+        found = table[key] = _new_node()
+    return found
+
+
+def _glob_matches(glob: str, segment: str) -> bool:
+    regex = _REGEXES.get(glob)
+    if regex is None:
+        import fnmatch  # only policies with inner globs pay for fnmatch and re
+        import re as re_
+
+        regex = _REGEXES[glob] = re_.compile(fnmatch.translate(glob))
+    return regex.match(segment) is not None
+
+
+def _step(node: list[Any], segment: str, out: list[list[Any]]) -> None:
+    table = node[_LITERAL]
+    if table is not None:
+        found = table.get(segment)
+        if found is not None:
+            out.append(found)
+    if node[_STAR] is not None:
+        out.append(node[_STAR])
+    prefixes = node[_PREFIX]
+    if prefixes is not None:
+        for end in range(len(segment) + 1):
+            found = prefixes.get(segment[:end])
+            if found is not None:
+                out.append(found)
+    globs = node[_GLOBS]
+    if globs is not None:
+        for glob, found in globs:
+            if _glob_matches(glob, segment):
+                out.append(found)
 
 
 class PatternTrie(Generic[T]):
     """Module patterns mapped to values; :meth:`matches` yields every value whose pattern
-    covers a name (the name itself or one of its parents matches the pattern)."""
+    covers a name (the name itself or one of its parents matches the pattern). The trie
+    is plain lists and dicts (:attr:`root`): with marshal-able values, it is data."""
 
-    def __init__(self) -> None:
-        self._root: _Node[T] = _Node()
-        self.size = 0
+    def __init__(self, root: list[Any] | None = None, size: int = 0) -> None:
+        self.root: list[Any] = _new_node() if root is None else root
+        self.size = size
 
     def add(self, pattern: str, value: T) -> None:
-        node = self._root
+        node = self.root
         for segment in pattern.split("."):
-            node = node.child(segment)
-        node.entries.append(value)
+            node = _child(node, segment)
+        if node[_ENTRIES] is None:
+            node[_ENTRIES] = [value]
+        else:
+            node[_ENTRIES].append(value)
         self.size += 1
 
     def matches(self, name: str) -> list[T]:
         found: list[T] = []
-        frontier = [self._root]
+        frontier = [self.root]
         for segment in name.split("."):
-            reached: list[_Node[T]] = []
+            reached: list[list[Any]] = []
             for node in frontier:
-                node.step(segment, reached)
+                _step(node, segment, reached)
             if not reached:
                 break
             for node in reached:
-                found.extend(node.entries)
+                if node[_ENTRIES] is not None:
+                    found.extend(node[_ENTRIES])
             frontier = reached
         return found
 
 
-@dataclass(frozen=True)
 class Decision:
     """The rule that decides a module: ``verdict`` is ``deny`` or ``allow``."""
 
-    verdict: str
-    rule: Rule
-    via: str  # the policy key that holds the rule: deny | allow | deny_distributions
+    __slots__ = ("_label", "rule", "verdict", "via")
+
+    def __init__(self, verdict: str, rule: Rule, via: str) -> None:
+        self.verdict = verdict
+        self.rule = rule
+        self.via = via  # the policy key that holds the rule: deny | allow | deny_distributions
+        self._label: str | None = None
+
+    def __repr__(self) -> str:
+        return f"Decision(verdict={self.verdict!r}, rule={self.rule!r}, via={self.via!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Decision):
+            return NotImplemented
+        return (self.verdict, self.rule, self.via) == (other.verdict, other.rule, other.via)
+
+    def __hash__(self) -> int:
+        return hash((self.verdict, self.rule, self.via))
 
     @property
     def denied(self) -> bool:
         return self.verdict == DENY
 
-    @cached_property
+    @property
     def label(self) -> str:
         """How the rule is named in messages: ``deny 'optuna'`` (worked out once: audit
         mode names the rule in every import's finding)."""
-        distribution = self.rule.extra.get("distribution")
-        if distribution:
-            return f"deny_distributions {distribution!r}"
-        return f"{self.via} {self.rule.pattern!r}"
+        label = self._label
+        if label is None:
+            distribution = self.rule.extra.get("distribution")
+            label = (f"deny_distributions {distribution!r}" if distribution
+                     else f"{self.via} {self.rule.pattern!r}")
+            self._label = label
+        return label
 
 
-@dataclass(frozen=True)
-class _Entry:
-    rank: tuple[Score, int, int]
-    decision: Decision
+# A compiled rule in the trie: (rank, kind, index), rank = (specificity, precedence, deny
+# beats allow); kind and index name the rule (see ``_KINDS``), so the trie is plain data
+# and each Decision is made the first time its rule decides a name.
+_Entry = tuple[tuple["Score", int, int], int, int]
+_KINDS = ((DENY, "deny"), (ALLOW, "allow"), (DENY, "deny_distributions"))
+_DENY, _ALLOW, _DISTRIBUTION = range(3)
+COMPILED_FORMAT = 1
 
 
-DistributionResolver = Callable[[str], Iterable[str]]
+if TYPE_CHECKING:
+    DistributionResolver = Callable[[str], Iterable[str]]
 
 
 class Matcher:
@@ -160,39 +232,95 @@ class Matcher:
         exceptions: Iterable[ImportException] = (),
         deny_distributions: Iterable[Rule] = (),
         resolve_distribution: DistributionResolver | None = None,
+        *,
+        _compiled: Any = None,
     ) -> None:
-        self._rules: PatternTrie[_Entry] = PatternTrie()
-        self._exceptions: PatternTrie[tuple[PatternTrie[bool], ImportException]] = PatternTrie()
+        self._by_kind: tuple[list[Rule], list[Rule], list[Rule]] = (
+            list(deny), list(allow), [])
+        self._exception_list = list(exceptions)
+        self._decisions: dict[tuple[int, int], Decision] = {}
         self._cache: dict[str, Decision | None] = {}
-        for rule in deny:
-            self._add(rule, DENY, "deny")
-        for rule in allow:
-            self._add(rule, ALLOW, "allow")
-        for exception in exceptions:
+        self._rules: PatternTrie[_Entry]
+        self._exceptions: PatternTrie[tuple[list[Any], int]]
+        if _compiled is not None:  # from the compiled-policy cache: already a trie
+            _, rules, rule_count, exception_trie, exception_count = _compiled
+            self._rules = PatternTrie(rules, rule_count)
+            self._exceptions = PatternTrie(exception_trie, exception_count)
+        else:
+            self._rules = PatternTrie()
+            self._exceptions = PatternTrie()
+            # The trie is many small objects and no cycles: the collector's full passes over
+            # a growing trie made compiling 100,000 rules grow faster than linearly.
+            collecting = gc.isenabled()
+            gc.disable()
+            try:
+                self._compile()
+            finally:
+                if collecting:
+                    gc.enable()
+        if resolve_distribution is not None:
+            self._add_distributions(deny_distributions, resolve_distribution)
+
+    def _compile(self) -> None:
+        for kind in (_DENY, _ALLOW):
+            for index, rule in enumerate(self._by_kind[kind]):
+                self._add(rule, kind, index)
+        for index, exception in enumerate(self._exception_list):
             importers: PatternTrie[bool] = PatternTrie()
             importers.add(exception.importer, True)
-            self._exceptions.add(exception.module, (importers, exception))
-        if resolve_distribution is not None:
-            for rule in deny_distributions:
-                for module in resolve_distribution(rule.pattern):
-                    as_module = Rule(module, rule.reason, rule.severity, rule.source,
-                                     rule.precedence, {"distribution": rule.pattern})
-                    self._add(as_module, DENY, "deny_distributions")
+            self._exceptions.add(exception.module, (importers.root, index))
+
+    def _add_distributions(self, deny_distributions: Iterable[Rule],
+                           resolve_distribution: DistributionResolver) -> None:
+        """Rules for the modules installed distributions provide: resolved in every
+        process (what is installed changes without the policy changing), never cached."""
+        from importwall.policy.rules import Rule
+
+        added = self._by_kind[_DISTRIBUTION]
+        for rule in deny_distributions:
+            for module in resolve_distribution(rule.pattern):
+                added.append(Rule(module, rule.reason, rule.severity, rule.source,
+                                  rule.precedence, {"distribution": rule.pattern}))
+                self._add(added[-1], _DISTRIBUTION, len(added) - 1)
 
     @classmethod
     def from_policy(cls, policy: Policy,
                     resolve_distribution: DistributionResolver | None = None) -> Matcher:
+        """The policy's rules compiled, or read back from the compiled-policy cache when
+        the policy came from it; a policy loaded from source has its trie cached."""
         imports = policy.imports
         if resolve_distribution is None and imports.deny_distributions:
             from importwall.runtime.distributions import top_level_modules
 
             resolve_distribution = top_level_modules
-        return cls(imports.deny, imports.allow, imports.exceptions,
-                   imports.deny_distributions, resolve_distribution)
+        from importwall.policy import cache
 
-    def _add(self, rule: Rule, verdict: str, via: str) -> None:
-        rank = (specificity(rule.pattern), rule.precedence, 1 if verdict == DENY else 0)
-        self._rules.add(rule.pattern, _Entry(rank, Decision(verdict, rule, via)))
+        compiled = cache.compiled_for(policy)
+        if compiled is not None and _fits(compiled, policy):
+            return cls(imports.deny, imports.allow, imports.exceptions,
+                       imports.deny_distributions, resolve_distribution, _compiled=compiled)
+        matcher = cls(imports.deny, imports.allow, imports.exceptions)
+        cache.store_compiled(policy, matcher.to_data())
+        if resolve_distribution is not None:
+            matcher._add_distributions(imports.deny_distributions, resolve_distribution)
+        return matcher
+
+    def to_data(self) -> tuple[Any, ...]:
+        """The compiled tries as marshal-able data (before any distribution rules)."""
+        return (COMPILED_FORMAT, self._rules.root, self._rules.size, self._exceptions.root,
+                self._exceptions.size)
+
+    def _add(self, rule: Rule, kind: int, index: int) -> None:
+        rank = (specificity(rule.pattern), rule.precedence, 1 if kind != _ALLOW else 0)
+        self._rules.add(rule.pattern, (rank, kind, index))
+
+    def _decision(self, kind: int, index: int) -> Decision:
+        decision = self._decisions.get((kind, index))
+        if decision is None:
+            verdict, via = _KINDS[kind]
+            decision = Decision(verdict, self._by_kind[kind][index], via)
+            self._decisions[kind, index] = decision
+        return decision
 
     @property
     def rule_count(self) -> int:
@@ -206,9 +334,9 @@ class Matcher:
             pass
         best: _Entry | None = None
         for entry in self._rules.matches(name):
-            if best is None or entry.rank > best.rank:
+            if best is None or entry[0] > best[0]:
                 best = entry
-        decision = best.decision if best is not None else None
+        decision = self._decision(best[1], best[2]) if best is not None else None
         self._cache[name] = decision
         return decision
 
@@ -216,7 +344,19 @@ class Matcher:
         """The importer-aware exception that lets ``importer`` import ``name``, if any."""
         if importer is None or not self._exceptions.size:
             return None
-        for importers, exception in self._exceptions.matches(name):
-            if importers.matches(importer):
-                return exception
+        for importers, index in self._exceptions.matches(name):
+            if PatternTrie(importers).matches(importer):
+                return self._exception_list[index]
         return None
+
+
+def _fits(compiled: Any, policy: Policy) -> bool:
+    """Cached tries for this policy's own rules (the entry holds both; checked anyway)."""
+    try:
+        form, _, rule_count, _, exception_count = compiled
+    except (TypeError, ValueError):
+        return False
+    imports = policy.imports
+    return bool(form == COMPILED_FORMAT
+            and rule_count == len(imports.deny) + len(imports.allow)
+            and exception_count == len(imports.exceptions))

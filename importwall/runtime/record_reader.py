@@ -16,6 +16,9 @@ from typing import Any
 from importwall.findings import KIND_INTERNAL, Finding, optional_text
 from importwall.runtime.records import RECORD_SUFFIX
 
+INCOMPLETE = "records-incomplete"
+"""The code of the finding for a process whose record file lacks some of its findings."""
+
 
 @dataclass(frozen=True)
 class ProcessInfo:
@@ -28,11 +31,13 @@ class ProcessInfo:
     policy: str | None = None
     mode: str | None = None
     started: float = 0.0
+    unwritten: int = 0
+    """Findings this process could not write to its record file: > 0 is incomplete."""
 
     def to_dict(self) -> dict[str, Any]:
         return {"pid": self.pid, "host": self.host, "program": self.program,
                 "python": self.python, "policy": self.policy, "mode": self.mode,
-                "started": self.started}
+                "started": self.started, "unwritten": self.unwritten}
 
 
 def record_files(data_dir: str) -> list[str]:
@@ -47,39 +52,84 @@ def record_files(data_dir: str) -> list[str]:
 def read_record_file(path: str, findings: list[Finding], processes: list[ProcessInfo]) -> None:
     """Append the findings and the process header of one record file. A line that cannot
     be read (a disk that filled up, an edited file) becomes an ``internal`` finding naming
-    the file and line, so nothing is dropped silently."""
+    the file and line, so nothing is dropped silently; so does a process whose ``status``
+    line says it could not write all its findings, and a file left empty by a process that
+    could not even write its header (``records-incomplete``, severity error)."""
     try:
         with open(path, encoding="utf-8") as handle:
             lines = handle.read().splitlines()
     except (OSError, UnicodeDecodeError) as error:
         findings.append(_unreadable(path, 1, f"cannot read the file: {error}"))
         return
+    header: dict[str, Any] | None = None
+    status: dict[str, Any] = {}
     for number, line in enumerate(lines, start=1):
-        read_record_line(path, number, line, findings, processes)
+        record = read_record_line(path, number, line, findings, processes)
+        if record is None:
+            continue
+        if record["type"] == "process":
+            header = record
+        elif record["type"] == "status":
+            status = record
+            if header is not None:
+                processes[-1] = _process(header, _unwritten(record))
+    if not any(line.strip() for line in lines):
+        findings.append(_incomplete(
+            path, "the file is empty: a process started under the firewall but could not "
+                  "write even its header (a full disk?); its findings are not here", {}))
+    elif header is not None and processes and processes[-1].unwritten > 0:
+        process = processes[-1]
+        first_error = status.get("error")
+        cause = f" ({first_error})" if isinstance(first_error, str) and first_error else ""
+        findings.append(_incomplete(
+            path, f"process {process.pid} on {process.host} ({process.program}) could not "
+                  f"write {process.unwritten} of its findings{cause}: this report is "
+                  "incomplete", header))
 
 
 def read_record_line(path: str, number: int, line: str, findings: list[Finding],
-                     processes: list[ProcessInfo]) -> None:
+                     processes: list[ProcessInfo]) -> dict[str, Any] | None:
     """Append what line ``number`` of record file ``path`` holds (``report --follow`` reads
-    files a line at a time as processes write them)."""
+    files a line at a time as processes write them); the record read, or ``None`` for a
+    blank or unreadable line. A ``status`` record is only checked here: the count it holds
+    belongs to the file's process header (:func:`read_record_file`)."""
     if not line.strip():
-        return
+        return None
     try:
         record = json.loads(line)
         kind = record["type"]
         if kind == "finding":
             findings.append(Finding.from_dict(record["finding"]))
         elif kind == "process":
-            processes.append(ProcessInfo(
-                pid=int(record["pid"]), host=str(record["host"]),
-                program=str(record.get("program", "")),
-                python=str(record.get("python", "")),
-                policy=optional_text(record, "policy"), mode=optional_text(record, "mode"),
-                started=float(record.get("started", 0.0))))
+            processes.append(_process(record, 0))
+        elif kind == "status":
+            _unwritten(record)
+        return record  # type: ignore[no-any-return]
     # A hand-edited or foreign line can hold any JSON: a list where a table belongs
     # (AttributeError), a number too large for an int (OverflowError).
     except (ValueError, LookupError, TypeError, AttributeError, ArithmeticError) as error:
         findings.append(_unreadable(path, number, f"not a record ({error!s})"))
+        return None
+
+
+def _unwritten(status: dict[str, Any]) -> int:
+    return max(int(status.get("unwritten") or 0), 0)
+
+
+def _process(record: dict[str, Any], unwritten: int) -> ProcessInfo:
+    return ProcessInfo(
+        pid=int(record["pid"]), host=str(record["host"]),
+        program=str(record.get("program", "")), python=str(record.get("python", "")),
+        policy=optional_text(record, "policy"), mode=optional_text(record, "mode"),
+        started=float(record.get("started", 0.0)), unwritten=unwritten)
+
+
+def _incomplete(path: str, problem: str, header: dict[str, Any]) -> Finding:
+    pid = header.get("pid")
+    return Finding(kind=KIND_INTERNAL, code=INCOMPLETE, severity="error",
+                   subject="importwall", message=f"{path}: {problem}", source=f"{path}:1",
+                   pid=pid if isinstance(pid, int) else 0, host=str(header.get("host", "")),
+                   timestamp=0.0)
 
 
 def _unreadable(path: str, line: int, problem: str) -> Finding:

@@ -16,7 +16,7 @@ import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from importwall.errors import ScanError
 from importwall.findings import KIND_SCAN, Finding, Frame
@@ -37,14 +37,17 @@ Progress = Callable[[int, int], None]
 """Called with (modules done, modules found so far) as the scan advances."""
 
 
-@dataclass(frozen=True)
 class _Edge:
-    """``importer`` reaches ``target`` through the import at ``file:line``."""
+    """``importer`` reaches ``target`` through the import at ``file:line``. (A plain class:
+    a scan of a large tree makes one per import site.)"""
 
-    importer: str
-    file: str
-    line: int
-    function: str | None
+    __slots__ = ("file", "function", "importer", "line")
+
+    def __init__(self, importer: str, file: str, line: int, function: str | None) -> None:
+        self.importer = importer
+        self.file = file
+        self.line = line
+        self.function = function
 
     def frame(self) -> Frame:
         return Frame(self.importer, self.file, self.line, self.function)
@@ -60,8 +63,7 @@ class ScanResult:
     entrypoints: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class _Target:
+class _Target(NamedTuple):
     """A module an import site makes Python import, in the order it imports them."""
 
     name: str
@@ -148,6 +150,7 @@ class _Walk:
         self.done = 0
         self._reported: set[tuple[str, int, str]] = set()
         self._queue: deque[str] = deque()
+        self._chains: dict[str, list[_Target]] = {}
 
     def run(self, entrypoints: Iterable[str]) -> None:
         for name in entrypoints:
@@ -195,7 +198,7 @@ class _Walk:
             edge = _Edge(name, source, site.line, site.function)
             denied: list[str] = []
             for target in self._targets(module, site, edge):
-                if any(target.name.startswith(d + ".") for d in denied):
+                if denied and any(target.name.startswith(d + ".") for d in denied):
                     continue  # its parent package is denied: the import stops there
                 if self._check(target, edge):
                     denied.append(target.name)
@@ -220,9 +223,7 @@ class _Walk:
         base = self._base(module, site, edge)
         if not base:
             return []
-        segments = base.split(".")
-        names = [".".join(segments[: i + 1]) for i in range(len(segments))]
-        targets = [_Target(n, self.finder.find(n) is not None) for n in names]
+        targets = self._chain_of(base)
         if site.is_from:
             base_exists = targets[-1].exists
             for imported in site.names:
@@ -235,6 +236,18 @@ class _Walk:
                 if exists or not base_exists:
                     targets.append(_Target(candidate, exists))
         return targets
+
+    def _chain_of(self, base: str) -> list[_Target]:
+        """``a``, ``a.b``, ``a.b.c`` for ``a.b.c``: what ``import a.b.c`` imports, in order
+        (a copy: the caller adds the from-list). Kept per name: a large tree names the
+        same packages from thousands of files."""
+        found = self._chains.get(base)
+        if found is None:
+            segments = base.split(".")
+            found = self._chains[base] = [
+                _Target(name, self.finder.find(name) is not None)
+                for name in (".".join(segments[: i + 1]) for i in range(len(segments)))]
+        return list(found)
 
     # -- policy
 

@@ -16,10 +16,14 @@ from importwall.cli.options import (
     load_cli_policy,
 )
 from importwall.errors import UsageError
+from importwall.runtime import supervise
+from importwall.runtime.api import resolve_data_dir
 from importwall.runtime.propagate import child_environment
+from importwall.settings import ENV_MODE
 
 DESCRIPTION = ("Run CMD with the firewall active in every Python process it starts. Exits "
-               "with CMD's exit status.")
+               "with CMD's exit status; in audit mode with a data dir, 3 when CMD succeeded "
+               "but some of its processes could not write all their findings.")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -42,5 +46,24 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"importwall run: command not found: {cmd[0]!r}")
     sys.stdout.flush()
     sys.stderr.flush()
+    if env.get(ENV_MODE) == "audit" and resolve_data_dir(policy, env) and supervise.supported():
+        return _run_and_count_losses(program, cmd, env)
     os.execve(program, cmd, env)
     return exitcodes.CLEAN  # pragma: no cover - execve does not return
+
+
+def _run_and_count_losses(program: str, cmd: list[str], env: dict[str, str]) -> int:
+    """Audit mode: stay as CMD's parent (signals passed on, its exit status kept) to learn
+    whether any of its processes could not write its findings; exit 3 if so and CMD
+    itself succeeded. See :mod:`importwall.runtime.supervise`."""
+    from importwall.runtime.losses import LossListener, summary
+
+    with LossListener() as listener:
+        env.update(listener.environment())
+        code = supervise.run_and_wait(program, cmd, env, poll=listener.drain)
+        losses = listener.drain()
+    if losses:
+        print(f"importwall run: {summary(losses)}", file=sys.stderr)
+        if code == exitcodes.CLEAN:
+            code = exitcodes.INCOMPLETE
+    return supervise.exit_like(code)

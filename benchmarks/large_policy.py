@@ -1,0 +1,189 @@
+"""What a large policy costs: load + validate + compile, from source and from the cache,
+and ``importwall check``, at 1,000 to 100,000 rules.
+
+Organisations generate policies with thousands of rules. The policy here is written the way
+a person (or a generator) writes one: ``deny`` and ``allow`` as multi-line arrays of
+``{ module = "...", reason = "..." }`` tables, plus importer-aware exceptions, in a file
+that extends the shipped ``serving-base`` pack. Every figure is a fresh interpreter:
+
+* ``from source``: ``load_policy`` then ``Matcher.from_policy``, timed inside the child
+  (importwall already imported), with no compiled-policy cache;
+* ``compile only``: ``Matcher.from_policy`` of the loaded policy (what ``activate()`` of a
+  prebuilt :class:`Policy` pays);
+* ``from cache``: the same load when the compiled-policy cache holds it (a first run fills
+  it; see ``importwall/policy/cache.py``);
+* ``importwall check``: the whole command, wall time from start to exit.
+
+A run that takes longer than ``--timeout`` seconds is stopped and shown as ``> N s``.
+Targets (issue 19): 10,000 rules <= 50 ms and 100,000 <= 0.5 s from source, ~1 ms from
+the cache, ``importwall check`` on 100,000 rules <= 2 s.
+
+    python benchmarks/large_policy.py [--sizes 1000,10000,100000] [--rounds 5] [--timeout 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks._measure import REPO, Row, Samples, clean_env
+
+SIZES = (1000, 10000, 100000)
+FROM_SOURCE_LIMIT_S = {10000: 0.05, 100000: 0.5}
+FROM_CACHE_LIMIT_S = 0.005  # "~1 ms": reported against 5 ms, the rest is noise on a busy box
+CHECK_LIMIT_S = {100000: 2.0}
+
+CHILD = """\
+import os, sys, time
+from importwall.policy import load_policy
+from importwall.runtime.matcher import Matcher
+began = time.perf_counter()
+policy = load_policy(sys.argv[1])
+loaded = time.perf_counter()
+Matcher.from_policy(policy)
+done = time.perf_counter()
+print(loaded - began, done - loaded, done - began)
+"""
+
+
+def write_policy(folder: Path, rules: int) -> Path:
+    """A policy of ``rules`` deny/allow rules (9 in 10 deny) and one exception per 100
+    rules, each a table with a reason, on its own line."""
+    lines = ['version = 1', 'extends = ["serving-base"]', '', '[imports]', 'deny = [']
+    allow = []
+    for index in range(rules):
+        top = f"corp{index % 997}"
+        pattern = (f"{top}.training.job{index}" if index % 7 else f"{top}.notebooks{index}*")
+        entry = (f'    {{ module = "{pattern}", reason = "generated rule {index}: '
+                 f'training-only code of team {index % 53}" }},')
+        if index % 10 == 9:
+            allow.append(entry.replace(".training.", ".serving."))
+        else:
+            lines.append(entry)
+    lines += [']', 'allow = [', *allow, ']', '']
+    for index in range(0, rules, 100):
+        lines += ['[[imports.exceptions]]', f'module = "corp{index % 997}.training.job{index}"',
+                  f'importer = "corp{index % 997}.*"',
+                  f'reason = "the team\'s own pipeline imports it ({index})"', '']
+    path = folder / f"policy-{rules}.toml"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    aged = time.time() - 60  # the cache skips files modified in the last seconds (racy)
+    os.utime(path, (aged, aged))
+    return path
+
+
+def _run(argv: Sequence[str], env: dict[str, str], timeout: float) -> tuple[float, str] | None:
+    """Wall seconds and stdout of one fresh process, or ``None`` when it ran past
+    ``timeout`` (stopped)."""
+    began = time.perf_counter()
+    try:
+        done = subprocess.run(list(argv), env=env, capture_output=True, text=True,
+                              timeout=timeout, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        return None
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv[:3])} failed ({done.returncode}):\n{done.stderr}")
+    return time.perf_counter() - began, done.stdout
+
+
+def _child(argv: Sequence[str], env: dict[str, str], timeout: float) -> list[float] | None:
+    """The child's own timings: load, compile, both."""
+    ran = _run(argv, env, timeout)
+    return None if ran is None else [float(value) for value in ran[1].split()[-3:]]
+
+
+def _wall(argv: Sequence[str], env: dict[str, str], timeout: float) -> float | None:
+    ran = _run(argv, env, timeout)
+    return None if ran is None else ran[0]
+
+
+def _seconds_row(label: str, samples: list[float] | None, timeout: float,
+                 limit: float | None, detail: str = "") -> Row:
+    target = f"<= {_human(limit)}" if limit is not None else ""
+    if samples is None:
+        return Row(label, f"> {timeout:.0f} s", "stopped (timeout)", target,
+                   False if limit is not None else None)
+    value = Samples(tuple(samples))
+    shown = f"IQR {_human(value.spread)}, {len(samples)} runs" + (f", {detail}" if detail else "")
+    return Row(label, _human(value.median), shown, target,
+               None if limit is None else value.median <= limit)
+
+
+def _human(seconds: float) -> str:
+    return f"{seconds * 1000:.2f} ms" if seconds < 1 else f"{seconds:.2f} s"
+
+
+def measure(sizes: Sequence[int], rounds: int, timeout: float) -> list[Row]:
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="importwall-policy-") as folder:
+        cache_dir = Path(folder) / "cache"
+        # Without the cache: what parsing and validating costs. With it: the start-up path.
+        uncached = clean_env(PYTHONPATH=str(REPO), IMPORTWALL_POLICY_CACHE="off")
+        cached = clean_env(PYTHONPATH=str(REPO), IMPORTWALL_POLICY_CACHE=str(cache_dir))
+        for size in sizes:
+            path = write_policy(Path(folder), size)
+            argv = [sys.executable, "-c", CHILD, str(path)]
+            load: list[float] | None = []
+            compile_: list[float] = []
+            for _ in range(rounds):
+                found = _child(argv, uncached, timeout)
+                if found is None:
+                    load = None
+                    break
+                load.append(found[2])
+                compile_.append(found[1])
+            label = f"policy {size:>6} rules"
+            lines = sum(1 for _ in path.open(encoding="utf-8"))
+            rows.append(_seconds_row(f"{label}: load+compile, from source", load, timeout,
+                                     FROM_SOURCE_LIMIT_S.get(size), f"{lines} lines"))
+            if load is not None:
+                rows.append(_seconds_row(f"{label}: compile only (prebuilt Policy)",
+                                         compile_, timeout, None))
+            from_cache: list[float] | None = []
+            if load is not None and _child(argv, cached, timeout) is not None:  # fills it
+                for _ in range(rounds):
+                    found = _child(argv, cached, timeout)
+                    if found is None:
+                        from_cache = None
+                        break
+                    from_cache.append(found[2])
+            else:
+                from_cache = None
+            rows.append(_seconds_row(f"{label}: load+compile, from cache", from_cache,
+                                     timeout, FROM_CACHE_LIMIT_S))
+            check = [sys.executable, "-m", "importwall", "check", str(path)]
+            walls: list[float] | None = []
+            for _ in range(rounds):
+                found_wall = _wall(check, uncached, timeout)
+                if found_wall is None:
+                    walls = None
+                    break
+                walls.append(found_wall)
+            rows.append(_seconds_row(f"{label}: importwall check (wall)", walls, timeout,
+                                     CHECK_LIMIT_S.get(size)))
+            if os.environ.get("IMPORTWALL_BENCH_KEEP"):
+                print(f"  (kept {path})")
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--sizes", default=",".join(map(str, SIZES)))
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--timeout", type=float, default=60.0,
+                        help="seconds after which one run is stopped")
+    args = parser.parse_args()
+    for row in measure([int(s) for s in args.sizes.split(",")], args.rounds, args.timeout):
+        print(row.render(), flush=True)
+
+
+if __name__ == "__main__":
+    main()
