@@ -61,11 +61,17 @@ StepProgress = Callable[[str, int, int], None]
 """Called with (step name, its index, number of steps) as each step starts."""
 
 
-def plan(entrypoints: Sequence[str], cmd: Sequence[str]) -> list[tuple[str, Step]]:
+def plan(entrypoints: Sequence[str], cmd: Sequence[str],
+         search_path: Sequence[str] | None = None, paths: Sequence[str] = ()
+         ) -> list[tuple[str, Step]]:
     """The steps of one audit: the environment and the installed distributions, then each
     entry point imported, or the command run. Raises :class:`UsageError` for entry points
     that are not ``MOD[:ATTR]``, for both entry points and a command, and for a command
-    that cannot be found, before anything runs."""
+    that cannot be found, before anything runs.
+
+    ``search_path`` is where the checks look for distributions and ``[standardize]``
+    modules (default ``sys.path``); ``paths`` go first on the entry points' ``PYTHONPATH``.
+    """
     for entrypoint in entrypoints:
         _check_entrypoint(entrypoint)
     if cmd and entrypoints:
@@ -73,11 +79,12 @@ def plan(entrypoints: Sequence[str], cmd: Sequence[str]) -> list[tuple[str, Step
                          "command, or import the entry points, in separate runs")
     if cmd and shutil.which(cmd[0]) is None:
         raise UsageError(f"importwall audit: command not found: {cmd[0]!r}")
+    where = None if search_path is None else list(search_path)
     steps: list[tuple[str, Step]] = [
-        ("environment", environment_step),
-        ("distributions", distributions_step),
+        ("environment", lambda policy, result: environment_step(policy, result, where)),
+        ("distributions", lambda policy, result: distributions_step(policy, result, where)),
     ]
-    steps.extend((f"import {e}", _entrypoint_step(e)) for e in entrypoints)
+    steps.extend((f"import {e}", _entrypoint_step(e, paths)) for e in entrypoints)
     if cmd:
         steps.append((f"run {' '.join(cmd)}", _command_step(list(cmd))))
     return steps
@@ -111,11 +118,12 @@ def audit_report(policy: Policy, result: AuditResult) -> Report:
 # --------------------------------------------------------------------------- steps
 
 
-def environment_step(policy: Policy, result: AuditResult) -> None:
-    """The environment gate, ``[distributions] deny`` included."""
+def environment_step(policy: Policy, result: AuditResult,
+                     search_path: Sequence[str] | None = None) -> None:
+    """The environment gate, ``[distributions] deny`` and ``[standardize]`` included."""
     from importwall.envcheck import check_environment
 
-    result.findings.extend(check_environment(policy))
+    result.findings.extend(check_environment(policy, search_path=search_path))
     result.metadata["environment"] = "checked"
 
 
@@ -161,7 +169,7 @@ def _check_entrypoint(entrypoint: str) -> None:
                          "e.g. myservice.app or myservice.app:handler")
 
 
-def _entrypoint_step(entrypoint: str) -> Step:
+def _entrypoint_step(entrypoint: str, paths: Sequence[str] = ()) -> Step:
     def step(policy: Policy, result: AuditResult) -> None:
         with tempfile.TemporaryDirectory(prefix="importwall-probe-") as folder:
             # The probe starts the firewall itself, whatever the interpreter's start-up
@@ -170,7 +178,7 @@ def _entrypoint_step(entrypoint: str) -> Step:
             argv = [sys.executable, "-m", _probe.__name__, entrypoint, "--out", outcome]
             _audit_process(policy, result, argv, f"entry point {entrypoint}", entrypoint,
                            hint="did the firewall fail to start in that interpreter?",
-                           outcome=outcome)
+                           outcome=outcome, paths=paths)
         result.metadata.setdefault("entrypoints", []).append(entrypoint)
     return step
 
@@ -187,7 +195,7 @@ def _command_step(cmd: list[str]) -> Step:
 
 def _audit_process(policy: Policy, result: AuditResult, argv: list[str], what: str,
                    subject: str, hint: str, show_output: bool = False,
-                   outcome: str | None = None) -> None:
+                   outcome: str | None = None, paths: Sequence[str] = ()) -> None:
     """Run ``argv`` under the firewall in audit mode; collect its processes' records.
 
     ``outcome`` is the probe's outcome file, whose traceback is shown when the entry
@@ -198,8 +206,12 @@ def _audit_process(policy: Policy, result: AuditResult, argv: list[str], what: s
     processes: list[ProcessInfo] = []
     with (tempfile.TemporaryDirectory(prefix="importwall-audit-") as data_dir,
           LossListener() as losses):
-        env = child_environment(policy, AUDIT_MODE, {**os.environ, ENV_DATA_DIR: data_dir,
-                                                     **losses.environment()})
+        environ = {**os.environ, ENV_DATA_DIR: data_dir, **losses.environment()}
+        if paths:
+            existing = environ.get("PYTHONPATH")
+            environ["PYTHONPATH"] = os.pathsep.join(
+                [os.path.abspath(p) for p in paths] + ([existing] if existing else []))
+        env = child_environment(policy, AUDIT_MODE, environ)
         try:
             completed = subprocess.run(
                 argv, env=env, stdin=subprocess.DEVNULL, timeout=ENTRYPOINT_TIMEOUT,

@@ -12,3 +12,8 @@ INCOMPLETE = 3
 """Findings were lost: a process could not write all its findings to the data dir, so the
 report is incomplete (``importwall audit``, ``report``; ``importwall run`` in audit mode
 when the command itself succeeded)."""
+INTERRUPTED = 130
+"""Stopped by Ctrl-C (128 + SIGINT, as a shell reports it)."""
+BROKEN_PIPE = 141
+"""The reader of standard output went away (``importwall ... | head -1``): 128 + SIGPIPE,
+as a shell reports ``cat`` or ``grep`` stopped the same way. Nothing is printed."""

@@ -188,7 +188,7 @@ def test_installed_import_denied_distributions_are_noted(service, capsys, writte
 def test_the_environment_gate_plugs_in_with_one_call(service, capsys, monkeypatch) -> None:
     seen = []
 
-    def check_environment(policy):
+    def check_environment(policy, **probes):
         seen.append(policy.path)
         return [Finding(kind="environment", code="env-denied-variable", severity="error",
                         subject="WANDB_API_KEY", message="WANDB_API_KEY is set")]
@@ -203,7 +203,7 @@ def test_the_environment_gate_plugs_in_with_one_call(service, capsys, monkeypatc
 
 def test_a_broken_step_is_an_internal_finding_not_a_crash(service, capsys,
                                                           monkeypatch) -> None:
-    def check_environment(policy):
+    def check_environment(policy, **probes):
         raise OSError("no /proc here")
 
     monkeypatch.setattr(importwall.envcheck, "check_environment", check_environment)

@@ -108,9 +108,13 @@ def test_a_full_data_dir_keeps_whole_records_and_the_program_running(project, mo
         lines = Path(files[0]).read_bytes().split(b"\n")
         assert lines[-1] == b"", "the last record was cut in the middle"
         report = load_records(str(data))
+    codes = [item.finding.code for item in report.items]
+    assert "record-unreadable" not in codes, "a record was unreadable"
+    # The write failure itself is recorded too when it still fits on the disk (how full
+    # the last page is depends on the lengths of the paths in the records), and the report
+    # says the process is incomplete.
     subjects = [item.finding.subject for item in report.items
-                if item.finding.code != "records-incomplete"]
-    assert not [s for s in subjects if s == "importwall"], "a record was unreadable"
+                if item.finding.code not in ("record-write-failed", "records-incomplete")]
     # The disk filled part-way: whatever is on it is whole and in order.
     imported = ["trainer"] + [f"trainer.m{i}" for i in range(MODULES)]
     assert 0 < len(subjects) < len(imported)

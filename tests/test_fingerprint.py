@@ -208,3 +208,37 @@ def test_without_module_arguments_the_policy_names_the_modules(training):
     data = json.loads(result.stdout)
     assert sorted(data["modules"]) == ["svc.predict", "svc.preprocess"]
     assert data["distributions"]["numpy"] == "2.1.0"
+
+
+# The console script runs with its own folder first on sys.path, not the current folder:
+# this is how `importwall ...` starts, which `python -m importwall` would hide.
+CONSOLE_SCRIPT = ("import os, sys\n"
+                  "sys.path[0] = os.path.dirname(sys.executable)\n"
+                  "from importwall.cli.main import main\n"
+                  "raise SystemExit(main(sys.argv[1:]))\n")
+
+
+def _standardize_findings(root: Path, site: Path, cwd: Path, *args: str) -> list[str]:
+    result = run_python(["-c", CONSOLE_SCRIPT, *args, "--policy",
+                         str(root / "deploy" / "policy.toml"), "-f", "json"],
+                        pythonpath=[site], cwd=cwd)
+    assert result.returncode in (0, 1), result.output
+    return sorted(f"{f['code']} {f['subject']}" for f in json.loads(result.stdout)["findings"]
+                  if f["kind"] == "standardize")
+
+
+@pytest.mark.parametrize("where", ["current folder", "--path"])
+def test_audit_finds_the_inference_modules_where_fingerprint_check_does(training, where):
+    """Both commands look in --path folders, then the current folder, then sys.path."""
+    root, site, _ = training
+    cwd, extra = ((root / "code", ()) if where == "current folder"
+                  else (root, ("--path", str(root / "code"))))
+    checked = _standardize_findings(root, site, cwd, "fingerprint", "--check", *extra)
+    audited = _standardize_findings(root, site, cwd, "audit", *extra)
+    assert checked == audited == []
+    # Somewhere else, neither finds them, and both say so the same way.
+    elsewhere = _standardize_findings(root, site, root / "deploy", "audit")
+    assert elsewhere == _standardize_findings(root, site, root / "deploy", "fingerprint",
+                                              "--check")
+    assert elsewhere == ["standardize-module-missing svc.predict",
+                         "standardize-module-missing svc.preprocess"]

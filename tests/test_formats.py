@@ -155,6 +155,53 @@ def test_text_is_plain_without_a_terminal_and_coloured_with_one() -> None:
 # --------------------------------------------------------------------------- the writer
 
 
+def _workflow_command(line: str) -> tuple[str, dict[str, str], str]:
+    """(command, properties, message) of a GitHub Actions workflow command, unescaped the
+    way the runner unescapes it."""
+    def unescape(text: str) -> str:
+        for escaped, plain in (("%0D", "\r"), ("%0A", "\n"), ("%3A", ":"), ("%2C", ","),
+                               ("%25", "%")):
+            text = text.replace(escaped, plain)
+        return text
+
+    command, rest = line[2:].split(" ", 1)
+    properties, message = rest.split("::", 1)
+    pairs = dict(pair.split("=", 1) for pair in properties.split(","))
+    return command, {k: unescape(v) for k, v in pairs.items()}, unescape(message)
+
+
+def test_github_annotates_each_finding_on_its_import_line_or_its_rule() -> None:
+    lines = render(sample_report(), "github", OPTIONS).splitlines()
+    commands = [_workflow_command(line) for line in lines if line.startswith("::")]
+    assert [c for c, _, _ in commands] == ["error", "warning", "notice"]
+    error, warning, notice = commands
+    assert error[1] == {"file": "myservice/app.py", "line": "14",
+                        "title": "importwall import-recorded: myservice.training"}
+    assert error[2].splitlines() == [
+        "import of 'myservice.training' recorded by myservice.app",
+        "reason: training code <only>",
+        "import chain: __main__  (serve.py:6) -> myservice.app  (myservice/app.py:14, in "
+        "handle_request()) -> myservice.training",
+        "rule at importwall.toml:7"]
+    assert (warning[1]["file"], warning[1]["line"]) == ("importwall.toml", "12")
+    assert "file" not in notice[1] and notice[2] == "matplotlib | 3.8 is installed"
+    assert lines[0] == "importwall: 1 error, 1 warning, 1 info"  # two pids, one finding
+
+
+def test_github_escapes_what_would_end_a_command_early() -> None:
+    tricky = Finding(kind="import", code="import-recorded", severity="error",
+                     subject="a,b:c", message="50% done\r\nsecond line, with: colons",
+                     source="/srv/app/p,q.toml:3")
+    (line,) = [line for line in render(Report.build([tricky]), "github", OPTIONS).splitlines()
+               if line.startswith("::")]
+    assert "\n" not in line and "\r" not in line
+    command, properties, message = _workflow_command(line)
+    assert command == "error"
+    assert properties == {"file": "p,q.toml", "line": "3",
+                          "title": "importwall import-recorded: a,b:c"}
+    assert message.startswith("50% done\r\nsecond line, with: colons")
+
+
 def test_write_is_atomic_and_leaves_no_temporary_file(tmp_path: Path) -> None:
     target = tmp_path / "out" / "report.json"
     write_report(sample_report(), "json", str(target), OPTIONS)

@@ -3,7 +3,8 @@ first-party training imports are blocked with the chain that names the handler.
 
 One virtual environment with scikit-learn, LightGBM, XGBoost, pandas, FastAPI, MLflow
 (skinny) and Optuna is built once per session and shared. Skipped when the package registry
-cannot be reached. Marked ``slow``: ``pytest -m "not slow"`` leaves it out.
+cannot be reached. Marked ``slow`` and ``heavy``: the default run leaves it out, and
+``pytest -m heavy`` (a CI step of its own) runs it; the venv is cached between runs.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 from helpers import REPO, Result, run_python, venv_with_packages, write_files
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.heavy]
 
 LIBRARIES = ("scikit-learn", "lightgbm", "xgboost-cpu", "pandas", "fastapi", "httpx",
              "uvicorn", "mlflow-skinny", "optuna")

@@ -6,7 +6,9 @@ every worker reach ``importwall report``. Also a cluster started with ``ray star
 One virtual environment with ``ray[serve]`` and this importwall is built once per session.
 Every Ray process runs in a network namespace with nothing but loopback
 (:func:`helpers.loopback_only`): Ray binds its gRPC servers on every interface and probes
-outside addresses on its own. Marked ``slow`` and ``ray``: ``-m ray`` runs only these.
+outside addresses on its own. Marked ``slow``, ``ray`` and ``heavy`` (a Ray install and
+cluster are the heaviest thing the suite runs): the default run leaves them out, ``-m heavy``
+runs them with the rest of that tier, ``-m ray`` only these.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from pathlib import Path
 import pytest
 from helpers import REPO, clean_env, loopback_only, run_python, venv_with_packages, write_files
 
-pytestmark = [pytest.mark.slow, pytest.mark.ray]
+pytestmark = [pytest.mark.slow, pytest.mark.ray, pytest.mark.heavy]
 
 POLICY = 'version = 1\n[imports]\ndeny = [{ module = "svc.training", reason = "training only" }]\n'
 SERVICE = {"svc/__init__.py": "", "svc/training.py": "VALUE = 1\n"}

@@ -129,7 +129,7 @@ def _records(data: Path) -> tuple[set[int], list[dict]]:
             record = json.loads(line)
             if record["type"] == "process":
                 pids.add(record["pid"])
-            else:
+            elif record["type"] == "finding":  # not the status line
                 findings.append(record["finding"])
     return pids, findings
 

@@ -23,6 +23,10 @@ from helpers import REPO, STARTUP_DIR, clean_env, venv_with_packages
 pytestmark = pytest.mark.slow
 
 LIBRARY = "iniconfig"
+VERSION = "2.3.1"
+BUILD_REQUIRES = ("setuptools>=77", "setuptools-scm>=8")
+"""Pinned, with its sdist's build requirements: the venv (cached between runs) holds them,
+so neither downloading nor installing the sdist builds an isolated environment."""
 POLICY = """\
 version = 1
 mode = "audit"
@@ -39,10 +43,11 @@ def _pip(python: Path | str, *args: str, cwd: Path) -> subprocess.CompletedProce
                           env=clean_env())
 
 
-def _sdist(root: Path, name: str, requirement: str) -> tuple[Path, Path]:
+def _sdist(root: Path, name: str, requirement: str, python: Path | str = sys.executable,
+           *options: str) -> tuple[Path, Path]:
     """(the unpacked source, the archive) of ``requirement``'s sdist, downloaded into
-    ``root``; skips when the registry cannot be reached."""
-    downloaded = _pip(sys.executable, "download", "--no-binary", ":all:", "--no-deps",
+    ``root`` by ``python``'s pip; skips when the registry cannot be reached."""
+    downloaded = _pip(python, "download", "--no-binary", ":all:", "--no-deps", *options,
                       "--dest", str(root), requirement, cwd=root)
     archives = sorted(root.glob(f"{name}-*.tar.gz"))
     if downloaded.returncode != 0 or not archives:
@@ -60,14 +65,13 @@ def _sdist(root: Path, name: str, requirement: str) -> tuple[Path, Path]:
 def suite(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """(the unpacked sdist, the venv's python) with the library and pytest installed."""
     root = tmp_path_factory.mktemp("transparency")
-    source, archive = _sdist(root, LIBRARY, LIBRARY)
-    subprocess.run([sys.executable, "-m", "venv", str(root / "venv")], check=True,
-                   env=clean_env())
-    python = root / "venv" / "bin" / "python"
-    installed = _pip(python, "install", "pytest", str(archive), cwd=root)
-    if installed.returncode != 0:
-        pytest.skip(f"the package registry is unreachable: installing pytest and {LIBRARY} "
-                    f"failed: {installed.stderr.strip().splitlines()[-1:]}")
+    # pytest brings a wheel of the library; the sdist replaces it below.
+    python = venv_with_packages(root / "venv", ["pytest", *BUILD_REQUIRES])
+    source, archive = _sdist(root, LIBRARY, f"{LIBRARY}=={VERSION}", python,
+                             "--no-build-isolation")
+    installed = _pip(python, "install", "--no-deps", "--force-reinstall",
+                     "--no-build-isolation", str(archive), cwd=root)
+    assert installed.returncode == 0, installed.stderr
     (source / "importwall.toml").write_text(POLICY, encoding="utf-8")
     return source, python
 

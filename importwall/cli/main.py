@@ -24,6 +24,8 @@ __all__ = ["build_parser", "main"]
 Handler = Callable[[argparse.Namespace], int]
 _DEBUG = "--debug"
 _DEBUG_HELP = "show tracebacks for errors instead of one-paragraph messages"
+_QUIET_HELP = ("print only what was asked for (the report, the JSON, ...), errors and "
+               "warnings: no progress and no notes")
 
 
 def _formatter() -> type[argparse.HelpFormatter]:
@@ -42,6 +44,9 @@ def build_parser(chosen: str | None = None, *, every_command: bool = False
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(_DEBUG, action="store_true", default=argparse.SUPPRESS,
                         help=_DEBUG_HELP)
+    # Every command gets --quiet from here; commands say their notes through
+    # importwall.cli.options.note, which honours it.
+    common.add_argument("--quiet", "-q", action="store_true", help=_QUIET_HELP)
     parser = argparse.ArgumentParser(
         prog="importwall", formatter_class=formatter,
         description="A runtime import firewall for machine-learning serving: keep training "
@@ -95,14 +100,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.print_help()
             return exitcodes.USAGE
         handler: Handler = args.handler
-        return handler(args)
+        status = handler(args)
+        sys.stdout.flush()  # here, where a closed pipe is caught, not at interpreter exit
+        return status
+    except BrokenPipeError:
+        return _broken_pipe()
     except ImportWallError as error:
         if debug:
             raise
         _print_error(str(error))
         return exitcodes.USAGE
     except KeyboardInterrupt:
-        return 130
+        return exitcodes.INTERRUPTED
     except Exception as error:
         if debug:
             raise
@@ -110,6 +119,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                      "is a bug in importwall; run again with --debug for the traceback and "
                      "report it.")
         return exitcodes.USAGE
+
+
+def _broken_pipe() -> int:
+    """The reader of our output is gone (``| head -1``): stop quietly, as ``cat`` does.
+    Standard output is pointed at devnull so that the interpreter's last flush at exit
+    finds nowhere to fail (the recipe of the Python docs, "Note on SIGPIPE")."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real file descriptor behind sys.stdout
+        pass
+    return exitcodes.BROKEN_PIPE
 
 
 def _print_error(message: str) -> None:

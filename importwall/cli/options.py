@@ -1,17 +1,18 @@
 """What several commands share on the command line: the policy, the report's format and
-destination, the failing severity, and the command after ``--``."""
+destination, the failing severity, the search path, the data dir, the command after
+``--``, and how a command says what it did (:func:`note`, silenced by ``--quiet``)."""
 
 from __future__ import annotations
 
 import argparse
 import os
 import sys
-import warnings
+from collections.abc import Sequence
 
 from importwall import exitcodes
 from importwall.errors import UsageError
 from importwall.findings import SEVERITIES
-from importwall.policy import MODES, Policy, PolicyWarning
+from importwall.policy import MODES, Policy
 from importwall.report.model import Report
 from importwall.runtime.record_reader import INCOMPLETE
 from importwall.settings import ENV_DATA_DIR, ENV_MODE, ENV_POLICY
@@ -32,7 +33,7 @@ def firewall_arguments(parser: argparse.ArgumentParser, data_dir_help: str) -> N
     parser.add_argument("--mode", "-m", choices=MODES,
                         help=f"override the policy's mode (default: ${ENV_MODE}, then the "
                              "policy's mode, then enforce)")
-    parser.add_argument("--data-dir", metavar="DIR", help=data_dir_help)
+    data_dir_argument(parser, data_dir_help)
 
 
 def firewall_environ(args: argparse.Namespace) -> dict[str, str]:
@@ -61,9 +62,10 @@ def output_arguments(parser: argparse.ArgumentParser) -> None:
                              "the default)")
 
 
-def load_cli_policy(reference: str | None) -> Policy:
+def load_cli_policy(reference: str | None, *, warn: bool = True) -> Policy:
     """The policy a command uses (see :mod:`importwall.policy.discovery`); policy warnings
-    are printed as ``importwall: warning:`` lines."""
+    are printed as ``importwall: warning:`` lines (unless ``warn`` is false: ``run``
+    leaves them to the start-up hook of the processes it starts, which prints them)."""
     from importwall.policy import load_policy
     from importwall.policy.discovery import discover_policy, searched_description
 
@@ -73,11 +75,9 @@ def load_cli_policy(reference: str | None) -> Policy:
                          f"{searched_description()}. "
                          "Pass --policy PATH (or a shipped pack name such as serving-base), "
                          "or add a [tool.importwall] table to pyproject.toml.")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", PolicyWarning)
-        policy = load_policy(found)
-    for warning in caught:
-        print(f"importwall: warning: {warning.message}", file=sys.stderr)
+    policy = load_policy(found, warn=False)
+    for message in policy.warnings if warn else ():
+        print(f"importwall: warning: {message}", file=sys.stderr)
     return policy
 
 
@@ -107,3 +107,48 @@ def command_argument(parser: argparse.ArgumentParser, help: str) -> None:
 
 def command_after_dashes(cmd: list[str]) -> list[str]:
     return cmd[1:] if cmd and cmd[0] == "--" else cmd
+
+
+def note(args: argparse.Namespace, message: str) -> None:
+    """Say what a command did, on standard error (a report on standard output stays
+    machine-readable), unless ``--quiet``. Warnings and errors are not notes."""
+    if not getattr(args, "quiet", False):
+        print(f"importwall: {message}", file=sys.stderr)
+
+
+def write_cli_report(report: Report, fmt: str, output: str, args: argparse.Namespace) -> None:
+    """Write ``report``; when it went to a file, say where (as coverage does)."""
+    from importwall.report.writer import ALIASES, STDOUT, write_report
+
+    write_report(report, fmt, output)
+    if output != STDOUT:
+        note(args, f"wrote {ALIASES.get(fmt, fmt)} report to {output}")
+
+
+def path_argument(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--path", action="append", default=[], metavar="FOLDER",
+                        help=f"look for {what} in FOLDER first (repeatable; then the current "
+                             "folder, then the interpreter's path)")
+
+
+def search_path(args: argparse.Namespace) -> list[str]:
+    """Where a command looks for modules and distributions: ``--path`` folders, the
+    current folder, then ``sys.path`` (whose first entry, the folder of the ``importwall``
+    script, is not where anyone's code is)."""
+    return [*getattr(args, "path", ()), os.getcwd(), *sys.path[1:]]
+
+
+def data_dir_argument(parser: argparse.ArgumentParser, help: str,
+                      aliases: Sequence[str] = ()) -> None:
+    """``--data-dir DIR``, the one spelling of the data dir on every command."""
+    parser.add_argument("--data-dir", *aliases, dest="data_dir", metavar="DIR",
+                        help=help.replace("$DATA_DIR", f"${ENV_DATA_DIR}"))
+
+
+def show_progress(args: argparse.Namespace) -> bool:
+    """Whether a live progress display may be drawn on standard error: on a real terminal
+    that can redraw (not ``TERM=dumb``; ``FORCE_COLOR`` does not make a pipe one), and
+    not with ``--quiet`` (or a ``--no-progress`` the command has)."""
+    if getattr(args, "quiet", False) or getattr(args, "no_progress", False):
+        return False
+    return sys.stderr.isatty() and os.environ.get("TERM") != "dumb"

@@ -4,7 +4,6 @@ optional policy, and their findings written as one report in any report format."
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -34,16 +33,15 @@ def check_format(args: argparse.Namespace, policy: Policy | None) -> None:
 def write_findings(findings: Sequence[Finding], args: argparse.Namespace,
                    policy: Policy | None, summary: str,
                    metadata: dict[str, Any] | None = None) -> int:
-    """Write ``findings`` as one report (``--format``, ``-o``); say ``summary`` on stderr,
-    so that a report on standard output stays machine-readable. Returns the exit status
+    """Write ``findings`` as one report (``--format``, ``-o``) and say ``summary`` as a
+    note (on stderr, unless ``--quiet``). Returns the exit status
     for ``--fail-on``."""
-    from importwall.cli.options import exit_status, report_settings
+    from importwall.cli.options import exit_status, note, report_settings, write_cli_report
     from importwall.report import Report
-    from importwall.report.writer import write_report
 
     fmt, output, fail_on = report_settings(args, policy)
     report = Report.build(findings, policy=policy.path if policy else None,
                           generated=time.time(), metadata=metadata)
-    write_report(report, fmt, output)
-    print(f"importwall: {summary}", file=sys.stderr)
+    write_cli_report(report, fmt, output, args)
+    note(args, summary)
     return exit_status(report, fail_on)

@@ -27,6 +27,8 @@ class CommandInfo:
 _COMMANDS = "importwall.cli.commands."
 
 COMMANDS: dict[str, CommandInfo] = {
+    "init": CommandInfo(
+        _COMMANDS + "init", "start a policy for this project, in audit mode"),
     "audit": CommandInfo(
         _COMMANDS + "audit",
         "check the environment, installed distributions and serving code; report"),
@@ -55,6 +57,8 @@ COMMANDS: dict[str, CommandInfo] = {
         _COMMANDS + "scan_model",
         "check pickled models for training-only classes and code execution, without "
         "loading them"),
+    "completion": CommandInfo(
+        _COMMANDS + "completion", "print a shell completion script (bash, zsh, fish)"),
 }
 """Command name -> where it lives and what it does, in the order help lists them."""
 

@@ -23,9 +23,11 @@ POLICY_FILE = "importwall.toml"
 _TABLE_MARKERS = ("[tool.importwall]", "[tool.importwall.")
 
 
-def resolve_policy(policy: str | os.PathLike[str] | Policy | None) -> Policy:
+def resolve_policy(policy: str | os.PathLike[str] | Policy | None, *, warn: bool = True
+                   ) -> Policy:
     """``policy`` loaded: a :class:`Policy` as it is, a path or pack name loaded, ``None``
-    for ``$IMPORTWALL_POLICY`` (:class:`ConfigurationError` when that is unset too)."""
+    for ``$IMPORTWALL_POLICY`` (:class:`ConfigurationError` when that is unset too).
+    ``warn`` is :func:`~importwall.policy.loader.load_policy`'s."""
     if isinstance(policy, Policy):
         return policy
     if policy is None:
@@ -34,7 +36,7 @@ def resolve_policy(policy: str | os.PathLike[str] | Policy | None) -> Policy:
             raise ConfigurationError(
                 f"importwall: no policy given; pass policy=PATH or set {ENV_POLICY} to a "
                 "policy file or a shipped pack name (e.g. serving-base)")
-    return load_policy(policy)
+    return load_policy(policy, warn=warn)
 
 
 def discover_policy(explicit: str | None = None, environ: Mapping[str, str] | None = None,

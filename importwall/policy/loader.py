@@ -41,20 +41,28 @@ PYPROJECT_TABLE = ("tool", "importwall")
 """In a ``pyproject.toml`` the policy is the ``[tool.importwall]`` table, same keys."""
 
 
-def load_policy(path: str | os.PathLike[str]) -> Policy:
+def load_policy(path: str | os.PathLike[str], *, warn: bool = True) -> Policy:
     """Load, validate and merge the policy at ``path`` (a file, or a shipped pack's name).
 
-    Raises :class:`PolicyError` listing every problem found in every file.
+    Raises :class:`PolicyError` listing every problem found in every file. Unknown keys
+    are :class:`PolicyWarning` warnings pointing at the caller outside importwall; with
+    ``warn=False`` they are only kept in :attr:`Policy.warnings`, for a caller that says
+    them its own way (the start-up hook, the command line).
     """
     # A large policy is hundreds of thousands of small containers that form no cycles;
     # the collector's full passes over them made loading grow faster than the file.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _load_policy(path)
+        policy = _load_policy(path)
     finally:
         if collecting:
             gc.enable()
+    if warn and policy.warnings:
+        level = _caller_stacklevel()
+        for message in policy.warnings:
+            warnings.warn(message, PolicyWarning, stacklevel=level)
+    return policy
 
 
 def _load_policy(path: str | os.PathLike[str]) -> Policy:
@@ -74,14 +82,34 @@ def _load_policy(path: str | os.PathLike[str]) -> Policy:
         data = policy_to_data(policy)
         if _cache.write(target, policy.files, (data, None)):
             _cache.attach(policy, target, data, None)  # the matcher adds its compiled tries
-    for message in policy.warnings:
-        warnings.warn(message, PolicyWarning, stacklevel=3)
     return policy
 
 
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def _caller_stacklevel() -> int:
+    """The ``stacklevel`` (as seen from :func:`load_policy`) of the first frame outside
+    importwall, so that a warning names the user's ``activate(...)`` or
+    ``load_policy(...)`` line, not importwall's own."""
+    import sys
+
+    level, frame = 1, sys._getframe(1)
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        level += 1
+        frame = frame.f_back
+    return level
+
+
 def _close_matches(word: str, candidates: Sequence[str]) -> list[str]:
-    """The closest candidate, for "did you mean" hints. difflib is imported only when a
-    policy has a problem: valid policies load on the start-up path without it."""
+    """The closest candidate, for "did you mean" hints. A known key with a word added
+    (``deny_vars``, ``deny_list`` for ``deny``) is the likeliest slip, whatever difflib
+    thinks of a longer key that shares more letters (``deny_networks``). difflib is
+    imported only when a policy has a problem: valid policies load on the start-up path
+    without it."""
+    prefixes = [c for c in candidates if word.startswith(c + "_")]
+    if prefixes:
+        return [max(prefixes, key=len)]
     import difflib
 
     return difflib.get_close_matches(word, candidates, n=1)

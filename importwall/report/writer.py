@@ -1,7 +1,7 @@
 """The one writer every report format goes through.
 
-Each format is its own module (``textreport``, ``jsonreport``, ``sarifreport``,
-``junitreport``, ``mdreport``, ``htmlreport``) exposing ``FORMAT_VERSION`` and
+Each format is its own module (``text``, ``json``, ``sarif``, ``junit``, ``markdown``,
+``html``, ``github`` in ``formats/``) exposing ``FORMAT_VERSION`` and
 ``render(report, options) -> str``. This module picks the format, stamps its version,
 and writes the result atomically (a temporary file in the same folder, then a rename, so
 a reader never sees half a report), or to standard output for ``-``.
@@ -14,6 +14,7 @@ import importlib
 import os
 import sys
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol, cast
 
@@ -27,6 +28,7 @@ FORMATS: dict[str, str] = {
     "junit": "importwall.report.formats.junit",
     "markdown": "importwall.report.formats.markdown",
     "html": "importwall.report.formats.html",
+    "github": "importwall.report.formats.github",
 }
 """Format name -> module. ``md`` is accepted for ``markdown``."""
 
@@ -36,11 +38,12 @@ STDOUT = "-"
 
 @dataclass(frozen=True)
 class RenderOptions:
-    """How a report is rendered: ``color`` for terminals, ``width`` for text layout,
-    ``root`` to make file paths relative (SARIF locations, text)."""
+    """How a report is rendered: ``color`` for terminals, ``width`` for text layout
+    (``None``: lines are never wrapped, as in files and pipes), ``root`` to make file
+    paths relative (SARIF locations, text)."""
 
     color: bool = False
-    width: int = 100
+    width: int | None = None
     root: str = ""
 
 
@@ -78,15 +81,61 @@ def render(report: Report, name: str, options: RenderOptions | None = None) -> s
 def write_report(report: Report, name: str, output: str = STDOUT,
                  options: RenderOptions | None = None) -> None:
     """Render ``report`` as format ``name`` into ``output`` (a path, or ``-``)."""
-    if options is None:
-        to_terminal = output == STDOUT and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-        options = RenderOptions(color=to_terminal, root=os.getcwd())
-    text = render(report, name, options)
+    text = render(report, name, options or output_options(output))
     if output == STDOUT:
         sys.stdout.write(text)
         sys.stdout.flush()
         return
     write_atomic(output, text)
+
+
+def output_options(output: str, environ: Mapping[str, str] | None = None) -> RenderOptions:
+    """How a report written to ``output`` looks: on standard output, coloured as
+    :func:`wants_color` says and wrapped as :func:`line_width` says; in a file, plain and
+    never wrapped."""
+    env = os.environ if environ is None else environ
+    if output != STDOUT:
+        return RenderOptions(root=os.getcwd())
+    terminal = _isatty(sys.stdout)
+    return RenderOptions(color=wants_color(terminal, env), width=line_width(terminal, env),
+                         root=os.getcwd())
+
+
+def wants_color(terminal: bool, environ: Mapping[str, str] | None = None) -> bool:
+    """Colour or not: ``NO_COLOR`` (no-color.org) says no, then ``FORCE_COLOR``
+    (force-color.org) says yes, then ``TERM=dumb`` says no; else only on a terminal.
+    Each counts when set to anything but the empty string."""
+    env = os.environ if environ is None else environ
+    if env.get("NO_COLOR"):
+        return False
+    if env.get("FORCE_COLOR"):
+        return True
+    if env.get("TERM") == "dumb":
+        return False
+    return terminal
+
+
+def line_width(terminal: bool, environ: Mapping[str, str] | None = None) -> int | None:
+    """Where lines wrap: on a terminal, at ``$COLUMNS`` when it is set, else at the
+    terminal's width; elsewhere ``None``, never (a ``$COLUMNS`` that a runner exported,
+    as pytest-xdist's workers have, says nothing about a pipe or a file)."""
+    if not terminal:
+        return None
+    env = os.environ if environ is None else environ
+    columns = env.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    import shutil
+
+    return shutil.get_terminal_size().columns
+
+
+def _isatty(stream: object) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty()) if isatty is not None else False
+    except ValueError:  # a closed stream
+        return False
 
 
 def write_atomic(path: str, text: str) -> None:

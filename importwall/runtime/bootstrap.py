@@ -34,7 +34,9 @@ def startup() -> None:
         from importwall.runtime.api import activate
         from importwall.runtime.propagate import export
 
-        policy = resolve_policy(None)
+        policy = resolve_policy(None, warn=False)
+        for message in policy.warnings:  # one line each, with the policy's file and line
+            sys.stderr.write(f"importwall: warning: {message}\n")
         export(activate(policy))
     except Exception as error:
         _fail(error, policy)
@@ -49,6 +51,17 @@ def _requested_mode(policy: Policy | None) -> str:
     if policy is not None and policy.mode:
         return policy.mode
     return "enforce"
+
+
+def _fix() -> str:
+    """What to do: about the variable when IMPORTWALL_MODE is what is wrong, else about
+    the policy."""
+    mode = os.environ.get("IMPORTWALL_MODE", "")
+    if mode and mode not in ("enforce", "warn", "audit"):
+        return ("Set IMPORTWALL_MODE to enforce, warn or audit, or unset it to use the "
+                "policy's own mode.")
+    return ("Fix the policy (`importwall check POLICY` lists every problem), or set "
+            "IMPORTWALL_MODE=warn to run without the firewall while you do.")
 
 
 def _fail(error: BaseException, policy: Policy | None) -> None:
@@ -70,9 +83,7 @@ def _fail(error: BaseException, policy: Policy | None) -> None:
         sys.stderr.write(
             f"importwall: refusing to start {sys.argv[0] or 'python'!r}: the firewall could "
             f"not be activated from IMPORTWALL_POLICY={path!r} in enforce mode.\n"
-            f"{detail}\n"
-            "Fix the policy (`importwall check POLICY` lists every problem), or set "
-            "IMPORTWALL_MODE=warn to run without the firewall while you do.\n")
+            f"{detail}\n{_fix()}\n")
         sys.stderr.flush()
         # site.py swallows exceptions from .pth lines and sitecustomize; failing closed
         # needs an exit it cannot catch.

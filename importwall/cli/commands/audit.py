@@ -12,9 +12,14 @@ from importwall.cli.options import (
     exit_status,
     fail_on_argument,
     load_cli_policy,
+    note,
     output_arguments,
+    path_argument,
     policy_argument,
     report_settings,
+    search_path,
+    show_progress,
+    write_cli_report,
 )
 
 DESCRIPTION = ("Run every check: the environment gate, the installed distributions, and the "
@@ -28,6 +33,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         metavar="MOD[:ATTR]",
                         help="a serving entry point to import in a fresh interpreter "
                              "(repeatable), e.g. myservice.app:handler")
+    path_argument(parser, "the [standardize] modules, the installed distributions and "
+                          "the entry points")
     output_arguments(parser)
     fail_on_argument(parser)
     command_argument(parser, "a command to run under the firewall instead of entry points")
@@ -37,16 +44,21 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
 
-    from importwall.report.writer import reporter, write_report
+    from importwall.report.writer import reporter
 
-    steps = plan(list(args.entrypoint), command_after_dashes(list(args.cmd)))
+    cmd = command_after_dashes(list(args.cmd))
+    steps = plan(list(args.entrypoint), cmd, search_path(args), list(args.path))
     policy = load_cli_policy(args.policy)
     fmt, output, fail_on = report_settings(args, policy)
     reporter(fmt)  # an unknown format is a usage error before any work is done
+    if not args.entrypoint and not cmd:
+        note(args, "no --entrypoint and no command: nothing was run, so no import was "
+                   "checked; only the environment and the installed distributions were. "
+                   "Add --entrypoint MOD[:ATTR] or -- CMD ...")
     console = Console(stderr=True)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                   TextColumn("{task.completed}/{task.total}"), console=console,
-                  transient=True, disable=not console.is_terminal) as progress:
+                  transient=True, disable=not show_progress(args)) as progress:
         task = progress.add_task("auditing", total=len(steps))
 
         def show(name: str, index: int, total: int) -> None:
@@ -56,5 +68,6 @@ def run(args: argparse.Namespace) -> int:
         result = run_steps(policy, steps, shown)
         progress.update(task, completed=len(steps))
     report = audit_report(policy, result)
-    write_report(report, fmt, output)
+    write_cli_report(report, fmt, output, args)
     return exit_status(report, fail_on)
+

@@ -16,7 +16,8 @@ DESCRIPTION = ("Say whether MODULE may be imported under the policy, which rule 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     policy_argument(parser)
-    parser.add_argument("module", metavar="MODULE")
+    parser.add_argument("module", metavar="MODULE",
+                        help="a dotted module name, e.g. sklearn.model_selection._search")
     parser.add_argument("--importer", metavar="MOD",
                         help="the module doing the import (for importer-aware exceptions)")
 

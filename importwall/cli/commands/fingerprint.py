@@ -6,11 +6,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import sys
 
 from importwall import exitcodes
-from importwall.cli.options import fail_on_argument, load_cli_policy, policy_argument
+from importwall.cli.options import (
+    fail_on_argument,
+    load_cli_policy,
+    note,
+    path_argument,
+    policy_argument,
+    search_path,
+)
 from importwall.cli.output import check_format, optional_policy, write_findings
 from importwall.envcheck.standardize import check_standardization
 from importwall.errors import FingerprintError
@@ -28,8 +33,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--module", action="append", default=[], metavar="PKG",
                         help="an inference module or package to hash (repeatable; default: "
                              "the modules of the policy's standardize section)")
-    parser.add_argument("--path", action="append", default=[], metavar="FOLDER",
-                        help="put FOLDER first on the search path (repeatable)")
+    path_argument(parser, "the inference modules and the installed distributions")
     parser.add_argument("--check", action="store_true",
                         help="compare this environment with the policy's fingerprint")
     policy_argument(parser)
@@ -42,8 +46,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    search_path = [*args.path, os.getcwd(), *sys.path[1:]]
-    return _check(args, search_path) if args.check else _write(args, search_path)
+    where = search_path(args)
+    return _check(args, where) if args.check else _write(args, where)
 
 
 def _check(args: argparse.Namespace, search_path: list[str]) -> int:
@@ -70,7 +74,6 @@ def _write(args: argparse.Namespace, search_path: list[str]) -> int:
         print(json.dumps(data, indent=2, sort_keys=True))
     else:
         write_fingerprint(data, args.output)
-        print(f"importwall: {args.output}: {len(data['distributions'])} distribution(s), "
-              f"{len(data['modules'])} module(s), Python {data['python']['version']}",
-              file=sys.stderr)
+        note(args, f"wrote {args.output}: {len(data['distributions'])} distribution(s), "
+                   f"{len(data['modules'])} module(s), Python {data['python']['version']}")
     return exitcodes.CLEAN

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from importwall import exitcodes
+from importwall.cli.options import note
 from importwall.inject import install_pth, install_sitecustomize, resolve_target
 
 DESCRIPTION = ("Write a one-line importwall.pth (or, with --sitecustomize, a sitecustomize.py) "
@@ -32,6 +33,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     target = resolve_target(args.user, args.venv)
     path = install_sitecustomize(target) if args.sitecustomize else install_pth(target)
-    print(f"importwall: installed {path} ({target.label}); it activates the firewall in "
-          "every Python process started with IMPORTWALL_POLICY set")
+    note(args, f"installed {path} ({target.label}); it activates the firewall in every "
+               "Python process started with IMPORTWALL_POLICY set")
     return exitcodes.CLEAN

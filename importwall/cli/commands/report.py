@@ -1,4 +1,4 @@
-"""``importwall report [--data DIR]``: combine the record files of a data dir;
+"""``importwall report [--data-dir DIR]``: combine the record files of a data dir;
 ``importwall report --follow [DIR]``: show what processes record there, as they do."""
 
 from __future__ import annotations
@@ -11,12 +11,15 @@ import time
 
 from importwall import exitcodes
 from importwall.cli.options import (
+    data_dir_argument,
     exit_status,
     fail_on_argument,
     load_cli_policy,
+    note,
     output_arguments,
     policy_argument,
     report_settings,
+    write_cli_report,
 )
 from importwall.errors import UsageError
 from importwall.findings import Finding
@@ -30,16 +33,16 @@ DESCRIPTION = ("Read every per-process record file in DIR, de-duplicate the find
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data", "-d", metavar="DIR",
-                        help=f"the data dir holding the record files (default: ${ENV_DATA_DIR}, "
-                             "else the policy's \\[report] data_dir)")
+    data_dir_argument(parser, "the data dir holding the record files (default: $DATA_DIR, "
+                              "else the policy's \\[report] data_dir; --data and -d are "
+                              "older spellings)", aliases=("--data", "-d"))
     policy_argument(parser)
     output_arguments(parser)
     fail_on_argument(parser)
     follow = parser.add_argument_group("live view (--follow)")
     follow.add_argument("--follow", nargs="?", const="", metavar="DIR",
                         help="show each process and finding as it is recorded in DIR (default: "
-                             "as --data), until Ctrl-C; --format text (default) or json")
+                             "as --data-dir), until Ctrl-C; --format text (default) or json")
     follow.add_argument("--interval", type=float, default=1.0, metavar="SECONDS",
                         help="how often to look for new records (default: 1)")
     follow.add_argument("--duration", type=float, metavar="SECONDS",
@@ -51,14 +54,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from importwall.policy.discovery import discover_policy
     from importwall.report.model import load_records, rule_labels
-    from importwall.report.writer import write_report
     from importwall.runtime.record_reader import record_files
 
     # The policy is optional here: records can be combined without one.
     policy = load_cli_policy(args.policy) if discover_policy(args.policy) else None
-    data_dir = args.follow or args.data or resolve_data_dir(policy)
+    data_dir = args.follow or args.data_dir or resolve_data_dir(policy)
     if not data_dir:
-        raise UsageError(f"importwall report: no data dir; pass --data DIR, set "
+        raise UsageError(f"importwall report: no data dir; pass --data-dir DIR, set "
                          f"${ENV_DATA_DIR}, or set [report] data_dir in the policy, to the "
                          "folder the processes wrote their records to")
     if args.follow is not None:
@@ -71,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
                           rules=rule_labels(policy) if policy else (), generated=time.time())
     if not record_files(data_dir):
         print(f"importwall: warning: no record files in {data_dir!r}", file=sys.stderr)
-    write_report(report, fmt, output)
+    write_cli_report(report, fmt, output, args)
     return exit_status(report, fail_on)
 
 
@@ -94,10 +96,10 @@ def _follow(args: argparse.Namespace, policy: Policy | None, data_dir: str) -> i
     follower = Follower(os.path.abspath(data_dir), from_start=args.from_start)
     deadline = None if args.duration is None else time.monotonic() + args.duration
     if not os.path.isdir(data_dir):
-        print(f"importwall: waiting for {data_dir!r}: the first process the firewall starts "
-              "in creates it", file=sys.stderr)
+        note(args, f"waiting for {data_dir!r}: the first process the firewall starts in "
+                   "creates it")
     else:
-        print(f"importwall: following {data_dir!r} (Ctrl-C to stop)", file=sys.stderr)
+        note(args, f"following {data_dir!r} (Ctrl-C to stop)")
     shown = failing = 0
     try:
         while True:
@@ -116,8 +118,7 @@ def _follow(args: argparse.Namespace, policy: Policy | None, data_dir: str) -> i
     except BrokenPipeError:  # `... | head`: the reader is gone; say nothing more there
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return exitcodes.CLEAN
-    print(f"importwall: {shown} finding(s) shown, {failing} at or above {fail_on}",
-          file=sys.stderr)
+    note(args, f"{shown} finding(s) shown, {failing} at or above {fail_on}")
     return exitcodes.FINDINGS if failing else exitcodes.CLEAN
 
 

@@ -19,7 +19,7 @@ from importwall.errors import UsageError
 from importwall.runtime import supervise
 from importwall.runtime.api import resolve_data_dir
 from importwall.runtime.propagate import child_environment
-from importwall.settings import ENV_DATA_DIR, ENV_MODE
+from importwall.settings import ENV_MODE
 
 DESCRIPTION = ("Run CMD with the firewall active in every Python process it starts. Exits "
                "with CMD's exit status; in audit mode with a data dir, 3 when CMD succeeded "
@@ -27,9 +27,8 @@ DESCRIPTION = ("Run CMD with the firewall active in every Python process it star
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    firewall_arguments(parser, f"write every process's findings into DIR (sets "
-                               f"${ENV_DATA_DIR}; combine them later with `importwall report "
-                               "--data DIR`)")
+    firewall_arguments(parser, "write every process's findings into DIR (sets $DATA_DIR; "
+                               "combine them later with `importwall report --data-dir DIR`)")
     command_argument(parser, "the command to run")
 
 
@@ -38,7 +37,9 @@ def run(args: argparse.Namespace) -> int:
     if not cmd:
         raise UsageError("importwall run: no command given; usage: importwall run "
                          "[--policy POLICY] [--mode MODE] -- CMD [ARGS ...]")
-    policy = load_cli_policy(args.policy)
+    # Its warnings are printed by the start-up hook of the command's Python processes, one
+    # line each per process: said here too, they would come twice for one process.
+    policy = load_cli_policy(args.policy, warn=False)
     env = child_environment(policy, args.mode, firewall_environ(args))
     program = shutil.which(cmd[0], path=env.get("PATH"))
     if program is None:

@@ -4,15 +4,16 @@ with a progress bar for large trees."""
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 from typing import TYPE_CHECKING
 
 from importwall.cli.options import (
     fail_on_argument,
     load_cli_policy,
     output_arguments,
+    path_argument,
     policy_argument,
+    search_path,
+    show_progress,
 )
 from importwall.cli.output import check_format, write_findings
 from importwall.static.scan import Scanner
@@ -55,12 +56,13 @@ class _ProgressBar:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("entrypoints", nargs="+", metavar="ENTRYPOINT")
+    parser.add_argument("entrypoints", nargs="+", metavar="ENTRYPOINT",
+                        help="where serving starts: a module name (myservice.app) or a .py "
+                             "file (serve.py); repeatable")
     policy_argument(parser)
     parser.add_argument("--follow-third-party", action="store_true",
                         help="also follow imports through installed packages")
-    parser.add_argument("--path", action="append", default=[], metavar="FOLDER",
-                        help="put FOLDER first on the search path (repeatable)")
+    path_argument(parser, "the entry points and the modules they import")
     parser.add_argument("--first-party", action="append", default=[], metavar="FOLDER",
                         help="folders whose modules are followed (default: the entry "
                              "points' folders)")
@@ -78,9 +80,9 @@ def run(args: argparse.Namespace) -> int:
     policy = load_cli_policy(args.policy)
     check_format(args, policy)
     cache_dir = None if args.no_cache else (args.cache_dir or default_cache_dir())
-    bar = _ProgressBar() if sys.stderr.isatty() and not args.no_progress else None
-    scanner = Scanner(policy, [*args.path, os.getcwd(), *sys.path[1:]], args.first_party,
-                      args.follow_third_party, cache_dir, bar)
+    bar = _ProgressBar() if show_progress(args) else None
+    scanner = Scanner(policy, search_path(args), args.first_party, args.follow_third_party,
+                      cache_dir, bar)
     try:
         result = scanner.scan(args.entrypoints)
     finally:

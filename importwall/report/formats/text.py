@@ -19,14 +19,21 @@ FORMAT_VERSION = "1"
 STYLES = {"error": "bold red", "warning": "yellow", "info": "blue"}
 
 
+UNWRAPPED = 100_000
+"""The console width that stands for "never wrap" (``RenderOptions.width`` is ``None``)."""
+
+
 def render(report: Report, options: RenderOptions) -> str:
     from rich.console import Console
     from rich.text import Text
 
     buffer = io.StringIO()
+    # The options decide everything: rich's own reading of NO_COLOR, FORCE_COLOR, TERM
+    # and COLUMNS was done by the writer, for every format alike.
     console = Console(file=buffer, force_terminal=options.color, no_color=not options.color,
                       color_system="standard" if options.color else None,
-                      width=options.width, highlight=False, emoji=False, soft_wrap=False)
+                      width=options.width or UNWRAPPED, highlight=False, emoji=False,
+                      soft_wrap=False, _environ={})
     title = Text("importwall report", style="bold")
     if report.policy:
         title.append(f"  policy {display_path(report.policy, options.root)}", style="dim")
@@ -55,12 +62,14 @@ def _item(item: ReportItem, root: str) -> object:
     head.append(f"{finding.severity.upper():<8}", style=style)
     head.append(f"{finding.code}  ", style="bold")
     head.append(finding.subject, style=style)
-    lines: list[object] = [head, Text(f"  {finding.message}")]
+    # Everything under the head line is indented as one block, so that a line the width
+    # wraps continues at its own indent rather than at the margin.
+    details: list[object] = [Text(finding.message)]
     if finding.reason:
-        lines.append(Text(f"  reason: {finding.reason}", style="italic"))
+        details.append(Text(f"reason: {finding.reason}", style="italic"))
     if finding.source:
-        lines.append(Text(f"  rule at {display_path(finding.source, root)}", style="dim"))
-    lines.append(Text(f"  {seen_line(item)}", style="dim"))
+        details.append(Text(f"rule at {display_path(finding.source, root)}", style="dim"))
+    details.append(Text(seen_line(item), style="dim"))
     steps = chain_steps(item, root)
     if steps:
         tree = Tree(Text("import chain", style="dim"), guide_style="dim")
@@ -68,11 +77,12 @@ def _item(item: ReportItem, root: str) -> object:
         for step in steps[:-1]:
             node = node.add(Text(step))
         node.add(Text(steps[-1], style=style))
-        lines.append(_indent(tree))
-    return Group(*lines)  # type: ignore[arg-type]
+        details.append(tree)
+    return Group(head, _indent(Group(*details)))  # type: ignore[arg-type]
 
 
 def _indent(renderable: object) -> object:
     from rich.padding import Padding
 
-    return Padding(renderable, (0, 0, 0, 2))  # type: ignore[arg-type]
+    # expand=False: a block is as wide as its text, not padded out to the console width.
+    return Padding(renderable, (0, 0, 0, 2), expand=False)  # type: ignore[arg-type]
