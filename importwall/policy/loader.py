@@ -13,7 +13,6 @@ from __future__ import annotations
 import gc
 import os
 import stat
-import warnings
 
 from importwall.errors import PolicyError
 from importwall.findings import SEVERITIES
@@ -59,6 +58,8 @@ def load_policy(path: str | os.PathLike[str], *, warn: bool = True) -> Policy:
         if collecting:
             gc.enable()
     if warn and policy.warnings:
+        import warnings  # only for a policy that has something to say
+
         level = _caller_stacklevel()
         for message in policy.warnings:
             warnings.warn(message, PolicyWarning, stacklevel=level)
