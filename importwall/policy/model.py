@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from importwall._lean import Frozen
 from importwall.policy.rules import Rule
-from importwall.policy.schema import CHECK_SECTIONS, POLICY_VERSION
 
 TYPE_CHECKING = False  # typing is not imported at run time: this module is on the start-up path
 if TYPE_CHECKING:
@@ -27,6 +26,14 @@ if TYPE_CHECKING:
     )
 
 _set = object.__setattr__  # the classes here are frozen: __init__ sets fields past __setattr__
+
+# Kept here, not in the schema, whose table (importwall.policy.schema re-exports these) a
+# policy read from the compiled-policy cache does not need; tests/test_policy_schema.py
+# keeps CHECK_SECTIONS in step with the table.
+POLICY_VERSION = 1
+MODES = ("enforce", "warn", "audit")
+CHECK_SECTIONS = ("environment", "gpu", "resources", "distributions", "standardize", "report")
+"""The sections kept in :attr:`Policy.sections` for the checks that own them."""
 
 
 class PolicyWarning(UserWarning):

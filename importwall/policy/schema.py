@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from importwall._lean import Frozen
 from importwall.findings import SEVERITIES
+from importwall.policy.model import CHECK_SECTIONS as CHECK_SECTIONS
+from importwall.policy.model import MODES as MODES
+from importwall.policy.model import POLICY_VERSION as POLICY_VERSION
 
-POLICY_VERSION = 1
-MODES = ("enforce", "warn", "audit")
 BLOCKED_ERRORS = ("module-not-found", "runtime")
 PYTHON_MATCHES = ("minor", "patch", "ignore")
 LOG_SINKS = ("json", "otel")
@@ -102,8 +103,6 @@ SCHEMA: dict[str, dict[str, Field]] = {
 }
 """Section name (``""`` for the top level) -> key -> how it is checked."""
 
-CHECK_SECTIONS = tuple(name for name in SCHEMA if name not in ("", "imports"))
-"""The sections kept in :attr:`Policy.sections` for the checks that own them."""
 
 MERGED_BY_CONCATENATION = ("rules", "exceptions", "strings")
 RULE_KEYS = ("reason", "severity")
