@@ -138,6 +138,10 @@ class Firewall:
                 # Named by a module that warn/audit let load: _judge would record nothing
                 # (the common case with deny = ["*"]: `import os` in each such module).
                 return
+        if self.mode != "enforce" and fullname in self._let_through:
+            # ``import a.b.c`` of modules warn/audit let load: enforce would have stopped
+            # the import at the first of them (a.b), and that is the finding to match.
+            fullname = _outermost(fullname, self._let_through)
         decision = self.matcher.decide(fullname)
         if decision is not None and decision.denied:
             self._judge_once(fullname, decision, loading=False)
@@ -191,7 +195,10 @@ class Firewall:
         action = _ACTIONS[self.mode]
         if action != ACTION_BLOCKED:
             if loading:
+                # Let load: later imports of it are answered from sys.modules, so the guard
+                # must watch it for the next import site to be judged as enforce would.
                 self._let_through.add(fullname)
+                self.guard.watch(fullname)
             if _chain.runs_inside(frame, self._let_through):
                 # Imported by a denied module that warn/audit let load: a consequence of
                 # that module's own finding (sklearn.datasets loading its 20 submodules),
@@ -301,6 +308,16 @@ class Firewall:
             self.guard.watch(name)
             found.append(finding)
         return found
+
+
+def _outermost(fullname: str, modules: Collection[str]) -> str:
+    """The shortest dotted prefix of ``fullname`` that is in ``modules`` (it is one)."""
+    end = fullname.find(".")
+    while end != -1:
+        if fullname[:end] in modules:
+            return fullname[:end]
+        end = fullname.find(".", end + 1)
+    return fullname
 
 
 def _is_availability_probe() -> bool:

@@ -1,0 +1,188 @@
+"""Audit == enforce: for one program and policy, the set of (module, first-party import
+site) findings is the same in enforce, warn and audit (docs/audit-and-reports.md).
+
+One program leaks the same training-only modules in every style a service does (two sites
+of one module, the same module from two files, a lazy handler import, a site run many
+times, ``importlib.import_module``, a from-list, ``import a.b.c`` of a let-through
+package's submodule, a lazy attribute of a PEP 562 parent, a thread, a child process); it
+runs under ``importwall run`` in each mode, and the findings of all its processes are read
+back from their record files.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from importwall.runtime.record_reader import read_record_file, record_files
+
+POLICY = """\
+version = 1
+
+[imports]
+deny = [
+    { module = "tuner", reason = "tuning is training-only" },
+    { module = "trainlib.model_selection", reason = "data splitting is training-only" },
+    { module = "lazylib.training", reason = "training-only" },
+]
+
+[[imports.exceptions]]
+module = "trainlib.model_selection"
+importer = "trainlib.*"
+reason = "trainlib's estimators import it internally"
+"""
+
+FILES = {
+    # tuner drags in a submodule of its own: a consequence of the leak, never a finding.
+    "tuner/__init__.py": "from tuner import deep\n",
+    "tuner/deep.py": "import json\n",
+    "trainlib/__init__.py": "",
+    "trainlib/model_selection/__init__.py": "from trainlib.model_selection import split\n",
+    "trainlib/model_selection/split.py": "",
+    "trainlib/linear_model.py": "from trainlib.model_selection import split  # internal\n",
+    # A lazy-loading parent (PEP 562), like scikit-learn's __init__.
+    "lazylib/__init__.py": """\
+import importlib
+
+
+def __getattr__(name):
+    if name in ("training",):
+        return importlib.import_module(f"lazylib.{name}")
+    raise AttributeError(name)
+""",
+    "lazylib/training.py": "",
+    "app/__init__.py": "",
+    "app/handlers.py": """\
+import importlib
+import threading
+
+import trainlib.linear_model
+
+
+def first():
+    import tuner
+
+
+def second():
+    import tuner
+
+
+def by_name():
+    return importlib.import_module("tuner")
+
+
+def from_list():
+    from trainlib import model_selection
+
+
+def submodule():
+    import trainlib.model_selection.split
+
+
+def deep():
+    import tuner.deep
+
+
+def lazy_attribute():
+    import lazylib
+    return lazylib.training
+
+
+def in_thread():
+    def work():
+        try:
+            import tuner
+        except ImportError:
+            pass
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join()
+""",
+    "app/other.py": "def handle():\n    import tuner\n",
+    "app/child.py": """\
+try:
+    from trainlib import model_selection
+except ImportError:
+    pass
+""",
+    "serve.py": """\
+import subprocess
+import sys
+
+import app.handlers
+import app.other
+
+for name in ("first", "second", "by_name", "from_list", "submodule", "deep",
+             "lazy_attribute", "first", "second", "in_thread"):
+    for _ in range(3):
+        try:
+            getattr(app.handlers, name)()
+        except ImportError:
+            pass
+try:
+    app.other.handle()
+except ImportError:
+    pass
+subprocess.run([sys.executable, "-m", "app.child"], check=True)
+print("served")
+""",
+}
+
+
+def findings_in(data_dir: Path) -> tuple[set[tuple[str, str, int]], int]:
+    """The (module, import site) set of the import findings of every process, and how many
+    processes wrote a record."""
+    findings: list = []
+    processes: list = []
+    for path in record_files(str(data_dir)):
+        read_record_file(path, findings, processes)
+    sites = set()
+    for finding in findings:
+        assert finding.kind == "import", finding
+        site = finding.chain[-1]
+        sites.add((finding.subject, Path(site.file).name, site.line))
+    return sites, len(processes)
+
+
+def run_in(project, mode: str) -> tuple[set[tuple[str, str, int]], int]:
+    data_dir = project.root / f"data-{mode}"
+    result = project.run(["-m", "importwall", "run", "--policy", "policy.toml", "--mode",
+                          mode, "--data-dir", str(data_dir), "--",
+                          sys.executable, "serve.py"])
+    assert result.returncode == 0, result.output
+    assert "served" in result.stdout
+    return findings_in(data_dir)
+
+
+@pytest.fixture
+def leaky(project):
+    project.write(FILES)
+    project.policy(POLICY)
+    return project
+
+
+EXPECTED = {
+    ("tuner", "handlers.py", 8),            # first()
+    ("tuner", "handlers.py", 12),           # second(): another site of the same module
+    ("tuner", "handlers.py", 16),           # importlib.import_module
+    ("trainlib.model_selection", "handlers.py", 20),   # from-list
+    # import a.b.c of a submodule the library loaded through its exception: the guard
+    # judges the name the statement gives, in every mode.
+    ("trainlib.model_selection.split", "handlers.py", 24),
+    ("tuner", "handlers.py", 28),           # import tuner.deep: stopped at tuner
+    # A lazy parent's attribute: charged to the parent's __getattr__ until the chain looks
+    # through delegating frames.
+    ("lazylib.training", "__init__.py", 6),
+    ("tuner", "handlers.py", 39),           # in a thread
+    ("tuner", "other.py", 2),               # the same module from another file
+    ("trainlib.model_selection", "child.py", 2),       # in a child process
+}
+
+
+def test_audit_warn_and_enforce_find_the_same_sites(leaky) -> None:
+    found = {mode: run_in(leaky, mode) for mode in ("enforce", "warn", "audit")}
+    for mode, (sites, processes) in found.items():
+        assert processes == 2, (mode, processes)  # serve.py and its child: not the CLI
+        assert sites == EXPECTED, (mode, sorted(sites ^ EXPECTED))
