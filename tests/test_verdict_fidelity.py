@@ -1,12 +1,13 @@
 """Audit == enforce: for one program and policy, the set of (module, first-party import
-site) findings is the same in enforce, warn and audit (docs/audit-and-reports.md).
+site) findings is the same in enforce, warn and audit (docs/policy.md, "How it works").
 
 One program leaks the same training-only modules in every style a service does (two sites
 of one module, the same module from two files, a lazy handler import, a site run many
 times, ``importlib.import_module``, a from-list, ``import a.b.c`` of a let-through
-package's submodule, a lazy attribute of a PEP 562 parent, a thread, a child process); it
-runs under ``importwall run`` in each mode, and the findings of all its processes are read
-back from their record files.
+package's submodule, a lazy attribute of a PEP 562 parent, a thread, a child process, a
+denied module that is not installed, by a library and by first-party code); it runs
+under ``importwall run`` in each mode, and the findings of all its processes are read back
+from their record files.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ deny = [
     { module = "tuner", reason = "tuning is training-only" },
     { module = "trainlib.model_selection", reason = "data splitting is training-only" },
     { module = "lazylib.training", reason = "training-only" },
+    { module = "pyspark", reason = "Spark is for batch training" },
 ]
 
 [[imports.exceptions]]
@@ -53,6 +55,13 @@ def __getattr__(name):
     raise AttributeError(name)
 """,
     "lazylib/training.py": "",
+    # A library's optional-import probe of a denied module that is not installed.
+    "optlib/__init__.py": """\
+try:
+    import pyspark
+except ImportError:
+    pyspark = None
+""",
     "app/__init__.py": "",
     "app/handlers.py": """\
 import importlib
@@ -90,6 +99,13 @@ def lazy_attribute():
     return lazylib.training
 
 
+def absent():
+    try:
+        import pyspark.sql
+    except ModuleNotFoundError as error:
+        assert type(error) is ModuleNotFoundError, error  # the usual error, in every mode
+
+
 def in_thread():
     def work():
         try:
@@ -113,9 +129,10 @@ import sys
 
 import app.handlers
 import app.other
+import optlib
 
 for name in ("first", "second", "by_name", "from_list", "submodule", "deep",
-             "lazy_attribute", "first", "second", "in_thread"):
+             "lazy_attribute", "first", "second", "in_thread", "absent"):
     for _ in range(3):
         try:
             getattr(app.handlers, name)()
@@ -131,9 +148,9 @@ print("served")
 }
 
 
-def findings_in(data_dir: Path) -> tuple[set[tuple[str, str, int]], int]:
-    """The (module, import site) set of the import findings of every process, and how many
-    processes wrote a record."""
+def findings_in(data_dir: Path) -> tuple[set[tuple[str, str, int, str]], int]:
+    """The (module, import site, code) set of the import findings of every process, and how
+    many processes wrote a record."""
     findings: list = []
     processes: list = []
     for path in record_files(str(data_dir)):
@@ -142,11 +159,14 @@ def findings_in(data_dir: Path) -> tuple[set[tuple[str, str, int]], int]:
     for finding in findings:
         assert finding.kind == "import", finding
         site = finding.chain[-1]
-        sites.add((finding.subject, Path(site.file).name, site.line))
+        code = "absent" if finding.code == "import-absent" else "denied"
+        if code == "absent":
+            assert finding.severity == "info", finding
+        sites.add((finding.subject, Path(site.file).name, site.line, code))
     return sites, len(processes)
 
 
-def run_in(project, mode: str) -> tuple[set[tuple[str, str, int]], int]:
+def run_in(project, mode: str) -> tuple[set[tuple[str, str, int, str]], int]:
     data_dir = project.root / f"data-{mode}"
     result = project.run(["-m", "importwall", "run", "--policy", "policy.toml", "--mode",
                           mode, "--data-dir", str(data_dir), "--",
@@ -164,19 +184,22 @@ def leaky(project):
 
 
 EXPECTED = {
-    ("tuner", "handlers.py", 8),            # first()
-    ("tuner", "handlers.py", 12),           # second(): another site of the same module
-    ("tuner", "handlers.py", 16),           # importlib.import_module
-    ("trainlib.model_selection", "handlers.py", 20),   # from-list
+    ("tuner", "handlers.py", 8, "denied"),            # first()
+    ("tuner", "handlers.py", 12, "denied"),           # second(): another site of one module
+    ("tuner", "handlers.py", 16, "denied"),           # importlib.import_module
+    ("trainlib.model_selection", "handlers.py", 20, "denied"),   # from-list
     # import a.b.c of a submodule the library loaded through its exception: the guard
     # judges the name the statement gives, in every mode.
-    ("trainlib.model_selection.split", "handlers.py", 24),
-    ("tuner", "handlers.py", 28),           # import tuner.deep: stopped at tuner
+    ("trainlib.model_selection.split", "handlers.py", 24, "denied"),
+    ("tuner", "handlers.py", 28, "denied"),           # import tuner.deep: stopped at tuner
     # A lazy parent's attribute: its __getattr__ is looked through to the code that read it.
-    ("lazylib.training", "handlers.py", 33),
-    ("tuner", "handlers.py", 39),           # in a thread
-    ("tuner", "other.py", 2),               # the same module from another file
-    ("trainlib.model_selection", "child.py", 2),       # in a child process
+    ("lazylib.training", "handlers.py", 33, "denied"),
+    ("tuner", "handlers.py", 46, "denied"),           # in a thread
+    ("tuner", "other.py", 2, "denied"),               # the same module from another file
+    ("trainlib.model_selection", "child.py", 2, "denied"),       # in a child process
+    # Not installed: import-absent findings (info), the import fails as without importwall.
+    ("pyspark", "__init__.py", 2, "absent"),         # a library's optional-import probe
+    ("pyspark", "handlers.py", 38, "absent"),        # a first-party site
 }
 
 
@@ -185,3 +208,13 @@ def test_audit_warn_and_enforce_find_the_same_sites(leaky) -> None:
     for mode, (sites, processes) in found.items():
         assert processes == 2, (mode, processes)  # serve.py and its child: not the CLI
         assert sites == EXPECTED, (mode, sorted(sites ^ EXPECTED))
+
+
+def test_absent_modules_alone_leave_the_audit_clean(project) -> None:
+    project.write({"optlib/__init__.py": FILES["optlib/__init__.py"],
+                   "serve.py": "import optlib\nprint('served', optlib.pyspark)\n"})
+    project.policy(POLICY)
+    result = project.run(["-m", "importwall", "audit", "--policy", "policy.toml", "--",
+                          sys.executable, "serve.py"])
+    assert result.returncode == 0, result.output
+    assert "import-absent" in result.stdout and "pyspark" in result.stdout

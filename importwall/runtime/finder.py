@@ -34,6 +34,7 @@ from importwall.errors import (
     ImportWallWarning,
 )
 from importwall.findings import (
+    ACTION_ABSENT,
     ACTION_BLOCKED,
     ACTION_PRELOADED,
     ACTION_RECORDED,
@@ -55,6 +56,7 @@ _CODES = {
     ACTION_WARNED: "import-warned",
     ACTION_RECORDED: "import-recorded",
     ACTION_PRELOADED: "import-preloaded",
+    ACTION_ABSENT: "import-absent",
 }
 _warn_explicit = warnings.warn_explicit
 _getframe = sys._getframe
@@ -86,6 +88,7 @@ class Firewall:
         self._busy = threading.local()
         self._seen: set[tuple[str, str, int]] = set()
         self._let_through: set[str] = set()
+        self._present: set[str] = set()
         self.guard = ImportGuard(self._judge_loaded)
         self._error_class: type[ForbiddenImportError] | type[ForbiddenImportRuntimeError] = (
             ForbiddenImportRuntimeError if policy.imports.blocked_error == "runtime"
@@ -106,7 +109,7 @@ class Firewall:
         except Exception as error:  # an import we cannot judge: see fail_closed
             self.fail_closed(fullname, None, error)
             return None
-        self._judge_once(fullname, decision, loading=True)
+        self._judge_once(fullname, decision, loading=True, asked=True)
         return None
 
     def invalidate_caches(self) -> None:
@@ -146,15 +149,18 @@ class Firewall:
         if decision is not None and decision.denied:
             self._judge_once(fullname, decision, loading=False)
 
-    def _judge_once(self, fullname: str, decision: Decision, loading: bool) -> None:
+    def _judge_once(self, fullname: str, decision: Decision, loading: bool,
+                    asked: bool = False) -> None:
         """:meth:`_judge`, unless this thread is already inside it: an import made while
-        importwall handles one (a sink, a warning filter) passes straight through."""
+        importwall handles one (a sink, a warning filter) passes straight through.
+        ``asked``: the import system asked the finder (the module may not be installed);
+        otherwise the module is loaded, or its code is running (strict mode's hook)."""
         busy = self._busy
         if getattr(busy, "active", False):
             return
         busy.active = True
         try:
-            self._judge(fullname, decision, loading)
+            self._judge(fullname, decision, loading, asked)
         except (ForbiddenImportError, ForbiddenImportRuntimeError):
             raise
         except Exception as error:
@@ -181,7 +187,8 @@ class Firewall:
             f"importwall could not judge this import ({what}), and enforce mode refuses "
             "what it cannot judge", None, (), rule.source if rule is not None else None)
 
-    def _judge(self, fullname: str, decision: Decision, loading: bool) -> None:
+    def _judge(self, fullname: str, decision: Decision, loading: bool,
+               asked: bool = False) -> None:
         # Decide from the import site alone first; the whole chain is captured only when a
         # finding may be recorded or raised. In audit mode with ``deny = ["*"]`` nearly
         # every import ends at one of the early returns below.
@@ -193,22 +200,24 @@ class Firewall:
                 self.guard.watch(fullname)
             return
         action = _ACTIONS[self.mode]
-        if action != ACTION_BLOCKED:
+        if action != ACTION_BLOCKED and _chain.runs_inside(frame, self._let_through):
+            # Imported by a denied module that warn/audit let load: a consequence of that
+            # module's own finding (sklearn.datasets loading its 20 submodules), not
+            # another leak to report.
             if loading:
-                # Let load: later imports of it are answered from sys.modules, so the guard
-                # must watch it for the next import site to be judged as enforce would.
-                self._let_through.add(fullname)
-                self.guard.watch(fullname)
-            if _chain.runs_inside(frame, self._let_through):
-                # Imported by a denied module that warn/audit let load: a consequence of
-                # that module's own finding (sklearn.datasets loading its 20 submodules),
-                # not another leak to report.
-                return
+                self._let_load(fullname)
+            return
         # After the let-through test: a frame's line number is worked out from its code's
         # line table, which costs more the further down a long module the import is.
         key = (fullname, *_chain.site_key(frame))
-        if action != ACTION_BLOCKED and key in self._seen:
-            return  # this site's finding is recorded (and warned) already
+        if asked and self._is_absent(fullname):
+            self._judge_absent(fullname, decision, frame, from_list, key)
+            return
+        if action != ACTION_BLOCKED:
+            if loading:
+                self._let_load(fullname)
+            if key in self._seen:
+                return  # this site's finding is recorded (and warned) already
         site = _chain.describe(frame, from_list)
         finding = self._finding(fullname, decision, action, site.importer, site.chain)
         first_time = key not in self._seen
@@ -227,12 +236,65 @@ class Firewall:
         if action == ACTION_WARNED and first_time:
             self._warn(finding)
 
+    def _let_load(self, fullname: str) -> None:
+        """warn/audit let ``fullname`` load: later imports of it are answered from
+        sys.modules, so the guard must watch it for the next import site to be judged as
+        enforce would judge it."""
+        self._let_through.add(fullname)
+        self.guard.watch(fullname)
+
+    def _is_absent(self, fullname: str) -> bool:
+        """Whether ``fullname`` is not installed, asked of the other finders. "Installed"
+        is kept; "absent" is asked again each time, so that a module installed while the
+        process runs is judged (and, in enforce, blocked) like any other."""
+        if fullname in self._present:
+            return False
+        if self._installed(fullname):
+            self._present.add(fullname)
+            return False
+        return True
+
+    def _installed(self, fullname: str) -> bool:
+        """Whether another finder on ``sys.meta_path`` finds ``fullname``: what the import
+        system would do next."""
+        parent = fullname.rpartition(".")[0]
+        path = None
+        if parent:
+            path = getattr(sys.modules.get(parent), "__path__", None)
+            if path is None:
+                return True  # no parent package to look in: the import fails anyway
+        for finder in list(sys.meta_path):
+            if isinstance(finder, Firewall):
+                continue
+            find_spec = getattr(finder, "find_spec", None)
+            if find_spec is None:
+                return True  # a legacy finder we cannot ask: say installed
+            try:
+                if find_spec(fullname, path) is not None:
+                    return True
+            except Exception:
+                return True  # cannot tell: judge it as installed
+        return False
+
+    def _judge_absent(self, fullname: str, decision: Decision, frame: FrameType | None,
+                      from_list: bool, key: tuple[str, str, int]) -> None:
+        """A denied module that is not installed: the import fails as it would without
+        importwall (the usual ModuleNotFoundError, in every mode: a library's
+        ``try: import pyspark except ImportError`` goes on), and an ``import-absent``
+        finding at ``info`` says which site asked for it."""
+        if key in self._seen:
+            return
+        self._seen.add(key)
+        site = _chain.describe(frame, from_list)
+        finding = self._finding(fullname, decision, ACTION_ABSENT, site.importer, site.chain)
+        self.record(dataclasses.replace(finding, severity="info"))
+
     def _finding(self, fullname: str, decision: Decision, action: str, importer: str | None,
                  frames: tuple[Any, ...]) -> Finding:
         rule = decision.rule
         by = f" by {importer}" if importer else ""
-        verb = {ACTION_PRELOADED: "was already imported before the firewall started"}.get(
-            action, f"{action}{by}")
+        verb = {ACTION_PRELOADED: "was already imported before the firewall started",
+                ACTION_ABSENT: f"failed{by}: it is not installed"}.get(action, f"{action}{by}")
         return Finding(
             kind=KIND_IMPORT,
             code=_CODES[action],
