@@ -141,9 +141,10 @@ class Firewall:
                 # Named by a module that warn/audit let load: _judge would record nothing
                 # (the common case with deny = ["*"]: `import os` in each such module).
                 return
-        if self.mode != "enforce" and fullname in self._let_through:
-            # ``import a.b.c`` of modules warn/audit let load: enforce would have stopped
-            # the import at the first of them (a.b), and that is the finding to match.
+        if self.mode != "enforce" and self._let_through:
+            # ``import a.b.c`` where warn/audit let a.b load: enforce would have stopped
+            # the import at a.b, and that is the finding to match (a.b.c itself may have
+            # been loaded since by a library allowed to).
             fullname = _outermost(fullname, self._let_through)
         decision = self.matcher.decide(fullname)
         if decision is not None and decision.denied:
@@ -373,7 +374,8 @@ class Firewall:
 
 
 def _outermost(fullname: str, modules: Collection[str]) -> str:
-    """The shortest dotted prefix of ``fullname`` that is in ``modules`` (it is one)."""
+    """The shortest dotted prefix of ``fullname`` (itself included) that is in
+    ``modules``; ``fullname`` when none is."""
     end = fullname.find(".")
     while end != -1:
         if fullname[:end] in modules:
