@@ -37,6 +37,9 @@ from types import ModuleType
 from typing import Any
 
 ImportFunction = Callable[..., ModuleType]
+# importlib's _handle_fromlist calls __import__ for `from package import submodule` with
+# its own globals; the statement itself is judged when the outer __import__ returns.
+_FROM_LIST_IMPORTER = "importlib._bootstrap"
 
 
 def absolute_name(name: str, globals_: Mapping[str, Any] | None, level: int) -> str | None:
@@ -62,8 +65,11 @@ class ImportGuard:
     """Watches a set of loaded module names; calls ``judge(name)`` when an import
     statement names one of them (directly or through ``from ... import``)."""
 
-    def __init__(self, judge: Callable[[str], None]) -> None:
+    def __init__(self, judge: Callable[[str], None], quiet: set[str] | None = None) -> None:
         self.watched: set[str] = set()
+        # Importers whose imports are never judged: denied modules warn/audit let load,
+        # whose own imports are consequences of their finding (the firewall fills it).
+        self.quiet: set[str] = set() if quiet is None else quiet
         # Packages with a watched submodule: only their ``from package import x`` lists
         # need checking (building "package.x" for every name imported costs).
         self._parents: set[str] = set()
@@ -110,6 +116,11 @@ class ImportGuard:
         if saved is None:  # uninstalled while another thread was on its way in
             saved = _original_import
         module = saved(name, globals, locals, fromlist, level)
+        if self.quiet and globals is not None:
+            importer = globals.get("__name__")
+            if type(importer) is str and (importer in self.quiet
+                                          or importer == _FROM_LIST_IMPORTER):
+                return module
         target = name if level == 0 else absolute_name(name, globals, level)
         if target is None:
             return module

@@ -25,7 +25,7 @@ import threading
 import warnings
 from collections.abc import Callable, Collection, Sequence
 from importlib.machinery import ModuleSpec, SourceFileLoader
-from types import FrameType, ModuleType
+from types import CodeType, FrameType, ModuleType
 from typing import Any
 
 from importwall.errors import (
@@ -64,6 +64,7 @@ _READ_FILE = SourceFileLoader.get_data.__code__  # FileLoader.get_data
 # importlib.util is frozen on 3.11+ and a plain file on 3.10.
 _UTIL_SUFFIXES = ("<frozen importlib.util>", os.path.join("importlib", "util.py"))
 _RUNPY_SUFFIXES = ("<frozen runpy>", os.sep + "runpy.py")
+_MACHINERY_MODULES = ("importlib", "importwall", "_frozen_importlib")
 
 
 class Firewall:
@@ -89,7 +90,10 @@ class Firewall:
         self._seen: set[tuple[str, str, int]] = set()
         self._let_through: set[str] = set()
         self._present: set[str] = set()
-        self.guard = ImportGuard(self._judge_loaded)
+        # warn/audit: the statements judged, (module, id(code), instruction) -> code.
+        self._seen_at: dict[tuple[str, int, int], CodeType] = {}
+        self._quiet: set[str] = set()
+        self.guard = ImportGuard(self._judge_loaded, self._quiet)
         self._error_class: type[ForbiddenImportError] | type[ForbiddenImportRuntimeError] = (
             ForbiddenImportRuntimeError if policy.imports.blocked_error == "runtime"
             else ForbiddenImportError
@@ -109,8 +113,8 @@ class Firewall:
         except Exception as error:  # an import we cannot judge: see fail_closed
             self.fail_closed(fullname, None, error)
             return None
-        self._judge_once(fullname, decision, loading=True, asked=True)
-        return None
+        return self._judge_once(fullname, decision, loading=True, asked=True, path=path,
+                                target=target)
 
     def invalidate_caches(self) -> None:
         """Part of the finder protocol; the decision cache depends only on the policy."""
@@ -146,26 +150,32 @@ class Firewall:
             # the import at a.b, and that is the finding to match (a.b.c itself may have
             # been loaded since by a library allowed to).
             fullname = _outermost(fullname, self._let_through)
+            if (caller is not None
+                    and (fullname, id(caller.f_code), caller.f_lasti) in self._seen_at):
+                return  # a statement whose finding is recorded: no walk, no line number
         decision = self.matcher.decide(fullname)
         if decision is not None and decision.denied:
             self._judge_once(fullname, decision, loading=False)
 
     def _judge_once(self, fullname: str, decision: Decision, loading: bool,
-                    asked: bool = False) -> None:
+                    asked: bool = False, path: Sequence[str] | None = None,
+                    target: ModuleType | None = None) -> ModuleSpec | None:
         """:meth:`_judge`, unless this thread is already inside it: an import made while
         importwall handles one (a sink, a warning filter) passes straight through.
-        ``asked``: the import system asked the finder (the module may not be installed);
-        otherwise the module is loaded, or its code is running (strict mode's hook)."""
+        ``asked``: the import system asked the finder (with ``path`` and ``target``: the
+        module may not be installed); otherwise the module is loaded, or its code is
+        running (strict mode's hook). Returns the spec :meth:`_judge` found, if any."""
         busy = self._busy
         if getattr(busy, "active", False):
-            return
+            return None
         busy.active = True
         try:
-            self._judge(fullname, decision, loading, asked)
+            return self._judge(fullname, decision, loading, asked, path, target)
         except (ForbiddenImportError, ForbiddenImportRuntimeError):
             raise
         except Exception as error:
             self.fail_closed(fullname, decision, error)
+            return None
         finally:
             busy.active = False
 
@@ -189,7 +199,8 @@ class Firewall:
             "what it cannot judge", None, (), rule.source if rule is not None else None)
 
     def _judge(self, fullname: str, decision: Decision, loading: bool,
-               asked: bool = False) -> None:
+               asked: bool = False, path: Sequence[str] | None = None,
+               target: ModuleType | None = None) -> ModuleSpec | None:
         # Decide from the import site alone first; the whole chain is captured only when a
         # finding may be recorded or raised. In audit mode with ``deny = ["*"]`` nearly
         # every import ends at one of the early returns below.
@@ -199,7 +210,7 @@ class Firewall:
                 # Loaded for a library that may: later imports of it by anyone else
                 # bypass the finder (sys.modules), so the guard must watch it.
                 self.guard.watch(fullname)
-            return
+            return None
         action = _ACTIONS[self.mode]
         if action != ACTION_BLOCKED and _chain.runs_inside(frame, self._let_through):
             # Imported by a denied module that warn/audit let load: a consequence of that
@@ -207,18 +218,27 @@ class Firewall:
             # another leak to report.
             if loading:
                 self._let_load(fullname)
-            return
+            return None
         # After the let-through test: a frame's line number is worked out from its code's
         # line table, which costs more the further down a long module the import is.
         key = (fullname, *_chain.site_key(frame))
-        if asked and self._is_absent(fullname):
-            self._judge_absent(fullname, decision, frame, from_list, key)
-            return
+        spec = None
+        if asked:
+            # What the import system would find next. In warn/audit the spec found is
+            # handed back to it, so that a denied import is looked up once, not twice.
+            present, spec = self._look_up(fullname, path, target)
+            if not present:
+                self._judge_absent(fullname, decision, frame, from_list, key)
+                return None
         if action != ACTION_BLOCKED:
             if loading:
                 self._let_load(fullname)
+            if frame is not None:
+                # The statement, by code and instruction: the guard sees it again when it
+                # returns, and each time it runs (the code is kept, so its id stays).
+                self._seen_at[(fullname, id(frame.f_code), frame.f_lasti)] = frame.f_code
             if key in self._seen:
-                return  # this site's finding is recorded (and warned) already
+                return spec  # this site's finding is recorded (and warned) already
         site = _chain.describe(frame, from_list)
         finding = self._finding(fullname, decision, action, site.importer, site.chain)
         first_time = key not in self._seen
@@ -236,46 +256,42 @@ class Firewall:
             raise error
         if action == ACTION_WARNED and first_time:
             self._warn(finding)
+        return spec
 
     def _let_load(self, fullname: str) -> None:
         """warn/audit let ``fullname`` load: later imports of it are answered from
         sys.modules, so the guard must watch it for the next import site to be judged as
         enforce would judge it."""
         self._let_through.add(fullname)
+        if not (fullname.startswith(_MACHINERY_MODULES) or fullname in self._helpers):
+            # Its own import statements are consequences: the guard skips them without a
+            # frame walk (importlib's and importwall's are charged to their callers).
+            self._quiet.add(fullname)
         self.guard.watch(fullname)
 
-    def _is_absent(self, fullname: str) -> bool:
-        """Whether ``fullname`` is not installed, asked of the other finders. "Installed"
-        is kept; "absent" is asked again each time, so that a module installed while the
-        process runs is judged (and, in enforce, blocked) like any other."""
-        if fullname in self._present:
-            return False
-        if self._installed(fullname):
-            self._present.add(fullname)
-            return False
-        return True
-
-    def _installed(self, fullname: str) -> bool:
-        """Whether another finder on ``sys.meta_path`` finds ``fullname``: what the import
-        system would do next."""
-        parent = fullname.rpartition(".")[0]
-        path = None
-        if parent:
-            path = getattr(sys.modules.get(parent), "__path__", None)
-            if path is None:
-                return True  # no parent package to look in: the import fails anyway
+    def _look_up(self, fullname: str, path: Sequence[str] | None,
+                 target: ModuleType | None) -> tuple[bool, ModuleSpec | None]:
+        """Whether another finder on ``sys.meta_path`` finds ``fullname``, and its spec:
+        what the import system would do next. (True, None) when that cannot be told (a
+        finder that fails or is of the old protocol): judged as installed. In enforce a
+        name found once is not looked up again (its imports are blocked, not loaded)."""
+        if self.mode == "enforce" and fullname in self._present:
+            return True, None
         for finder in list(sys.meta_path):
             if isinstance(finder, Firewall):
                 continue
             find_spec = getattr(finder, "find_spec", None)
             if find_spec is None:
-                return True  # a legacy finder we cannot ask: say installed
+                return True, None
             try:
-                if find_spec(fullname, path) is not None:
-                    return True
+                spec = find_spec(fullname, path, target)
             except Exception:
-                return True  # cannot tell: judge it as installed
-        return False
+                return True, None
+            if spec is not None:
+                if self.mode == "enforce":
+                    self._present.add(fullname)
+                return True, spec
+        return False, None
 
     def _judge_absent(self, fullname: str, decision: Decision, frame: FrameType | None,
                       from_list: bool, key: tuple[str, str, int]) -> None:
