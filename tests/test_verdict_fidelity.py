@@ -218,3 +218,20 @@ def test_absent_modules_alone_leave_the_audit_clean(project) -> None:
                           sys.executable, "serve.py"])
     assert result.returncode == 0, result.output
     assert "import-absent" in result.stdout and "pyspark" in result.stdout
+
+
+@pytest.mark.parametrize("cli", [
+    [sys.executable, "-m", "importwall", "report", "--data-dir", "DATA"],
+    [sys.executable, "-X", "utf8", "-m", "importwall", "check", "policy.toml"],
+    [str(Path(sys.executable).with_name("importwall")), "check", "policy.toml"],
+])
+def test_the_cli_never_records_itself(project, cli) -> None:
+    project.policy(POLICY)
+    data = project.root / "DATA"
+    def under_firewall(command: list[str]):
+        return project.run(["-m", "importwall", "run", "--policy", "policy.toml", "--mode",
+                            "audit", "--data-dir", str(data), "--", *command])
+    under_firewall([argument.replace("DATA", str(data)) for argument in cli])
+    assert not data.exists() or not list(data.iterdir())
+    under_firewall([sys.executable, "-c", "pass"])  # the guarded program does
+    assert len(list(data.iterdir())) == 1
