@@ -235,3 +235,42 @@ def test_the_cli_never_records_itself(project, cli) -> None:
     assert not data.exists() or not list(data.iterdir())
     under_firewall([sys.executable, "-c", "pass"])  # the guarded program does
     assert len(list(data.iterdir())) == 1
+
+
+ATTRIBUTION = """\
+import multiprocessing, subprocess, sys
+
+
+def work(_):
+    import tuner  # a finding: a fork worker starts its record file on its first
+    return 1
+
+
+if __name__ == "__main__":
+    for method in ("spawn", "fork"):
+        with multiprocessing.get_context(method).Pool(1) as pool:
+            pool.map(work, [1])
+    subprocess.run([sys.executable, "-m", "platform"], check=True,
+                   stdout=subprocess.DEVNULL)
+    subprocess.run([sys.executable, "-c", "pass"], check=True)
+"""
+
+
+def test_each_process_record_names_what_it_runs(project) -> None:
+    project.write({"serve.py": ATTRIBUTION, "tuner/__init__.py": ""})
+    project.policy(POLICY)
+    data = project.root / "data"
+    result = project.run(["-m", "importwall", "run", "--policy", "policy.toml", "--mode",
+                          "audit", "--data-dir", str(data), "--", sys.executable, "serve.py"])
+    assert result.returncode == 0, result.output
+    findings: list = []
+    processes: list = []
+    for path in record_files(str(data)):
+        read_record_file(path, findings, processes)
+    main = next(p for p in processes if p.runs == str(project.root / "serve.py")
+                and p.forked_from is None)
+    children = {(p.runs, p.parent_pid, p.forked_from) for p in processes if p is not main}
+    assert ("multiprocessing spawn child", main.pid, None) in children
+    assert (str(project.root / "serve.py"), main.pid, main.pid) in children  # a fork worker
+    assert ("-m platform", main.pid, None) in children
+    assert ("-c", main.pid, None) in children
