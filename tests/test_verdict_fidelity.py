@@ -40,6 +40,7 @@ FILES = {
     # tuner drags in a submodule of its own: a consequence of the leak, never a finding.
     "tuner/__init__.py": "from tuner import deep\n",
     "tuner/deep.py": "import json\n",
+    "tuner/extra.py": "",
     "trainlib/__init__.py": "",
     "trainlib/model_selection/__init__.py": "from trainlib.model_selection import split\n",
     "trainlib/model_selection/split.py": "",
@@ -115,6 +116,11 @@ def in_thread():
     thread = threading.Thread(target=work)
     thread.start()
     thread.join()
+
+
+def submodules_in_a_loop():
+    for name in ("deep", "extra"):  # extra is not loaded yet: enforce stops at tuner
+        importlib.import_module(f"tuner.{name}")
 """,
     "app/other.py": "def handle():\n    import tuner\n",
     "app/child.py": """\
@@ -132,7 +138,8 @@ import app.other
 import optlib
 
 for name in ("first", "second", "by_name", "from_list", "submodule", "deep",
-             "lazy_attribute", "first", "second", "in_thread", "absent"):
+             "lazy_attribute", "first", "second", "in_thread", "absent",
+             "submodules_in_a_loop"):
     for _ in range(3):
         try:
             getattr(app.handlers, name)()
@@ -195,6 +202,7 @@ EXPECTED = {
     # A lazy parent's attribute: its __getattr__ is looked through to the code that read it.
     ("lazylib.training", "handlers.py", 33, "denied"),
     ("tuner", "handlers.py", 46, "denied"),           # in a thread
+    ("tuner", "handlers.py", 56, "denied"),           # submodules at one site, in a loop
     ("tuner", "other.py", 2, "denied"),               # the same module from another file
     ("trainlib.model_selection", "child.py", 2, "denied"),       # in a child process
     # Not installed: import-absent findings (info), the import fails as without importwall.

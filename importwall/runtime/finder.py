@@ -219,15 +219,25 @@ class Firewall:
             if loading:
                 self._let_load(fullname)
             return None
+        judged, judged_decision = fullname, decision
+        if action != ACTION_BLOCKED and self._let_through:
+            # A submodule of a module warn/audit let load, asked for at another site:
+            # enforce stops this import at that module, so that is the finding to match.
+            judged = _outermost(fullname, self._let_through)
+            outer = self.matcher.decide(judged) if judged != fullname else None
+            if outer is not None and outer.denied:
+                judged_decision = outer
+            else:
+                judged = fullname
         # After the let-through test: a frame's line number is worked out from its code's
         # line table, which costs more the further down a long module the import is.
-        key = (fullname, *_chain.site_key(frame))
+        key = (judged, *_chain.site_key(frame))
         spec = None
         if asked:
             # What the import system would find next. In warn/audit the spec found is
             # handed back to it, so that a denied import is looked up once, not twice.
             present, spec = self._look_up(fullname, path, target)
-            if not present:
+            if not present and judged == fullname:
                 self._judge_absent(fullname, decision, frame, from_list, key)
                 return None
         if action != ACTION_BLOCKED:
@@ -236,11 +246,11 @@ class Firewall:
             if frame is not None:
                 # The statement, by code and instruction: the guard sees it again when it
                 # returns, and each time it runs (the code is kept, so its id stays).
-                self._seen_at[(fullname, id(frame.f_code), frame.f_lasti)] = frame.f_code
+                self._seen_at[(judged, id(frame.f_code), frame.f_lasti)] = frame.f_code
             if key in self._seen:
                 return spec  # this site's finding is recorded (and warned) already
         site = _chain.describe(frame, from_list)
-        finding = self._finding(fullname, decision, action, site.importer, site.chain)
+        finding = self._finding(judged, judged_decision, action, site.importer, site.chain)
         first_time = key not in self._seen
         if first_time:
             # One finding per import site: a lazy import in a request handler runs on
