@@ -21,6 +21,7 @@ if TYPE_CHECKING:
         EnvironmentSection,
         GpuSection,
         Mode,
+        ModelsSection,
         ReportSection,
         ResourcesSection,
         StandardizeSection,
@@ -68,6 +69,8 @@ class Policy:
     def section(self, name: Literal["distributions"]) -> DistributionsSection: ...
     @overload
     def section(self, name: Literal["standardize"]) -> StandardizeSection: ...
+    @overload
+    def section(self, name: Literal["models"]) -> ModelsSection: ...
     @overload
     def section(self, name: Literal["report"]) -> ReportSection: ...
 

@@ -78,11 +78,30 @@ class PickleError(Exception):
 
 @dataclass
 class Reference:
-    """A global referenced by a pickle: where first, and how often."""
+    """A global referenced by a pickle: where first, and how often.
+
+    For a resolver (``getattr``, numpy's ufunc helper: callables that fetch a global by
+    name), ``calls`` counts the times the pickle calls it and ``resolved`` those whose
+    arguments were constants, so that the global they fetch was recorded in its place
+    (with ``via`` naming the resolver)."""
 
     target: Global | str
     offset: int | None
     count: int = 1
+    calls: int = 0
+    resolved: int = 0
+    via: str | None = None
+
+    @property
+    def fully_resolved(self) -> bool:
+        """Every call of this resolver fetched a global the scan recorded."""
+        return self.calls > 0 and self.calls == self.resolved
+
+
+_GETATTR = frozenset({"builtins.getattr", "__builtin__.getattr"})
+_BY_NAME = frozenset({"numpy.core._ufunc_reconstruct", "numpy._core._ufunc_reconstruct"})
+RESOLVERS = _GETATTR | _BY_NAME
+"""Globals whose calls the scan resolves when their arguments are constants."""
 
 
 _JOBLIB_WRAPPERS = ("joblib.numpy_pickle.NumpyArrayWrapper",
@@ -123,12 +142,36 @@ class PickleMachine:
             raise PickleError("stack underflow")
         return self.stack[-1]
 
-    def _refer(self, target: Global | str, offset: int | None) -> None:
+    def _refer(self, target: Global | str, offset: int | None,
+               via: str | None = None) -> None:
         key = str(target)
         if key in self.references:
             self.references[key].count += 1
         else:
-            self.references[key] = Reference(target, offset)
+            self.references[key] = Reference(target, offset, via=via)
+
+    def _resolve(self, function: Global, args: Any, offset: int | None) -> Any:
+        """A call of a resolver: the global it fetches when its arguments are constants
+        (recorded like any other), else None."""
+        reference = self.references.get(str(function))
+        if reference is None:  # pragma: no cover - every Global on the stack was recorded
+            return None
+        reference.calls += 1
+        found: Global | None = None
+        if not isinstance(args, tuple):
+            return None
+        if str(function) in _GETATTR and len(args) == 2 and isinstance(args[1], str):
+            owner = args[0].cls if isinstance(args[0], _Object) else args[0]
+            if isinstance(owner, Global):
+                found = Global(owner.module, f"{owner.name}.{args[1]}")
+        elif str(function) in _BY_NAME and len(args) == 2 \
+                and all(isinstance(a, str) for a in args):
+            found = Global(args[0], args[1])
+        if found is None:
+            return None
+        reference.resolved += 1
+        self._refer(found, offset, via=str(function))
+        return found
 
     def _global(self, module: Any, name: Any, offset: int | None) -> Any:
         if not isinstance(module, str) or not isinstance(name, str):
@@ -287,7 +330,13 @@ class PickleMachine:
 
     def _op_REDUCE(self, arg: Any, offset: int | None) -> None:
         args = self._pop()
-        self.stack.append(_Object(self._pop(), args))
+        function = self._pop()
+        if isinstance(function, Global) and str(function) in RESOLVERS:
+            found = self._resolve(function, args, offset)
+            if found is not None:
+                self.stack.append(found)
+                return
+        self.stack.append(_Object(function, args))
 
     def _op_NEWOBJ(self, arg: Any, offset: int | None) -> None:
         args = self._pop()
@@ -500,27 +549,6 @@ class _Counting:
         self.close()
 
 
-def open_compressed(path: str, head: bytes) -> tuple[IO[bytes], str]:
-    """The pickle stream inside ``path`` and the compression it was found under."""
-    if head.startswith(b"\x1f\x8b"):
-        return cast(IO[bytes], gzip.open(path, "rb")), "gzip"
-    if head.startswith(b"BZh"):
-        return bz2.open(path, "rb"), "bz2"
-    if head.startswith((b"\xfd7zXZ", b"\x5d\x00")):
-        return lzma.open(path, "rb"), "lzma"
-    if head.startswith(b"\x04\x22\x4d\x18"):
-        try:
-            import lz4.frame  # type: ignore[import-not-found,import-untyped,unused-ignore]
-        except ImportError:
-            raise PickleError("lz4-compressed: install the lz4 package to scan it") from None
-        return lz4.frame.open(path, "rb"), "lz4"  # type: ignore[no-any-return,unused-ignore]
-    if head.startswith(b"x"):
-        raw = open(path, "rb")  # noqa: SIM115 - owned by the reader, closed with it
-        reader = io.BufferedReader(_ZlibReader(raw))
-        return _Counting(reader), "zlib"  # type: ignore[return-value]
-    return open(path, "rb"), ""
-
-
 def read_references(stream: IO[bytes], references: dict[str, Reference]) -> None:
     """Record every global the pickles in ``stream`` reference into ``references``
     (several pickles may follow one another, as repeated ``pickle.dump`` calls write
@@ -536,6 +564,28 @@ def read_references(stream: IO[bytes], references: dict[str, Reference]) -> None
 _READ_ERRORS = (PickleError, ValueError, EOFError, OSError, zlib.error, lzma.LZMAError,
                 zipfile.BadZipFile, IndexError, KeyError, TypeError, NotImplementedError,
                 RuntimeError)
+
+
+def open_compressed_stream(raw: IO[bytes]) -> tuple[IO[bytes], str]:
+    """The pickle stream inside compressed stream ``raw`` (which needs ``peek``) and the
+    compression it was found under."""
+    head = raw.peek(8)[:8]  # type: ignore[attr-defined]
+    if head.startswith(b"\x1f\x8b"):
+        return cast(IO[bytes], gzip.GzipFile(fileobj=raw, mode="rb")), "gzip"
+    if head.startswith(b"BZh"):
+        return cast(IO[bytes], bz2.BZ2File(raw)), "bz2"
+    if head.startswith((b"\xfd7zXZ", b"\x5d\x00")):
+        return cast(IO[bytes], lzma.LZMAFile(raw)), "lzma"
+    if head.startswith(b"\x04\x22\x4d\x18"):
+        try:
+            import lz4.frame  # type: ignore[import-not-found,import-untyped,unused-ignore]
+        except ImportError:
+            raise PickleError("lz4-compressed: install the lz4 package to scan it") from None
+        return lz4.frame.open(raw, "rb"), "lz4"  # type: ignore[no-any-return,unused-ignore]
+    if head.startswith(b"x"):
+        reader = io.BufferedReader(_ZlibReader(raw))
+        return _Counting(reader), "zlib"  # type: ignore[return-value]
+    return raw, ""
 
 
 def references_of(path: str) -> dict[str, Reference]:
@@ -554,49 +604,12 @@ StreamReferences = tuple[str, str, dict[str, Reference], str | None]
 
 
 def read_model_file(path: str) -> Iterator[StreamReferences]:
-    """(label, compression, references, error) per pickle stream in ``path``: one for a
-    pickle or joblib file, one per ``.pkl`` member of a zip archive."""
-    try:
-        with open(path, "rb") as handle:
-            head = handle.read(8)
-    except OSError as error:
-        yield path, "", {}, error.strerror or str(error)
-        return
-    if head.startswith(b"PK\x03\x04"):
-        yield from _read_zip(path)
-        return
-    references: dict[str, Reference] = {}
-    compression = ""
-    try:
-        stream, compression = open_compressed(path, head)
-        with stream:
-            read_references(stream, references)
-    except _READ_ERRORS as error:
-        yield path, compression, references, _describe(error)
-        return
-    yield path, compression, references, None
+    """(label, compression, references, error) per pickle stream in ``path``, in every
+    format :mod:`importwall.static.modelfiles` reads."""
+    from importwall.static.modelfiles import read_model_file as read_streams
 
-
-def _read_zip(path: str) -> Iterator[StreamReferences]:
-    try:
-        archive = zipfile.ZipFile(path)
-    except _READ_ERRORS as error:  # a member name that is not UTF-8: a ValueError
-        yield path, "zip", {}, _describe(error)
-        return
-    with archive:
-        members = [m for m in archive.namelist() if m.endswith((".pkl", ".pickle"))]
-        if not members:
-            yield path, "zip", {}, "a zip archive without .pkl members"
-        for member in members:
-            references: dict[str, Reference] = {}
-            label = f"{path}!{member}"
-            try:
-                with archive.open(member) as stream:
-                    read_references(stream, references)
-            except _READ_ERRORS as error:
-                yield label, "zip", references, _describe(error)
-                continue
-            yield label, "zip", references, None
+    for stream in read_streams(path):
+        yield stream.label, stream.compression, stream.references, stream.error
 
 
 def _describe(error: BaseException) -> str:
