@@ -328,7 +328,7 @@ def _has_dotted(value: Value) -> bool:
 # --------------------------------------------------------------------------- benign models
 
 BENIGN_PACKAGES = ["scikit-learn", "numpy", "scipy", "pandas", "lightgbm", "xgboost", "joblib",
-                   "cloudpickle", "dill"]
+                   "cloudpickle", "dill", "safetensors"]
 """The benign models' venv (tests/helpers.py venv_with_packages caches it)."""
 HEAVY_PACKAGES = ["torch", "catboost", "numpy", "scikit-learn"]
 
@@ -420,6 +420,23 @@ if joblib is not None:
             path = out / f"{name}.{compress or 'raw'}.joblib"
             joblib.dump(model, path, compress=(compress, 3) if compress else 0)
             written.append(path.name)
+if wanted("numpy"):
+    np.save(out / "numpy-numeric.npy", rng.normal(size=(50, 4)))
+    np.save(out / "numpy-objects.npy", np.array(["a", None, 3], dtype=object),
+            allow_pickle=True)
+    np.savez(out / "numpy-arrays.npz", a=np.arange(4), b=np.eye(3))
+    np.savez_compressed(out / "numpy-compressed.npz", a=np.arange(4),
+                        o=np.array([{"k": 1}], dtype=object))
+    written += ["numpy-numeric.npy", "numpy-objects.npy", "numpy-arrays.npz",
+                "numpy-compressed.npz"]
+    try:
+        from safetensors.numpy import save_file
+    except ImportError:
+        pass
+    else:
+        save_file({"w": rng.normal(size=(3, 3)).astype("f4"), "i": np.arange(3)},
+                  str(out / "numpy.safetensors"))
+        written.append("numpy.safetensors")
 if wanted("torch"):
     import torch
     net = torch.nn.Sequential(torch.nn.Linear(6, 8), torch.nn.ReLU(), torch.nn.Linear(8, 2))
@@ -430,3 +447,134 @@ if wanted("torch"):
             written.append(path.name)
 print("\n".join(written))
 '''
+
+
+# --------------------------------------------------------------------------- containers
+
+
+def _zip(members: dict[str, bytes], method: int = 8) -> bytes:
+    import io
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=method) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return out.getvalue()
+
+
+def _patch_zip(data: bytes, *, flag_bits: int | None = None, crc: bool = False) -> bytes:
+    """Rewrite every local and central header's flag bits, or break every CRC."""
+    patched = bytearray(data)
+    for header, flags_at, crc_at in ((b"PK\x03\x04", 6, 14), (b"PK\x01\x02", 8, 16)):
+        at = patched.find(header)
+        while at >= 0:
+            if flag_bits is not None:
+                patched[at + flags_at:at + flags_at + 2] = flag_bits.to_bytes(2, "little")
+            if crc:
+                patched[at + crc_at:at + crc_at + 4] = b"\xde\xad\xbe\xef"
+            at = patched.find(header, at + 4)
+    return bytes(patched)
+
+
+def _npy(descr: str, shape: tuple[int, ...], body: bytes) -> bytes:
+    header = repr({"descr": descr, "fortran_order": False, "shape": shape}).encode()
+    header += b" " * (63 - (len(header) + 10) % 64) + b"\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header + body
+
+
+def _keras(config: object) -> bytes:
+    import json
+
+    return _zip({"metadata.json": b'{"keras_version": "3.6.0"}',
+                 "config.json": json.dumps(config).encode(),
+                 "model.weights.h5": b"\x89HDF\r\n\x1a\n"})
+
+
+def _keras_model(*layers: object) -> dict[str, object]:
+    return {"module": "keras", "class_name": "Sequential", "registered_name": None,
+            "config": {"name": "sequential", "layers": list(layers)}}
+
+
+_DENSE = {"module": "keras.layers", "class_name": "Dense", "registered_name": None,
+          "config": {"units": 2}}
+
+
+def write_format_corpus(folder: Path) -> dict[Path, str]:
+    """The os.system payload in every container a loader opens; path -> source."""
+    import bz2
+    import gzip
+    import lzma
+    import zlib
+
+    folder.mkdir(parents=True, exist_ok=True)
+    payload = dumps(C(_OS_SYSTEM, (_CMD,)), 2)
+    legacy = (b"\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19." + b"\x80\x02M\xe9\x03."
+              + dumps({"protocol_version": 1001, "little_endian": True}, 2) + payload
+              + dumps(["0"], 2) + struct.pack("<q", 2) + b"\x00" * 8)
+    torch_zip = _zip({"archive/data.pkl": payload, "archive/version": b"3\n",
+                      "archive/data/0": b"\x80\x02" + b"\x00" * 14})
+    lambda_layer = {"module": "keras.layers", "class_name": "Lambda", "registered_name": None,
+                    "config": {"function": {"class_name": "__lambda__",
+                                            "config": {"code": "4wEAAAAAAAAA"}}}}
+    files: dict[str, tuple[bytes, str]] = {
+        "joblib-gzip.joblib": (gzip.compress(payload), "joblib compress='gzip'"),
+        "joblib-bz2.joblib": (bz2.compress(payload), "joblib compress='bz2'"),
+        "joblib-xz.joblib": (lzma.compress(payload), "joblib compress='xz'"),
+        "joblib-lzma.joblib": (lzma.compress(payload, format=lzma.FORMAT_ALONE),
+                               "joblib compress='lzma'"),
+        "joblib-zlib.joblib": (zlib.compress(payload), "joblib compress='zlib'"),
+        "torch-zip.pt": (torch_zip, "torch.save's zip format: archive/data.pkl"),
+        "torch-legacy.pt": (legacy, "torch.save(_use_new_zipfile_serialization=False): "
+                                    "pickles in sequence (picklescan#22 notes on legacy)"),
+        "torch-renamed-member.pt": (_zip({"archive/data.bin": payload}),
+                                    "GHSA-769v-p64c-89pr (picklescan): pickles under "
+                                    "non-standard names"),
+        "torch-bad-crc.pt": (_patch_zip(torch_zip, crc=True),
+                             "CVE-2025-10156 (JFrog): a CRC error torch ignores"),
+        "torch-encrypted-flag.pt": (_patch_zip(_zip({"archive/data.pkl": payload}, 0),
+                                               flag_bits=1),
+                                    "GHSA-w8jq-xcqf-f792 (picklescan): zip flag bits"),
+        "torch-no-central-directory.pt": (torch_zip[:torch_zip.find(b"PK\x01\x02")],
+                                          "GHSA-7q5r-7gvp-wc82 (picklescan): a zip that "
+                                          "crashes the scanner"),
+        "nested.zip": (_zip({"models/inner.pt": torch_zip}), "a model zipped for upload"),
+        "object.npy": (_npy("|O", (1,), payload), "numpy .npy object arrays are pickles "
+                                                  "(picklescan: .npy support)"),
+        "object.npz": (_zip({"arr_0.npy": _npy("|O", (1,), payload)}),
+                       "numpy .npz: a zip of .npy (picklescan: .npz as zip)"),
+        "lambda.keras": (_keras(_keras_model(_DENSE, lambda_layer)),
+                         "modelscan: Keras Lambda layers run code"),
+        "custom-object.keras": (_keras(_keras_model({"module": "os", "class_name": "system",
+                                                     "registered_name": "system",
+                                                     "config": {}})),
+                                "Keras custom objects import their module on load"),
+        "pickle-named.txt": (payload, "CVE-2025-10155 (JFrog): a pickle under another "
+                                      "extension"),
+    }
+    written: dict[Path, str] = {}
+    for name, (data, source) in files.items():
+        path = folder / name
+        path.write_bytes(data)
+        written[path] = source
+    return written
+
+
+def write_benign_formats(folder: Path) -> list[Path]:
+    """Clean files of the non-pickle formats, built without their libraries."""
+    import json
+
+    folder.mkdir(parents=True, exist_ok=True)
+    header = json.dumps({"__metadata__": {"format": "pt"},
+                         "w": {"dtype": "F32", "shape": [2, 2], "data_offsets": [0, 16]},
+                         "b": {"dtype": "BF16", "shape": [2], "data_offsets": [16, 20]}})
+    files = {
+        "weights.safetensors": struct.pack("<Q", len(header)) + header.encode() + b"\0" * 20,
+        "numeric.npy": _npy("<f8", (2, 2), b"\x80\x02" + b"\0" * 30),
+        "dense.keras": _keras(_keras_model(_DENSE)),
+    }
+    paths = []
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+        paths.append(folder / name)
+    return paths

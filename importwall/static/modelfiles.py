@@ -310,8 +310,8 @@ def _keras_notes(config: Any, where: str) -> list[Note]:
             class_name = node.get("class_name")
             module = node.get("module")
             if class_name in ("Lambda", "__lambda__", "TFOpLambda") \
-                    and ("lambda", str(class_name)) not in seen:
-                seen.add(("lambda", str(class_name)))
+                    and ("lambda", "") not in seen:
+                seen.add(("lambda", ""))
                 notes.append(Note(
                     "model-keras-lambda", "error", f"keras {class_name}",
                     f"{where} has a Keras {class_name} layer, whose function is Python "
@@ -402,6 +402,8 @@ def _read_zip(archive: zipfile.ZipFile, file: str, prefix: str | None,
             continue
         if torch and "/data/" in f"/{info.filename}":
             continue  # tensor bytes: torch reads them as numbers, never unpickles them
+        if keras and (info.filename.endswith(".h5") or info.filename.startswith("assets/")):
+            continue  # weights and assets: Keras reads them as numbers and files
         try:
             with _open_member(archive, info) as handle:
                 head = handle.read(64)
@@ -490,8 +492,8 @@ def _local_headers(source: str | IO[bytes], prefix: str | None, file: str, depth
     handle = open(source, "rb") if isinstance(source, str) else source  # noqa: SIM115
     with handle:
         data = handle.read(MAX_NESTED_BYTES + 1)
+    entries = []
     at = data.find(b"PK\x03\x04")
-    found = False
     while at >= 0 and at + _LOCAL.size <= len(data):
         (_, _, flags, method, _, _, _, compressed, _, name_size,
          extra_size) = _LOCAL.unpack_from(data, at)
@@ -502,9 +504,14 @@ def _local_headers(source: str | IO[bytes], prefix: str | None, file: str, depth
             end = len(data) if end < 0 else end
         else:
             end = start + compressed
-        body = data[start:end]
-        member = f"{prefix}!{name}" if prefix else name
+        entries.append((name, method, data[start:end]))
         at = data.find(b"PK\x03\x04", max(end, at + 4))
+    torch = _is_torch_zip([name for name, _, _ in entries])
+    found = False
+    for name, method, body in entries:
+        if torch and "/data/" in f"/{name}":
+            continue  # tensor bytes
+        member = f"{prefix}!{name}" if prefix else name
         try:
             if method == 8:
                 body = zlib.decompressobj(-15).decompress(body)
