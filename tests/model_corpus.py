@@ -288,7 +288,17 @@ def _after_benign(protocol: int) -> bytes:
     return dumps({"weights": [1, 2]}, protocol) + dumps(C(_OS_SYSTEM, (_CMD,)), protocol)
 
 
+def _nested_torch(protocol: int) -> bytes:
+    # pickle.dumps(tensor) holds a whole torch.save file as bytes, which
+    # torch.storage._load_from_bytes hands to torch.load (picklescan blocklist: nested loads).
+    inner = _zip({"archive/data.pkl": dumps(C(_OS_SYSTEM, (_CMD,)), 2),
+                  "archive/version": b"3\n"})
+    return dumps(call("torch.storage", "_load_from_bytes", inner), protocol)
+
+
 RAW: dict[str, tuple[Callable[[int], bytes], str]] = {
+    "torch-load-from-bytes": (_nested_torch, "a torch.save file inside a pickle: "
+                              "torch.storage._load_from_bytes (picklescan: nested loads)"),
     "memo-confusion": (lambda protocol: _memo_confusion(),
                        "picklescan#22: STACK_GLOBAL operands from the memo"),
     "second-pickle": (_after_benign, "GHSA-9gvj-pp9x-gcfr (picklescan): a second pickle"),
@@ -440,6 +450,10 @@ if wanted("numpy"):
 if wanted("torch"):
     import torch
     net = torch.nn.Sequential(torch.nn.Linear(6, 8), torch.nn.ReLU(), torch.nn.Linear(8, 2))
+    for protocol in (2, 4, 5):  # plain pickles of tensors nest torch.save files
+        path = out / f"torch-plain-pickle.p{protocol}.pkl"
+        path.write_bytes(pickle.dumps(net.state_dict(), protocol=protocol))
+        written.append(path.name)
     for legacy in (False, True):
         for what, value in (("state-dict", net.state_dict()), ("module", net)):
             path = out / f"torch-{what}{'-legacy' if legacy else ''}.pt"

@@ -100,7 +100,8 @@ class Reference:
 
 _GETATTR = frozenset({"builtins.getattr", "__builtin__.getattr"})
 _BY_NAME = frozenset({"numpy.core._ufunc_reconstruct", "numpy._core._ufunc_reconstruct"})
-RESOLVERS = _GETATTR | _BY_NAME
+_NESTED_MODEL = frozenset({"torch.storage._load_from_bytes"})
+RESOLVERS = _GETATTR | _BY_NAME | _NESTED_MODEL
 """Globals whose calls the scan resolves when their arguments are constants."""
 
 
@@ -167,6 +168,13 @@ class PickleMachine:
         elif str(function) in _BY_NAME and len(args) == 2 \
                 and all(isinstance(a, str) for a in args):
             found = Global(args[0], args[1])
+        elif str(function) in _NESTED_MODEL and len(args) == 1 \
+                and isinstance(args[0], (bytes, bytearray)):
+            # pickle.dumps(tensor): torch.load of a whole torch.save file held as bytes.
+            if not self._read_nested(bytes(args[0]), str(function), offset):
+                return None
+            reference.resolved += 1
+            return UNKNOWN
         if found is None:
             return None
         reference.resolved += 1
@@ -180,6 +188,30 @@ class PickleMachine:
         found = Global(module, name)
         self._refer(found, offset)
         return found
+
+    def _read_nested(self, data: bytes, via: str, offset: int | None) -> bool:
+        """Record the globals of model file ``data`` (bytes a call loads, at ``offset``)
+        as this pickle's; False when it cannot be followed to its end."""
+        import os
+        import tempfile
+
+        from importwall.static.modelfiles import read_model_file
+
+        with tempfile.TemporaryDirectory(prefix="importwall-nested-") as folder:
+            path = os.path.join(folder, "nested")
+            with open(path, "wb") as handle:
+                handle.write(data)
+            complete = True
+            for stream in read_model_file(path):
+                complete = complete and stream.error is None and not stream.notes
+                for key, found in stream.references.items():
+                    if key in self.references:
+                        self.references[key].count += found.count
+                    else:
+                        found.via = found.via or via
+                        found.offset = offset  # where this pickle loads the nested file
+                        self.references[key] = found
+        return complete
 
     # -- the loop
 
@@ -331,6 +363,12 @@ class PickleMachine:
     def _op_REDUCE(self, arg: Any, offset: int | None) -> None:
         args = self._pop()
         function = self._pop()
+        if isinstance(function, Global) and str(function) == "_codecs.encode" \
+                and isinstance(args, tuple) and len(args) == 2 \
+                and isinstance(args[0], str) and args[1] == "latin1":
+            # Protocols 0-2 write bytes as _codecs.encode(text, "latin1"): a constant.
+            self.stack.append(args[0].encode("latin1", "replace"))
+            return
         if isinstance(function, Global) and str(function) in RESOLVERS:
             found = self._resolve(function, args, offset)
             if found is not None:
