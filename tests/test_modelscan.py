@@ -15,8 +15,9 @@ import pytest
 from helpers import run_python, venv_with_packages, write_files
 
 from importwall.policy import load_policy
+from importwall.static.modelfiles import references_of
 from importwall.static.modelscan import ModelScanner
-from importwall.static.pickleops import Global, references_of
+from importwall.static.pickleops import Global
 
 
 class _Shell:
@@ -325,3 +326,29 @@ def test_scan_model_strict_makes_unknown_globals_fail(tmp_path):
     assert "model-unknown-global" in default.stdout
     strict = run_python(["-m", "importwall", "scan-model", "--strict", str(model)])
     assert strict.returncode == 1, strict.output
+
+
+def test_sarif_locates_model_findings_at_the_file_and_byte(tmp_path):
+    import pickletools
+
+    model = tmp_path / "evil.pkl"
+    model.write_bytes(pickle.dumps(_Shell("true"), protocol=4))
+    stack_global = next(at for op, _, at in pickletools.genops(model.read_bytes())
+                        if op.name == "STACK_GLOBAL")
+    archive = tmp_path / "evil.pt"
+    with zipfile.ZipFile(archive, "w") as out:
+        out.writestr("archive/data.pkl", pickle.dumps(_Shell("true"), protocol=2))
+    result = run_python(["-m", "importwall", "scan-model", str(model), str(archive),
+                         "-f", "sarif"])
+    assert result.returncode == 1, result.output
+    run = json.loads(result.stdout)["runs"][0]
+    located = {}
+    for item in run["results"]:
+        physical = item["locations"][0]["physicalLocation"]
+        located[Path(physical["artifactLocation"]["uri"]).name] = (
+            physical.get("region"), item["properties"].get("member"),
+            item["properties"]["class"], item["properties"]["code"])
+    assert located == {
+        "evil.pkl": ({"byteOffset": stack_global}, None, "dangerous", "model-dangerous-global"),
+        "evil.pt": (None, "archive/data.pkl", "dangerous", "model-dangerous-global")}
+    assert all("do not load" in item["properties"]["fix"] for item in run["results"])

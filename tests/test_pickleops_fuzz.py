@@ -27,8 +27,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from importwall.static.modelfiles import stream_references
 from importwall.static.modelscan import ModelScanner
-from importwall.static.pickleops import read_model_file
 
 FUZZ = settings(max_examples=150, deadline=dt.timedelta(seconds=10),
                 suppress_health_check=[HealthCheck.too_slow])
@@ -90,7 +90,7 @@ def _read(data: bytes) -> list[tuple[str, str, dict[str, Any], str | None]]:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "model.pkl"
         path.write_bytes(data)
-        streams = list(read_model_file(str(path)))
+        streams = list(stream_references(str(path)))
         findings = ModelScanner().scan_file(str(path))
     assert streams, "every file gives at least one stream"
     for label, compression, references, error in streams:

@@ -38,6 +38,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from importwall.static import pickleops
 from importwall.static.pickleops import (
     _READ_ERRORS,
     PickleError,
@@ -539,3 +540,31 @@ def _local_headers(source: str | IO[bytes], prefix: str | None, file: str, depth
         f"{prefix or file}: zipfile cannot read the central directory ({why}); its members "
         "were read from their local headers instead, as a tolerant loader could",
         "re-save the model; a writer that follows the zip format leaves no such archive")])
+
+
+# --------------------------------------------------------------------------- plain views
+
+
+def references_of(path: str) -> dict[str, Reference]:
+    """Every global the pickle streams in ``path`` reference, decompressed and joblib's
+    array payloads skipped as :class:`ModelScanner` does. Raises :class:`PickleError`
+    when a stream cannot be followed to its end."""
+    merged: dict[str, Reference] = {}
+    for label, _, references, error in stream_references(path):
+        if error is not None:
+            raise PickleError(f"{label}: {error}")
+        merged.update(references)
+    return merged
+
+
+StreamReferences = tuple[str, str, dict[str, Reference], str | None]
+
+
+def stream_references(path: str) -> Iterator[StreamReferences]:
+    """(label, compression, references, error) per stream of ``path``: the fuzz
+    targets' view of :func:`read_model_file`."""
+    for stream in read_model_file(path):
+        yield stream.label, stream.compression, stream.references, stream.error
+
+
+pickleops.NESTED_READER = read_model_file

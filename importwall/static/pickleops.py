@@ -25,7 +25,7 @@ import re
 import warnings
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any, cast
 
@@ -97,6 +97,10 @@ class Reference:
         """Every call of this resolver fetched a global the scan recorded."""
         return self.calls > 0 and self.calls == self.resolved
 
+
+NESTED_READER: Callable[[str], Iterator[Any]] | None = None
+"""How a model file held as bytes inside a pickle is read (set by
+:mod:`importwall.static.modelfiles`, which reads every format, when it is imported)."""
 
 _GETATTR = frozenset({"builtins.getattr", "__builtin__.getattr"})
 _BY_NAME = frozenset({"numpy.core._ufunc_reconstruct", "numpy._core._ufunc_reconstruct"})
@@ -195,8 +199,9 @@ class PickleMachine:
         import os
         import tempfile
 
-        from importwall.static.modelfiles import read_model_file
-
+        if NESTED_READER is None:  # pragma: no cover - set when modelfiles is imported
+            return False
+        read_model_file = NESTED_READER
         with tempfile.TemporaryDirectory(prefix="importwall-nested-") as folder:
             path = os.path.join(folder, "nested")
             with open(path, "wb") as handle:
@@ -571,6 +576,11 @@ class _Counting:
         self._position += len(data)
         return data
 
+    def readinto(self, buffer: Any) -> int:
+        size = self._stream.readinto(buffer)  # type: ignore[attr-defined]
+        self._position += size
+        return size  # type: ignore[no-any-return]
+
     def tell(self) -> int:
         return self._position
 
@@ -624,30 +634,6 @@ def open_compressed_stream(raw: IO[bytes]) -> tuple[IO[bytes], str]:
         reader = io.BufferedReader(_ZlibReader(raw))
         return _Counting(reader), "zlib"  # type: ignore[return-value]
     return raw, ""
-
-
-def references_of(path: str) -> dict[str, Reference]:
-    """Every global the pickle streams in ``path`` reference, decompressed and joblib's
-    array payloads skipped as :class:`ModelScanner` does. Raises :class:`PickleError`
-    when a stream cannot be followed to its end."""
-    merged: dict[str, Reference] = {}
-    for label, _, references, error in read_model_file(path):
-        if error is not None:
-            raise PickleError(f"{label}: {error}")
-        merged.update(references)
-    return merged
-
-
-StreamReferences = tuple[str, str, dict[str, Reference], str | None]
-
-
-def read_model_file(path: str) -> Iterator[StreamReferences]:
-    """(label, compression, references, error) per pickle stream in ``path``, in every
-    format :mod:`importwall.static.modelfiles` reads."""
-    from importwall.static.modelfiles import read_model_file as read_streams
-
-    for stream in read_streams(path):
-        yield stream.label, stream.compression, stream.references, stream.error
 
 
 def _describe(error: BaseException) -> str:
