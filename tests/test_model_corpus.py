@@ -211,3 +211,21 @@ def test_benign_torch_and_catboost_models_have_no_finding(tmp_path_factory):
     assert any(p.name.endswith("-legacy.pt") for p in paths)
     _assert_clean(paths)
 
+
+
+def test_a_large_payload_is_skipped_yet_a_nested_torch_file_in_it_is_followed(tmp_path):
+    import zipfile
+
+    from model_corpus import C, G, call
+
+    inner = tmp_path / "inner.pt"
+    with zipfile.ZipFile(inner, "w") as archive:
+        archive.writestr("archive/data.pkl", dumps(C(G("os", "system"), ("id",)), 2))
+        archive.writestr("archive/data/0", b"\0" * 200_000)  # well over LARGE_PAYLOAD
+    outer = tmp_path / "plain.pkl"
+    outer.write_bytes(dumps({"big": b"\1" * 300_000,
+                             "t": call("torch.storage", "_load_from_bytes",
+                                       inner.read_bytes())}, 4))
+    [finding] = ModelScanner().scan_file(str(outer))
+    assert (finding.subject, finding.details["via"]) == (
+        "os.system", "torch.storage._load_from_bytes")

@@ -173,9 +173,9 @@ class PickleMachine:
                 and all(isinstance(a, str) for a in args):
             found = Global(args[0], args[1])
         elif str(function) in _NESTED_MODEL and len(args) == 1 \
-                and isinstance(args[0], (bytes, bytearray)):
+                and isinstance(args[0], (bytes, bytearray, Span)):
             # pickle.dumps(tensor): torch.load of a whole torch.save file held as bytes.
-            if not self._read_nested(bytes(args[0]), str(function), offset):
+            if not self._read_nested(args[0], str(function), offset):
                 return None
             reference.resolved += 1
             return UNKNOWN
@@ -193,9 +193,11 @@ class PickleMachine:
         self._refer(found, offset)
         return found
 
-    def _read_nested(self, data: bytes, via: str, offset: int | None) -> bool:
-        """Record the globals of model file ``data`` (bytes a call loads, at ``offset``)
-        as this pickle's; False when it cannot be followed to its end."""
+    def _read_nested(self, data: bytes | bytearray | Span, via: str,
+                     offset: int | None) -> bool:
+        """Record the globals of model file ``data`` (bytes a call loads, at ``offset``;
+        a :class:`Span` of this stream when they were skipped) as this pickle's; False
+        when it cannot be followed to its end."""
         import os
         import tempfile
 
@@ -205,7 +207,11 @@ class PickleMachine:
         with tempfile.TemporaryDirectory(prefix="importwall-nested-") as folder:
             path = os.path.join(folder, "nested")
             with open(path, "wb") as handle:
-                handle.write(data)
+                if isinstance(data, Span):
+                    if not self._copy_span(data, handle):
+                        return False
+                else:
+                    handle.write(data)
             complete = True
             for stream in read_model_file(path):
                 complete = complete and stream.error is None and not stream.notes
@@ -218,6 +224,24 @@ class PickleMachine:
                         self.references[key] = found
         return complete
 
+    def _copy_span(self, span: Span, out: IO[bytes]) -> bool:
+        raw = self.stream
+        if not isinstance(raw, (io.BufferedReader, io.BytesIO)) or not raw.seekable():
+            return False  # a compressed or archived stream: it cannot be read again
+        here = raw.tell()
+        try:
+            raw.seek(span.offset)
+            left = span.size
+            while left > 0:
+                chunk = raw.read(min(left, _CHUNK))
+                if not chunk:
+                    return False
+                out.write(chunk)
+                left -= len(chunk)
+        finally:
+            raw.seek(here)
+        return True
+
     # -- the loop
 
     def run(self) -> None:
@@ -228,18 +252,34 @@ class PickleMachine:
             self._run()
 
     def _run(self) -> None:
-        chunked = cast(IO[bytes], _Chunked(self.stream))  # genops reads, readlines, tells
-        for opcode, arg, offset in pickletools.genops(chunked):
-            handler = getattr(self, f"_op_{opcode.name}", None)
+        # pickletools' opcode table and argument readers, but a loop of our own: a large
+        # bytes or string payload (array data) is skipped, not read into memory, and each
+        # opcode goes straight to its handler.
+        stream = cast(IO[bytes], _Chunked(self.stream))
+        read, tell = stream.read, stream.tell
+        handlers = self._handlers()
+        while True:
+            offset = tell()
+            code = read(1)
+            entry = handlers.get(code)
+            if entry is None:
+                if not code:
+                    raise PickleError("the pickle ends without STOP")
+                raise PickleError(f"at position {offset}, opcode {code!r} unknown")
+            name, reader, handler = entry
+            arg = reader(stream) if reader is not None else None
             if handler is not None:
                 handler(arg, offset)
-            elif opcode.name in _PUSHES_ARG:
+            elif name in _PUSHES_ARG:
                 self.stack.append(arg)
-            elif opcode.name not in _IGNORED:
-                raise PickleError(f"opcode {opcode.name} is not understood")
-            if opcode.name == "STOP":
+            elif name not in _IGNORED:
+                raise PickleError(f"opcode {name} is not understood")
+            if name == "STOP":
                 return
-        raise PickleError("the pickle ends without STOP")
+
+    def _handlers(self) -> dict[bytes, tuple[str, Any, Any]]:
+        return {code: (name, reader, getattr(self, f"_op_{name}", None))
+                for code, (name, reader) in _OPCODES.items()}
 
     def _op_NONE(self, arg: Any, offset: int | None) -> None:
         self.stack.append(None)
@@ -444,6 +484,77 @@ class PickleMachine:
             size -= len(chunk)
 
 
+LARGE_PAYLOAD = 1 << 16
+"""Bytes and strings longer than this are skipped where the stream allows, never kept."""
+
+
+class Span:
+    """A payload the scan skipped: ``size`` bytes at ``offset`` of the stream."""
+
+    __slots__ = ("offset", "size")
+
+    def __init__(self, offset: int, size: int) -> None:
+        self.offset = offset
+        self.size = size
+
+    def __repr__(self) -> str:
+        return f"<{self.size} bytes at {self.offset}>"
+
+
+def _skipping(width: int, kind: str, text: bool) -> Any:
+    """A reader for a payload with a ``width``-byte little-endian length: up to
+    :data:`LARGE_PAYLOAD` read as pickletools reads it, beyond it skipped (a
+    :class:`Span`)."""
+
+    def reader(stream: Any) -> Any:
+        head = stream.read(width)
+        if len(head) != width:
+            raise PickleError(f"not enough data in the stream to read a {kind} length")
+        size = int.from_bytes(head, "little")
+        if size <= LARGE_PAYLOAD:
+            data = stream.read(size)
+            if len(data) != size:
+                raise PickleError(f"expected {size} bytes in a {kind}, but only {len(data)} "
+                                  "remain")
+            return data.decode("utf-8", "surrogatepass") if text else data
+        return _skip_payload(stream, size, kind)
+
+    return reader
+
+
+def _skip_payload(stream: Any, size: int, kind: str) -> Span:
+    at = stream.tell()
+    raw = stream.raw_stream
+    if isinstance(raw, (io.BufferedReader, io.BytesIO)) and raw.seekable():
+        end = raw.seek(0, io.SEEK_END)
+        raw.seek(at)
+        if at + size > end:
+            raise PickleError(f"expected {size} bytes in a {kind}, but only {end - at} "
+                              "remain")
+        raw.seek(at + size)
+        return Span(at, size)
+    left = size
+    while left > 0:
+        chunk = stream.read(min(left, _CHUNK))
+        if not chunk:
+            raise PickleError(f"expected {size} bytes in a {kind}, but only "
+                              f"{size - left} remain")
+        left -= len(chunk)
+    return Span(at, size)
+
+
+_SKIPPING_READERS = {
+    "bytes4": _skipping(4, "bytes4", False), "bytes8": _skipping(8, "bytes8", False),
+    "bytearray8": _skipping(8, "bytearray8", False),
+    "unicodestring4": _skipping(4, "unicodestring4", True),
+    "unicodestring8": _skipping(8, "unicodestring8", True),
+}
+_OPCODES: dict[bytes, tuple[str, Any]] = {
+    op.code.encode("latin-1"): (op.name, None if op.arg is None else
+                                _SKIPPING_READERS.get(op.arg.name, op.arg.reader))
+    for op in pickletools.opcodes}
+
+
 _PUSHES_ARG = frozenset({
     "INT", "BININT", "BININT1", "BININT2", "LONG", "LONG1", "LONG4", "STRING", "BINSTRING",
     "SHORT_BINSTRING", "BINBYTES", "SHORT_BINBYTES", "BINBYTES8", "BYTEARRAY8", "UNICODE",
@@ -543,6 +654,7 @@ class _Chunked:
 
     def __init__(self, stream: IO[bytes]) -> None:
         self._stream = stream
+        self.raw_stream = stream
         self.readline = stream.readline
         self.tell = stream.tell
 
