@@ -338,7 +338,7 @@ def _has_dotted(value: Value) -> bool:
 # --------------------------------------------------------------------------- benign models
 
 BENIGN_PACKAGES = ["scikit-learn", "numpy", "scipy", "pandas", "lightgbm", "xgboost", "joblib",
-                   "cloudpickle", "dill", "safetensors"]
+                   "cloudpickle", "dill", "safetensors", "h5py"]
 """The benign models' venv (tests/helpers.py venv_with_packages caches it)."""
 HEAVY_PACKAGES = ["torch", "catboost", "numpy", "scikit-learn"]
 

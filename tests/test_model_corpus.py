@@ -229,3 +229,40 @@ def test_a_large_payload_is_skipped_yet_a_nested_torch_file_in_it_is_followed(tm
     [finding] = ModelScanner().scan_file(str(outer))
     assert (finding.subject, finding.details["via"]) == (
         "os.system", "torch.storage._load_from_bytes")
+
+
+_H5 = """
+import json, sys
+from pathlib import Path
+import h5py, numpy as np
+from importwall.static.modelscan import ModelScanner
+
+out = Path(sys.argv[1])
+dense = {"class_name": "Dense", "config": {"units": 2}}
+lambda_layer = {"class_name": "Lambda", "config": {"function": ["4wEAAAAA", None, None]}}
+custom = {"class_name": "Scaler", "module": "myteam.layers", "config": {}}
+for name, layers in (("clean", [dense]), ("lambda", [dense, lambda_layer]),
+                     ("custom", [custom]), ("weights", None)):
+    with h5py.File(out / f"{name}.h5", "w") as handle:
+        if layers is not None:
+            handle.attrs["model_config"] = json.dumps(
+                {"class_name": "Sequential", "config": {"layers": layers}})
+        handle.create_dataset("w", data=np.ones(3))
+print(json.dumps({name: [(f.code, f.severity) for f in
+                         ModelScanner().scan_file(str(out / f"{name}.h5"))]
+                  for name in ("clean", "lambda", "custom", "weights")}))
+"""
+
+
+@pytest.mark.slow
+def test_keras_h5_files_are_read_when_h5py_is_importable(tmp_path_factory):
+    import json
+    import textwrap
+
+    python = venv_with_packages(tmp_path_factory.mktemp("benign-venv"), BENIGN_PACKAGES)
+    made = run_python(["-c", textwrap.dedent(_H5), str(tmp_path_factory.mktemp("h5"))],
+                      python=python, timeout=300)
+    assert made.returncode == 0, made.output
+    assert json.loads(made.stdout) == {
+        "clean": [], "weights": [], "lambda": [["model-keras-lambda", "error"]],
+        "custom": [["model-keras-custom-object", "warning"]]}
