@@ -47,7 +47,8 @@ def safe_load(path: str | os.PathLike[str], *, policy: Policy | str | None = Non
     path = os.fspath(path)
     loaded = load_policy(policy) if isinstance(policy, str) else policy
     scanner = ModelScanner(loaded, strict=strict)
-    refused = [f for f in scanner.scan_file(path) if f.severity == "error"]
+    streams = list(read_model_file(path))
+    refused = [f for f in scanner.scan_streams(streams) if f.severity == "error"]
     if refused:
         first = refused[0]
         raise UnsafeModelError(
@@ -58,7 +59,6 @@ def safe_load(path: str | os.PathLike[str], *, policy: Policy | str | None = Non
     with open(path, "rb") as handle:
         head = handle.read(64)
     kind = sniff(head)
-    streams = list(read_model_file(path))
     if (kind == "zip" and any(s.member and s.member.endswith("data.pkl") for s in streams)) \
             or head.startswith(TORCH_LEGACY_MAGIC):
         return _load_torch(path, guard, map_location)

@@ -11,7 +11,7 @@ unless ``--strict`` or ``[models] unknown`` say otherwise).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from importwall.findings import KIND_MODEL, Finding
@@ -19,7 +19,7 @@ from importwall.policy import Policy
 from importwall.static.classify import Classifier
 
 if TYPE_CHECKING:  # the readers are imported when a file is read, not with the CLI
-    from importwall.static.modelfiles import Note
+    from importwall.static.modelfiles import Note, Stream
     from importwall.static.pickleops import Reference
 
 MODEL_SUFFIXES = (".pkl", ".pickle", ".joblib", ".jl", ".sav", ".dill", ".pt", ".pth",
@@ -49,8 +49,13 @@ class ModelScanner:
     def scan_file(self, path: str) -> list[Finding]:
         from importwall.static.modelfiles import read_model_file
 
+        return self.scan_streams(read_model_file(path))
+
+    def scan_streams(self, streams: Iterable[Stream]) -> list[Finding]:
+        """The findings of streams :func:`importwall.static.modelfiles.read_model_file`
+        read."""
         findings: list[Finding] = []
-        for stream in read_model_file(path):
+        for stream in streams:
             where = _Where(stream.file, stream.member, stream.compression)
             for reference in stream.references.values():
                 finding = self._classify(where, reference)
