@@ -195,6 +195,30 @@ def joblib_values():
         numpy_pickle.NumpyUnpickler.find_class = original
     return []
 
+def serializers():
+    """cloudpickle and dill write their own helpers into plain data pickles (dill wraps
+    numpy arrays in dill._dill._create_array): record them as dill.dumps writes them."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    X, y = data()
+    values = [make_pipeline(StandardScaler(), LogisticRegression()).fit(X, y),
+              {"a": np.arange(3.0), "o": np.array([1, None], object)}]
+    for name in ("cloudpickle", "dill"):
+        try:
+            module = __import__(name)
+        except ImportError:
+            continue
+        versions[name] = module.__version__
+        bucket = seen.setdefault(name, set())
+        for value in values:
+            for protocol in range(2, pickle.HIGHEST_PROTOCOL + 1):
+                recorder = Recorder(io.BytesIO(module.dumps(value, protocol=protocol)))
+                recorder.bucket = bucket
+                recorder.load()
+    return []
+
 def lightgbm_values():
     import lightgbm as lgb
     versions["lightgbm"] = lgb.__version__
@@ -267,6 +291,7 @@ guarded("scipy", scipy_values)
 guarded("pandas", pandas_values)
 guarded("sklearn", sklearn_values)
 guarded("joblib", joblib_values)
+guarded("serializers", serializers)
 guarded("lightgbm", lightgbm_values)
 guarded("xgboost", xgboost_values)
 guarded("catboost", catboost_values)

@@ -420,6 +420,16 @@ for name, model in models.items():
         path = out / f"{name}.p{protocol}.pkl"
         path.write_bytes(pickle.dumps(model, protocol=protocol))
         written.append(path.name)
+for serializer in ("cloudpickle", "dill"):  # what teams pickle with instead of pickle
+    try:
+        module = __import__(serializer)
+    except ImportError:
+        continue
+    for name in ("sklearn-logreg-pipeline", "numpy-arrays"):
+        if name in models:
+            path = out / f"{name}.{serializer}.pkl"
+            path.write_bytes(module.dumps(models[name]))
+            written.append(path.name)
 try:
     import joblib
 except ImportError:

@@ -87,8 +87,25 @@ DANGEROUS: dict[str, str] = {
     "cloudpickle.cloudpickle._class_setstate": _BUILD_CODE,
     "cloudpickle.cloudpickle.subimport": _IMPORT,
     "cloudpickle.cloudpickle.dynamic_subimport": _IMPORT,
+    "cloudpickle.cloudpickle._function_setstate": _BUILD_CODE,
+    "cloudpickle.cloudpickle._make_cell": _BUILD_CODE,
+    "cloudpickle.cloudpickle._make_empty_cell": _BUILD_CODE,
+    "cloudpickle.cloudpickle._getattribute": _ATTRIBUTES,
+    "cloudpickle.cloudpickle._lookup_module_and_qualname": _IMPORT,
+    "cloudpickle.cloudpickle._file_reconstructor": _FILES,
     "cloudpickle.cloudpickle_fast": _BUILD_CODE,
-    "dill._dill": _BUILD_CODE,  # _create_function, _create_code, _load_type, _import_module
+    # dill's reconstruction helpers that build code, import, open files or fetch attributes
+    # (Trail of Bits, "Never a dill moment"); its data helpers (_create_array, ...) are
+    # derived as known-safe like any library's.
+    "dill._dill._create_function": _BUILD_CODE, "dill._dill._create_code": _BUILD_CODE,
+    "dill._dill._create_ftype": _BUILD_CODE, "dill._dill._create_type": _BUILD_CODE,
+    "dill._dill._create_cell": _BUILD_CODE, "dill._dill._create_capsule": _NATIVE,
+    "dill._dill._load_type": _BUILD_CODE, "dill._dill._import_module": _IMPORT,
+    "dill._dill._eval_repr": _CODE, "dill._dill._get_attr": _ATTRIBUTES,
+    "dill._dill._getattr": _ATTRIBUTES, "dill._dill._getattribute": _ATTRIBUTES,
+    "dill._dill._create_filehandle": _FILES, "dill._dill._create_weakproxy": _ATTRIBUTES,
+    "dill._dill._create_typemap": _INTERPRETER,
+    "dill.loads": _NESTED, "dill.load": _NESTED, "dill._dill.loads": _NESTED,
     "srsly.cloudpickle": _BUILD_CODE,
     "joblib.externals.cloudpickle": _BUILD_CODE,
     # -- network
