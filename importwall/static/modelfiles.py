@@ -75,8 +75,9 @@ class Note:
 class Stream:
     """One thing read: a pickle stream, or a non-pickle part of a file that was checked.
 
-    ``member`` is the path inside the archives (``inner.zip!data.pkl``), ``error`` says why
-    reading stopped early, ``checked`` what was checked of it."""
+    ``member`` is the path inside the archives (``inner.zip!data.pkl``), ``references``
+    the globals read before ``error`` (why reading stopped early, if it did), ``notes``
+    what a non-pickle part says (a Keras ``Lambda``)."""
 
     file: str
     member: str | None
