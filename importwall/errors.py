@@ -8,10 +8,12 @@ Standard library only: this module is on the start-up path.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+TYPE_CHECKING = False  # typing is not imported at run time: this module is on the start-up path
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
 
-from importwall.findings import Finding, Frame
+    from importwall.findings import Finding, Frame
 
 
 class ImportWallError(Exception):

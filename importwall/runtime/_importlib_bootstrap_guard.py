@@ -23,13 +23,16 @@ Standard library only: this module is on the start-up path.
 
 from __future__ import annotations
 
+import _thread
 import builtins
-import threading
-from collections.abc import Callable, Mapping, Sequence
-from types import ModuleType
-from typing import Any
 
-ImportFunction = Callable[..., ModuleType]
+TYPE_CHECKING = False  # typing is not imported at run time: this module is on the start-up path
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+    from types import ModuleType
+    from typing import Any
+
+    ImportFunction = Callable[..., ModuleType]
 
 
 def absolute_name(name: str, globals_: Mapping[str, Any] | None, level: int) -> str | None:
@@ -62,7 +65,7 @@ class ImportGuard:
         self._parents: set[str] = set()
         self._judge = judge
         self._saved: ImportFunction | None = None
-        self._lock = threading.Lock()
+        self._lock = _thread.allocate_lock()  # threading.Lock, without importing threading
 
     def watch(self, name: str) -> None:
         self.watched.add(name)

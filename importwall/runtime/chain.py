@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Collection
-from types import FrameType
 
 from importwall.findings import Frame
+
+TYPE_CHECKING = False  # typing is not imported at run time: this module is on the start-up path
+if TYPE_CHECKING:
+    from collections.abc import Collection
+    from types import FrameType
 
 _getframe = sys._getframe
 # The whole importwall package, not just this folder: every frame of ours is machinery.
