@@ -340,7 +340,9 @@ def _has_dotted(value: Value) -> bool:
 BENIGN_PACKAGES = ["scikit-learn", "numpy", "scipy", "pandas", "lightgbm", "xgboost", "joblib",
                    "cloudpickle", "dill", "safetensors", "h5py"]
 """The benign models' venv (tests/helpers.py venv_with_packages caches it)."""
-HEAVY_PACKAGES = ["torch", "catboost", "numpy", "scikit-learn"]
+# torch pinned to the CPU build that lies on this project's machines' disk (Python 3.11):
+# a bare "torch" takes a CUDA build of several GB, and the venv is copied per test run
+HEAVY_PACKAGES = ["torch==2.13.0", "catboost", "numpy", "scikit-learn"]
 
 BENIGN_SCRIPT = r'''
 """Run in an interpreter with the model libraries: writes real models into argv[1] and
