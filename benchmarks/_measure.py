@@ -157,7 +157,19 @@ def source_venv(root: Path, packages: Sequence[str] = ()) -> Path:
         subprocess.run([str(python), "-m", "pip", "install", "-q", *packages], check=True)
         marker.write_text(wanted)
     (purelib(python) / "_importwall_source.pth").write_text(f"{REPO}\n")
+    _copy_toml_backport(purelib(python))
     return python
+
+
+def _copy_toml_backport(site: Path) -> None:
+    """Python 3.10 has no ``tomllib``: importwall reads TOML with the ``tomli`` backport, which
+    a venv without pip lacks. Copy the one this interpreter runs with, so the firewall starts
+    there as it does in an installed venv."""
+    if sys.version_info >= (3, 11) or (site / "tomli").exists():
+        return
+    import tomli  # type: ignore[import-not-found, unused-ignore]
+
+    shutil.copytree(Path(tomli.__file__).parent, site / "tomli")
 
 
 TOOLS_PACKAGES = ("tach", "coverage")

@@ -17,8 +17,6 @@ would without the firewall. The plugin module, imported by pytest, is rewritten 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from importwall._version import __version__
 from importwall.errors import (
     ConfigurationError,
@@ -28,13 +26,17 @@ from importwall.errors import (
     ImportWallError,
     ImportWallWarning,
     PolicyError,
+    UnsafeModelError,
 )
 from importwall.findings import Finding, Frame
 from importwall.policy import Policy, PolicyWarning, load_policy
 from importwall.runtime.api import activate, active, deactivate
 from importwall.runtime.finder import Firewall
 
+TYPE_CHECKING = False  # typing is not imported at run time: this package is on the start-up path
 if TYPE_CHECKING:
+    from typing import Any
+
     from importwall.envcheck import check_environment
 
 
@@ -61,6 +63,7 @@ __all__ = [
     "Policy",
     "PolicyError",
     "PolicyWarning",
+    "UnsafeModelError",
     "__version__",
     "activate",
     "active",

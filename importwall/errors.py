@@ -8,10 +8,12 @@ Standard library only: this module is on the start-up path.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+TYPE_CHECKING = False  # typing is not imported at run time: this module is on the start-up path
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
 
-from importwall.findings import Finding, Frame
+    from importwall.findings import Finding, Frame
 
 
 class ImportWallError(Exception):
@@ -190,6 +192,24 @@ class InstallError(ImportWallError):
     """importwall cannot install into, or uninstall from, the target environment."""
 
     code = "install"
+
+
+class UnsafeModelError(ImportWallError):
+    """:func:`importwall.models.safe_load` refused a model file: what ``scan-model``
+    flags as an error (``findings``), or a global the loader was asked for that the
+    classification refuses. ``path`` is the file, ``subject`` the global (or None)."""
+
+    code = "unsafe-model"
+
+    def __init__(self, path: str, message: str, findings: Sequence[Finding] = (),
+                 subject: str | None = None) -> None:
+        self.path = path
+        self.findings = tuple(findings)
+        self.subject = subject
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.path, str(self), self.findings, self.subject))
 
 
 class ImportWallWarning(UserWarning):

@@ -9,8 +9,14 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
-from typing import Any
+
+from importwall._lean import Frozen
+
+TYPE_CHECKING = False  # typing is not imported at run time: this module is on the start-up path
+if TYPE_CHECKING:
+    from typing import Any
+
+_set = object.__setattr__  # the classes here are frozen: __init__ sets fields past __setattr__
 
 SEVERITIES = ("info", "warning", "error")
 """Ordered from least to most severe."""
@@ -39,18 +45,25 @@ ACTION_ABSENT = "absent"
 """Not installed: the import failed as it would without importwall (``import-absent``)."""
 
 
-@dataclass(frozen=True)
-class Frame:
+class Frame(Frozen):
     """One step of an import chain: a module executing at ``file:line``.
 
     ``function`` is set for the import site when the import ran inside a function
     (a lazy import); it is ``None`` for module-level code.
     """
 
+    __slots__ = _fields = ("module", "file", "line", "function")
     module: str
     file: str
     line: int
-    function: str | None = None
+    function: str | None
+
+    def __init__(self, module: str, file: str, line: int, function: str | None = None
+                 ) -> None:
+        _set(self, "module", module)
+        _set(self, "file", file)
+        _set(self, "line", line)
+        _set(self, "function", function)
 
     def to_dict(self) -> dict[str, Any]:
         return {"module": self.module, "file": self.file, "line": self.line,
@@ -93,10 +106,11 @@ def host_name() -> str:
 
 
 _HOST = host_name()
+_getpid = os.getpid  # Finding's defaults, as its dataclass fields' default factories were
+_time = time.time
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(Frozen):
     """One thing a check found.
 
     ``kind`` says which part of importwall produced it, ``code`` is a short stable slug
@@ -104,26 +118,49 @@ class Finding:
     (a module name, an environment variable NAME, a GPU model, a distribution).
     """
 
+    __slots__ = _fields = ("kind", "code", "severity", "subject", "message", "rule", "reason",
+                           "source", "action", "importer", "chain", "details", "pid", "host",
+                           "timestamp")
     kind: str
     code: str
     severity: str
     subject: str
     message: str
-    rule: str | None = None
-    reason: str | None = None
-    source: str | None = None
+    rule: str | None
+    reason: str | None
+    source: str | None
     """Where the deciding rule was written, ``file:line``."""
-    action: str | None = None
-    importer: str | None = None
-    chain: tuple[Frame, ...] = ()
-    details: dict[str, Any] = field(default_factory=dict)
-    pid: int = field(default_factory=os.getpid)
-    host: str = _HOST
-    timestamp: float = field(default_factory=time.time)
+    action: str | None
+    importer: str | None
+    chain: tuple[Frame, ...]
+    details: dict[str, Any]
+    pid: int
+    host: str
+    timestamp: float
 
-    def __post_init__(self) -> None:
-        if self.severity not in SEVERITY_RANK:
-            raise ValueError(f"unknown severity {self.severity!r}; use one of {SEVERITIES}")
+    def __init__(self, kind: str, code: str, severity: str, subject: str, message: str,
+                 rule: str | None = None, reason: str | None = None,
+                 source: str | None = None, action: str | None = None,
+                 importer: str | None = None, chain: tuple[Frame, ...] = (),
+                 details: dict[str, Any] | None = None, pid: int | None = None,
+                 host: str = _HOST, timestamp: float | None = None) -> None:
+        if severity not in SEVERITY_RANK:
+            raise ValueError(f"unknown severity {severity!r}; use one of {SEVERITIES}")
+        _set(self, "kind", kind)
+        _set(self, "code", code)
+        _set(self, "severity", severity)
+        _set(self, "subject", subject)
+        _set(self, "message", message)
+        _set(self, "rule", rule)
+        _set(self, "reason", reason)
+        _set(self, "source", source)
+        _set(self, "action", action)
+        _set(self, "importer", importer)
+        _set(self, "chain", chain)
+        _set(self, "details", {} if details is None else details)
+        _set(self, "pid", _getpid() if pid is None else pid)
+        _set(self, "host", host)
+        _set(self, "timestamp", _time() if timestamp is None else timestamp)
 
     def to_dict(self) -> dict[str, Any]:
         return {

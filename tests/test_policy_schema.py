@@ -119,3 +119,12 @@ def test_unknown_keys_which_the_loader_warns_about_are_flagged_for_the_editor() 
     assert errors(loads('version = 1\n[imports]\ndenny = ["optuna"]\n'))
     assert errors(loads('version = 1\n[gpus]\nmax_devices = 1\n'))
     assert errors(loads('version = 1\n[imports]\ndeny = [{ module = "x", raeson = "y" }]\n'))
+
+
+def test_the_check_sections_kept_beside_the_policy_model_follow_the_schema() -> None:
+    # policy/model.py holds them so that a policy from the compiled cache needs no schema.
+    from importwall.policy import model, schema
+
+    in_schema = tuple(name for name in schema.SCHEMA if name not in ("", "imports"))
+    assert in_schema == model.CHECK_SECTIONS
+    assert schema.CHECK_SECTIONS is model.CHECK_SECTIONS

@@ -3,6 +3,7 @@ in warn/audit, and the ``importwall run`` route with sitecustomize chaining."""
 
 from __future__ import annotations
 
+import ast
 import sys
 from pathlib import Path
 
@@ -167,3 +168,40 @@ deny = [{ name = "TRAINING_JOB_*", severity = "error", reason = "a training job'
     assert result.stdout.strip() == "served"
     assert "TRAINING_JOB_ID" in result.stderr
     assert "refusing to start" not in result.stderr
+
+
+# What the start-up path must not import (benchmarks/README.md, "Start-up import diet"):
+# each is a measurable share of a bare start, paid by every serving process.
+NEVER_AT_STARTUP = ("typing", "re", "dataclasses", "inspect", "ast", "tomllib", "tomli")
+# Also left out, unless the interpreter itself loads them before any user code.
+NOT_AT_STARTUP = ("collections", "contextlib", "functools", "threading", "warnings",
+                  "importlib.util", "zlib", "enum", "weakref")
+
+
+def test_an_active_firewall_from_a_warm_cache_imports_none_of_the_heavy_stdlib(
+        project, tmp_path) -> None:
+    # The module list is taken as the program's own code starts: what the start-up hook
+    # loaded. `import importwall` and `active()` after it must not need anything more.
+    program = """
+import sys
+loaded = sorted(sys.modules)
+import importwall
+firewall = importwall.active()
+print(firewall.mode, firewall.matcher.decide("optuna").denied)
+print(loaded)
+"""
+    env = {"IMPORTWALL_POLICY": "sklearn", "IMPORTWALL_MODE": "enforce",
+           "IMPORTWALL_POLICY_CACHE": str(tmp_path / "cache")}
+    bare = run_python("import sys; print(sorted(sys.modules))", cwd=project.root)
+    bare_modules = set(ast.literal_eval(bare.stdout))
+    # The first start parses the packs and fills the cache; the second reads it.
+    for run in ("cold", "warm"):
+        result = run_python(program, cwd=project.root, pythonpath=[STARTUP_DIR], env=env)
+        assert result.returncode == 0, result.output
+        first, modules = result.stdout.splitlines()
+        assert first == "enforce True", (run, result.output)
+    loaded = set(ast.literal_eval(modules))
+    assert "importwall.runtime.finder" in loaded  # the hook did run
+    assert "importwall.policy.toml" not in loaded  # from the cache, not the TOML reader
+    assert sorted(loaded & set(NEVER_AT_STARTUP)) == []
+    assert sorted((loaded - bare_modules) & set(NOT_AT_STARTUP)) == []

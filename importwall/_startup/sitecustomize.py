@@ -34,15 +34,17 @@ def _start() -> None:
 
 
 def _chain_to_shadowed() -> None:
-    import importlib.machinery
-    import importlib.util
+    # importlib.machinery.PathFinder and importlib.util.module_from_spec, from the frozen
+    # modules they come from: importlib.util imports contextlib, functools and warnings.
+    import _frozen_importlib
+    import _frozen_importlib_external
 
     rest = [p for p in sys.path if os.path.abspath(p or os.curdir) != _here]
-    spec = importlib.machinery.PathFinder.find_spec(
+    spec = _frozen_importlib_external.PathFinder.find_spec(
         "sitecustomize", [os.path.join(_here, SAVED_FOLDER), *rest])
     if spec is None or spec.loader is None:
         return
-    module = importlib.util.module_from_spec(spec)
+    module = _frozen_importlib.module_from_spec(spec)
     sys.modules["sitecustomize"] = module
     spec.loader.exec_module(module)
 

@@ -15,10 +15,24 @@ Standard library only: this package is on the start-up path.
 from __future__ import annotations
 
 from importwall.policy.loader import PYPROJECT, load_policy
-from importwall.policy.model import ImportRules, Policy, PolicyWarning
+from importwall.policy.model import MODES, POLICY_VERSION, ImportRules, Policy, PolicyWarning
 from importwall.policy.packs import pack_names, pack_path, packs_dir
 from importwall.policy.rules import ImportException, Rule
-from importwall.policy.schema import MODES, POLICY_VERSION, SCHEMA
+
+TYPE_CHECKING = False  # typing is not imported at run time: this package is on the start-up path
+if TYPE_CHECKING:
+    from importwall.policy.schema import SCHEMA as SCHEMA
+    from importwall.policy.schema import Field
+
+
+def __getattr__(name: str) -> dict[str, dict[str, Field]]:
+    # The schema's table is imported on first use: a policy read from the compiled-policy
+    # cache does not need it at interpreter start.
+    if name == "SCHEMA":
+        from importwall.policy.schema import SCHEMA
+
+        return SCHEMA
+    raise AttributeError(f"module 'importwall.policy' has no attribute {name!r}")
 
 __all__ = [
     "MODES",

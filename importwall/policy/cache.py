@@ -76,11 +76,17 @@ def cache_dir(environ: dict[str, str] | os._Environ[str] | None = None) -> str |
 def _entry_path(folder: str, target: str) -> str:
     """One file per policy asked for: its name readable, its path's checksum unique
     enough (the file holds the full key, checked on every read)."""
-    import zlib  # built in: cheaper than hashlib, and the key is checked anyway
-
     stem = os.path.basename(target).replace(".", "-")[:40]
-    checksum = zlib.crc32(target.encode("utf-8", "surrogatepass"))
-    return os.path.join(folder, f"{stem}-{checksum:08x}.marshal")
+    return os.path.join(folder, f"{stem}-{_checksum(target):08x}.marshal")
+
+
+def _checksum(text: str) -> int:
+    """32-bit FNV-1a of the text's UTF-8: ``zlib.crc32`` would do, but ``zlib`` is an
+    extension module, and loading it cost more than this loop on the start-up path."""
+    value = 0x811C9DC5
+    for byte in text.encode("utf-8", "surrogatepass"):
+        value = ((value ^ byte) * 0x01000193) & 0xFFFFFFFF
+    return value
 
 
 def owned_by_user(status: os.stat_result) -> bool:

@@ -12,12 +12,15 @@ Standard library only: :func:`resolve_policy` is on the start-up path.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
 
 from importwall.errors import ConfigurationError
 from importwall.policy.loader import PYPROJECT, load_policy
 from importwall.policy.model import Policy
 from importwall.settings import ENV_POLICY
+
+TYPE_CHECKING = False  # typing is not imported at run time: this module is on the start-up path
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
 
 POLICY_FILE = "importwall.toml"
 _TABLE_MARKERS = ("[tool.importwall]", "[tool.importwall.")

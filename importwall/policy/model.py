@@ -5,43 +5,66 @@ Standard library only: this module is on the start-up path.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, overload
+from importwall._lean import Frozen
+from importwall.policy.rules import Rule
 
-from importwall.policy.rules import ImportException, Rule
-from importwall.policy.schema import CHECK_SECTIONS, POLICY_VERSION
-
+TYPE_CHECKING = False  # typing is not imported at run time: this module is on the start-up path
 if TYPE_CHECKING:
-    from typing import Literal
+    from collections.abc import Mapping
+    from typing import Any, Literal, overload
 
+    from importwall.policy.rules import ImportException
     from importwall.policy.sections import (
         BlockedError,
         DistributionsSection,
         EnvironmentSection,
         GpuSection,
         Mode,
+        ModelsSection,
         ReportSection,
         ResourcesSection,
         StandardizeSection,
     )
+
+_set = object.__setattr__  # the classes here are frozen: __init__ sets fields past __setattr__
+
+# Kept here, not in the schema, whose table (importwall.policy.schema re-exports these) a
+# policy read from the compiled-policy cache does not need; tests/test_policy_schema.py
+# keeps CHECK_SECTIONS in step with the table.
+POLICY_VERSION = 1
+MODES = ("enforce", "warn", "audit")
+CHECK_SECTIONS = ("environment", "gpu", "resources", "distributions", "standardize", "models",
+                  "report")
+"""The sections kept in :attr:`Policy.sections` for the checks that own them."""
 
 
 class PolicyWarning(UserWarning):
     """A policy problem that does not stop loading, such as an unknown key."""
 
 
-@dataclass(frozen=True)
-class ImportRules:
-    deny: tuple[Rule, ...] = ()
-    allow: tuple[Rule, ...] = ()
-    deny_distributions: tuple[Rule, ...] = ()
-    exceptions: tuple[ImportException, ...] = ()
-    blocked_error: BlockedError = "module-not-found"
+class ImportRules(Frozen):
+    __slots__ = _fields = ("deny", "allow", "deny_distributions", "exceptions", "blocked_error")
+    deny: tuple[Rule, ...]
+    allow: tuple[Rule, ...]
+    deny_distributions: tuple[Rule, ...]
+    exceptions: tuple[ImportException, ...]
+    blocked_error: BlockedError
+
+    def __init__(self, deny: tuple[Rule, ...] = (), allow: tuple[Rule, ...] = (),
+                 deny_distributions: tuple[Rule, ...] = (),
+                 exceptions: tuple[ImportException, ...] = (),
+                 blocked_error: BlockedError = "module-not-found") -> None:
+        _set(self, "deny", deny)
+        _set(self, "allow", allow)
+        _set(self, "deny_distributions", deny_distributions)
+        _set(self, "exceptions", exceptions)
+        _set(self, "blocked_error", blocked_error)
 
 
-@dataclass(frozen=True)
-class Policy:
+_NO_IMPORT_RULES = ImportRules()
+
+
+class Policy(Frozen):
     """A loaded, validated and merged policy.
 
     ``path`` is the file that was asked for (absolute), ``files`` every file that
@@ -49,27 +72,48 @@ class Policy:
     ``sections`` for the checks that own them (``policy.section("gpu")``).
     """
 
+    # No __slots__: the compiled-policy cache keeps private attributes on a loaded policy
+    # (policy/cache.py), which are not fields.
+    _fields = ("path", "files", "mode", "strict", "check_at_startup", "imports", "sections",
+               "warnings")
     path: str
     files: tuple[str, ...]
-    mode: Mode | None = None
-    strict: bool = False
-    check_at_startup: bool = False
-    imports: ImportRules = ImportRules()
-    sections: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    warnings: tuple[str, ...] = ()
+    mode: Mode | None
+    strict: bool
+    check_at_startup: bool
+    imports: ImportRules
+    sections: Mapping[str, Mapping[str, Any]]
+    warnings: tuple[str, ...]
 
-    @overload
-    def section(self, name: Literal["environment"]) -> EnvironmentSection: ...
-    @overload
-    def section(self, name: Literal["gpu"]) -> GpuSection: ...
-    @overload
-    def section(self, name: Literal["resources"]) -> ResourcesSection: ...
-    @overload
-    def section(self, name: Literal["distributions"]) -> DistributionsSection: ...
-    @overload
-    def section(self, name: Literal["standardize"]) -> StandardizeSection: ...
-    @overload
-    def section(self, name: Literal["report"]) -> ReportSection: ...
+    def __init__(self, path: str, files: tuple[str, ...], mode: Mode | None = None,
+                 strict: bool = False, check_at_startup: bool = False,
+                 imports: ImportRules = _NO_IMPORT_RULES,
+                 sections: Mapping[str, Mapping[str, Any]] | None = None,
+                 warnings: tuple[str, ...] = ()) -> None:
+        _set(self, "path", path)
+        _set(self, "files", files)
+        _set(self, "mode", mode)
+        _set(self, "strict", strict)
+        _set(self, "check_at_startup", check_at_startup)
+        _set(self, "imports", imports)
+        _set(self, "sections", {} if sections is None else sections)
+        _set(self, "warnings", warnings)
+
+    if TYPE_CHECKING:  # the overloads are for the type checker: typing is not imported
+        @overload
+        def section(self, name: Literal["environment"]) -> EnvironmentSection: ...
+        @overload
+        def section(self, name: Literal["gpu"]) -> GpuSection: ...
+        @overload
+        def section(self, name: Literal["resources"]) -> ResourcesSection: ...
+        @overload
+        def section(self, name: Literal["distributions"]) -> DistributionsSection: ...
+        @overload
+        def section(self, name: Literal["standardize"]) -> StandardizeSection: ...
+        @overload
+        def section(self, name: Literal["models"]) -> ModelsSection: ...
+        @overload
+        def section(self, name: Literal["report"]) -> ReportSection: ...
 
     def section(self, name: str) -> Mapping[str, Any]:
         """One check's section, normalized (rules as :class:`Rule`, paths absolute); empty

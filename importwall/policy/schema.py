@@ -9,27 +9,36 @@ Standard library only: this module is on the start-up path.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from importwall._lean import Frozen
 from importwall.findings import SEVERITIES
+from importwall.policy.model import CHECK_SECTIONS as CHECK_SECTIONS
+from importwall.policy.model import MODES as MODES
+from importwall.policy.model import POLICY_VERSION as POLICY_VERSION
 
-POLICY_VERSION = 1
-MODES = ("enforce", "warn", "audit")
 BLOCKED_ERRORS = ("module-not-found", "runtime")
 PYTHON_MATCHES = ("minor", "patch", "ignore")
 LOG_SINKS = ("json", "otel")
 """Where ``[report] log`` (and ``IMPORTWALL_LOG``) also send each finding as it happens."""
 
 
-@dataclass(frozen=True)
-class Field:
+class Field(Frozen):
     """How one key is validated, normalized and merged across ``extends``."""
 
+    __slots__ = _fields = ("kind", "choices", "pattern_key", "extra_keys", "help")
     kind: str  # int | bool | str | path | number | choice | choices | strings | rules | exceptions
-    choices: tuple[str, ...] = ()
-    pattern_key: str = "pattern"
-    extra_keys: tuple[str, ...] = ()
-    help: str = ""
+    choices: tuple[str, ...]
+    pattern_key: str
+    extra_keys: tuple[str, ...]
+    help: str
+
+    def __init__(self, kind: str, choices: tuple[str, ...] = (), pattern_key: str = "pattern",
+                 extra_keys: tuple[str, ...] = (), help: str = "") -> None:
+        set_ = object.__setattr__  # frozen: __init__ sets fields past __setattr__
+        set_(self, "kind", kind)
+        set_(self, "choices", choices)
+        set_(self, "pattern_key", pattern_key)
+        set_(self, "extra_keys", extra_keys)
+        set_(self, "help", help)
 
 
 def _rules(pattern_key: str, *extra: str, help: str = "") -> Field:
@@ -82,6 +91,14 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "python": Field("choice", PYTHON_MATCHES),
         "severity": _SEVERITY,
     },
+    "models": {
+        "allow": _rules("global",
+                        help="globals (module.name, '*' globs) a model file may reference "
+                             "besides the known-safe list: your own classes"),
+        "unknown": Field("choice", SEVERITIES,
+                         help="the severity of a global that is neither known-safe, "
+                              "allowed, training-only nor dangerous (default warning)"),
+    },
     "report": {
         "data_dir": Field("path"),
         "formats": Field("strings"),
@@ -94,8 +111,6 @@ SCHEMA: dict[str, dict[str, Field]] = {
 }
 """Section name (``""`` for the top level) -> key -> how it is checked."""
 
-CHECK_SECTIONS = tuple(name for name in SCHEMA if name not in ("", "imports"))
-"""The sections kept in :attr:`Policy.sections` for the checks that own them."""
 
 MERGED_BY_CONCATENATION = ("rules", "exceptions", "strings")
 RULE_KEYS = ("reason", "severity")

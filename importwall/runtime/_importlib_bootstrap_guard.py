@@ -29,14 +29,18 @@ Standard library only: this module is on the start-up path.
 
 from __future__ import annotations
 
+import _thread
 import builtins
 import sys
-import threading
-from collections.abc import Callable, Mapping, Sequence
-from types import ModuleType
-from typing import Any
 
-ImportFunction = Callable[..., ModuleType]
+TYPE_CHECKING = False  # typing is not imported at run time: this module is on the start-up path
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+    from types import ModuleType
+    from typing import Any
+
+    ImportFunction = Callable[..., ModuleType]
+
 # importlib's _handle_fromlist calls __import__ for `from package import submodule` with
 # its own globals; the statement itself is judged when the outer __import__ returns.
 _FROM_LIST_IMPORTER = "importlib._bootstrap"
@@ -76,7 +80,7 @@ class ImportGuard:
         self._judge = judge
         self._saved: ImportFunction | None = None
         self._saved_gcd: ImportFunction | None = None
-        self._lock = threading.Lock()
+        self._lock = _thread.allocate_lock()  # threading.Lock, without importing threading
 
     def watch(self, name: str) -> None:
         self.watched.add(name)

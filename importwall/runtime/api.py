@@ -5,21 +5,25 @@ Standard library only: this module is on the start-up path.
 
 from __future__ import annotations
 
+import _thread
 import os
 import sys
-import threading
-from collections.abc import Mapping, Sequence
 
 from importwall.errors import ConfigurationError
 from importwall.policy import MODES, Policy
 from importwall.policy.discovery import resolve_policy
-from importwall.runtime.finder import Firewall, Sink, installed
-from importwall.runtime.records import RecordWriter
+from importwall.runtime.finder import Firewall, installed
 from importwall.settings import ENV_DATA_DIR, ENV_LOG, ENV_MODE
+
+TYPE_CHECKING = False  # typing is not imported at run time: this module is on the start-up path
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from importwall.runtime.finder import Sink
 
 DEFAULT_MODE = "enforce"
 
-_lock = threading.Lock()
+_lock = _thread.allocate_lock()  # threading.Lock, without importing threading
 
 
 def resolve_mode(explicit: str | None, policy: Policy | None,
@@ -73,7 +77,10 @@ def activate(policy: str | os.PathLike[str] | Policy | None = None, mode: str | 
     firewall = Firewall(loaded, resolve_mode(mode, loaded), sinks=sinks)
     data_dir = resolve_data_dir(loaded)
     if data_dir:
-        # Before the gate, so that the environment findings are recorded too.
+        # Before the gate, so that the environment findings are recorded too. Imported only
+        # for a process that writes records.
+        from importwall.runtime.records import RecordWriter
+
         writer = RecordWriter(data_dir, {"policy": loaded.path, "mode": firewall.mode},
                               on_error=firewall.record)
         firewall.add_sink(writer)

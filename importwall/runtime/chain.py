@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Collection
-from types import FrameType, ModuleType
 
 from importwall.findings import Frame
+
+TYPE_CHECKING = False  # typing is not imported at run time: this module is on the start-up path
+if TYPE_CHECKING:
+    from collections.abc import Collection
+    from types import FrameType
 
 _getframe = sys._getframe
 # The whole importwall package, not just this folder: every frame of ours is machinery.
@@ -30,6 +33,7 @@ _FROM_LIST = "_handle_fromlist"
 
 
 _STDLIB_DIR = os.path.dirname(os.__file__) + os.sep
+_MODULE_TYPE = type(sys)  # types.ModuleType, without importing types
 
 
 def _tail(path: str) -> str:
@@ -89,7 +93,7 @@ def delegates(frame: FrameType) -> bool:
     if getattr(own, "__code__", None) is code:
         return True  # the module's own __getattr__ (PEP 562)
     if code.co_argcount and code.co_varnames[0] == "self":
-        return isinstance(frame.f_locals.get("self"), ModuleType)
+        return isinstance(frame.f_locals.get("self"), _MODULE_TYPE)
     return False
 
 

@@ -18,16 +18,16 @@ Standard library only: this module is on the start-up path.
 
 from __future__ import annotations
 
-import dataclasses
+# Only what is built in or already loaded at interpreter start: ``threading``, ``warnings``
+# and ``importlib.machinery`` are Python modules on top of ``_thread``, ``_warnings`` and
+# ``_frozen_importlib_external`` (the same functions), and cost every process their import.
+import _frozen_importlib_external
+import _thread
+import _warnings
 import os
 import sys
-import threading
-import warnings
-from collections.abc import Callable, Collection, Sequence
-from importlib.machinery import ModuleSpec, SourceFileLoader
-from types import CodeType, FrameType, ModuleType
-from typing import Any
 
+from importwall._lean import replace
 from importwall.errors import (
     ForbiddenImportError,
     ForbiddenImportRuntimeError,
@@ -48,7 +48,14 @@ from importwall.runtime import chain as _chain
 from importwall.runtime._importlib_bootstrap_guard import ImportGuard
 from importwall.runtime.matcher import Decision, Matcher
 
-Sink = Callable[[Finding], None]
+TYPE_CHECKING = False  # typing is not imported at run time: this module is on the start-up path
+if TYPE_CHECKING:
+    from collections.abc import Callable, Collection, Sequence
+    from importlib.machinery import ModuleSpec
+    from types import CodeType, FrameType, ModuleType
+    from typing import Any
+
+    Sink = Callable[[Finding], None]
 
 _ACTIONS = {"enforce": ACTION_BLOCKED, "warn": ACTION_WARNED, "audit": ACTION_RECORDED}
 _CODES = {
@@ -58,9 +65,9 @@ _CODES = {
     ACTION_PRELOADED: "import-preloaded",
     ACTION_ABSENT: "import-absent",
 }
-_warn_explicit = warnings.warn_explicit
+_warn_explicit = _warnings.warn_explicit  # warnings.warn_explicit
 _getframe = sys._getframe
-_READ_FILE = SourceFileLoader.get_data.__code__  # FileLoader.get_data
+_READ_FILE = _frozen_importlib_external.SourceFileLoader.get_data.__code__  # FileLoader's
 # importlib.util is frozen on 3.11+ and a plain file on 3.10.
 _UTIL_SUFFIXES = ("<frozen importlib.util>", os.path.join("importlib", "util.py"))
 _RUNPY_SUFFIXES = ("<frozen runpy>", os.sep + "runpy.py")
@@ -85,8 +92,8 @@ class Firewall:
         self.findings: list[Finding] = []
         self._helpers = frozenset(helpers)
         self._sinks = list(sinks)
-        self._lock = threading.Lock()
-        self._busy = threading.local()
+        self._lock = _thread.allocate_lock()  # threading.Lock
+        self._busy = _thread._local()  # threading.local
         self._seen: set[tuple[str, str, int]] = set()
         self._let_through: set[str] = set()
         self._present: set[str] = set()
@@ -314,7 +321,7 @@ class Firewall:
         self._seen.add(key)
         site = _chain.describe(frame, from_list)
         finding = self._finding(fullname, decision, ACTION_ABSENT, site.importer, site.chain)
-        self.record(dataclasses.replace(finding, severity="info"))
+        self.record(replace(finding, severity="info"))
 
     def _finding(self, fullname: str, decision: Decision, action: str, importer: str | None,
                  frames: tuple[Any, ...]) -> Finding:
@@ -392,7 +399,7 @@ class Firewall:
             if decision is None or not decision.denied:
                 continue
             finding = self._finding(name, decision, ACTION_PRELOADED, None, ())
-            finding = dataclasses.replace(finding, severity="warning")
+            finding = replace(finding, severity="warning")
             self.record(finding)
             self.guard.watch(name)
             found.append(finding)

@@ -13,12 +13,16 @@ Standard library only: this module is on the start-up path.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 
-from importwall.policy import Policy
 from importwall.runtime.api import resolve_mode
-from importwall.runtime.finder import Firewall
 from importwall.settings import ENV_DATA_DIR, ENV_LOG, ENV_MODE, ENV_POLICY
+
+TYPE_CHECKING = False  # typing is not imported at run time: this module is on the start-up path
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from importwall.policy import Policy
+    from importwall.runtime.finder import Firewall
 
 STARTUP_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                            "_startup")

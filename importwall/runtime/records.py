@@ -36,15 +36,19 @@ finding handed to ``on_error`` (the firewall keeps it with its other findings).
 
 from __future__ import annotations
 
-import contextlib
+import _thread
 import os
 import sys
-import threading
 import time
-from collections.abc import Callable
-from typing import Any
 
+# contextlib.suppress without importing contextlib (and collections, functools) at start-up
+from importwall import _lean as contextlib
 from importwall.findings import KIND_INTERNAL, Finding, host_name
+
+TYPE_CHECKING = False  # typing is not imported at run time: this module is on the start-up path
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
 
 RECORD_VERSION = 1
 """Version of the record-file line format; :mod:`importwall.report` reads it back."""
@@ -158,7 +162,7 @@ class RecordWriter:
         self._forked_from: int | None = None
         self._started = 0.0
         self._exit_hook = False
-        self._lock = threading.Lock()
+        self._lock = _thread.allocate_lock()  # threading.Lock
         # Imported here, not at the top: only processes that record to a data dir pay for
         # json at start-up. Kept as our own reference, like the os functions above.
         import json

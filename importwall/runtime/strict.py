@@ -69,12 +69,9 @@ Standard library only: this module is on the start-up path.
 
 from __future__ import annotations
 
+import _thread
 import os
 import sys
-import threading
-from collections.abc import Callable, Iterable, Sequence
-from types import CodeType, FrameType, ModuleType
-from typing import Any
 
 from importwall.errors import ForbiddenImportError, ForbiddenImportRuntimeError
 from importwall.findings import KIND_IMPORT, Finding
@@ -83,6 +80,14 @@ from importwall.runtime import finder as _finder
 from importwall.runtime import matcher as _matcher
 from importwall.runtime.finder import Firewall
 from importwall.runtime.matcher import Decision, Matcher
+
+TYPE_CHECKING = False  # typing is not imported at run time: this module is on the start-up path
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Sequence
+    from types import CodeType, FrameType, ModuleType
+    from typing import Any
+else:
+    CodeType = type(sys._getframe().f_code)  # types.CodeType, without importing types
 
 PROTECT_EVENT = "importwall.strict.protect"
 """The audit event :func:`protect` raises to hand the hook a firewall: add only."""
@@ -111,7 +116,7 @@ _sep = os.sep
 _exact = str.__str__  # an exact ``str`` from a subclass, whatever methods it overrides
 _audit = sys.audit
 
-_lock = threading.Lock()
+_lock = _thread.allocate_lock()  # threading.Lock, without importing threading
 _installed = False
 
 
@@ -137,7 +142,7 @@ def protected() -> bool:
 def _new_hook() -> Callable[[str, tuple[Any, ...]], None]:
     """The audit hook, and in its closure everything it decides with."""
     layers: list[_Layer] = []
-    busy = threading.local()
+    busy = _thread._local()  # threading.local
     places = _Locations()
     intact = _integrity_check()
     failures: set[str] = set()  # what warn/audit layers have recorded already

@@ -104,10 +104,12 @@ def _follow(args: argparse.Namespace, policy: Policy | None, data_dir: str) -> i
     try:
         while True:
             for event in follower.poll():
-                print(_follow_line(event, fmt), flush=True)
+                # counted before it is printed: a Ctrl-C that lands just after a line is
+                # written must not leave that line out of the summary and the exit status
                 if isinstance(event, Finding):
                     shown += 1
                     failing += event.at_least(fail_on)
+                print(_follow_line(event, fmt), flush=True)
             if deadline is not None and time.monotonic() >= deadline:
                 break
             pause = args.interval if deadline is None else min(
