@@ -2,8 +2,9 @@
 
 * Activation: load + validate + compile a three-file policy (a service policy that
   extends a team policy that extends a base: the shipped ``serving-base`` pack when it
-  exists, else a local base file), timed inside fresh interpreters that have already
-  imported importwall. Target: <= 10 ms.
+  exists, else a local base file), from source, timed inside fresh interpreters that have
+  already imported importwall and its TOML reader. Target: <= 10 ms. A second row times
+  the same with the reader's import included (a process's first cache miss).
 * Matcher: for 10 to 10,000 deny/allow rules (literal names, ``prefix*`` and ``*``
   globs), the cost of deciding a module name the first time (no cache) and again
   (cached). Target: flat, the 10,000-rule lookup within 2x of the 10-rule one. Writes
@@ -82,6 +83,8 @@ CHILD = """\
 import sys, time
 import importwall
 from importwall.runtime.matcher import Matcher
+if sys.argv[2] == "reader-loaded":  # what the row timed when importwall loaded them itself
+    import importwall.policy.locate, importwall.policy.toml, importwall.policy.validate
 began = time.perf_counter()
 policy = importwall.load_policy(sys.argv[1])
 Matcher.from_policy(policy)
@@ -102,11 +105,16 @@ def write_policy(folder: Path) -> Path:
 
 
 def activation(rounds: int) -> list[Row]:
-    env = clean_env(PYTHONPATH=str(REPO), PYTHONDONTWRITEBYTECODE="1")
+    # from source every time: the compiled-policy cache would answer once the files are
+    # two seconds old, and the row times loading, validating and compiling
+    env = clean_env(PYTHONPATH=str(REPO), PYTHONDONTWRITEBYTECODE="1",
+                    IMPORTWALL_POLICY_CACHE="off")
     with tempfile.TemporaryDirectory() as folder:
         policy = write_policy(Path(folder))
         argv = [sys.executable, "-c", CHILD, str(policy)]
-        samples = interleaved({"cold": lambda: reported_seconds(argv, env)}, rounds)["cold"]
+        sides = interleaved({side: (lambda side=side: reported_seconds([*argv, side], env))
+                             for side in ("reader-loaded", "first-read")}, rounds)
+        samples, first = sides["reader-loaded"], sides["first-read"]
         from importwall import load_policy
 
         warm = []
@@ -117,9 +125,16 @@ def activation(rounds: int) -> list[Row]:
         files = len(load_policy(policy).files)
     median_ms = samples.median * 1000
     return [
-        Row(f"activation, {files} files with extends (fresh)", f"{median_ms:.2f} ms",
+        Row(f"activation, {files} files with extends (fresh)",
+            f"{median_ms:.2f} ms",
             f"IQR {samples.spread * 1000:.2f}, {rounds} interpreters",
             f"<= {ACTIVATION_LIMIT_MS:.0f} ms", median_ms <= ACTIVATION_LIMIT_MS),
+        # importwall no longer imports the TOML reader and the validator at start-up (a
+        # cached policy needs neither): the first policy a process reads from source pays
+        # for importing them, shown here rather than hidden in the target's row
+        Row(f"activation, {files} files, first read from source of a process",
+            f"{first.median * 1000:.2f} ms",
+            f"IQR {first.spread * 1000:.2f}, TOML reader and validator imported on demand"),
         Row(f"activation, {files} files with extends (again)",
             f"{statistics.median(warm) * 1000:.2f} ms", "same process"),
     ]
@@ -163,8 +178,7 @@ def one_pass_ns(matcher: Matcher, names: Sequence[str], cached: bool) -> float:
         for name in names:
             matcher.decide(name)
     else:
-        matcher._known.clear()  # measure the trie walk, not the decisions kept
-        matcher.allowed_below.clear()
+        matcher.forget()  # measure the trie walk, not the decisions kept
     gc.disable()  # as timeit does: a full collection of a big trie is not a lookup cost
     try:
         began = time.perf_counter_ns()
@@ -186,7 +200,7 @@ matcher = Matcher(deny=rules[::2], allow=rules[1::2])
 names = lookup_names()
 for name in names:  # one pass first in both runs: count the steady state, not warm-up
     matcher.decide(name)
-matcher._cache.clear()
+matcher.forget()
 if sys.argv[3] == "lookups":
     for name in names:
         matcher.decide(name)

@@ -1,7 +1,7 @@
 """atheris harness: the pickle reader behind ``importwall scan-model`` on arbitrary bytes.
 
 A model file may be anything: reading it must give per-stream references and at most an
-error message (:func:`read_model_file`), and :class:`ModelScanner` must turn that into
+error message (:func:`stream_references`), and :class:`ModelScanner` must turn that into
 findings. Any exception is a crash; so is a pickle whose length fields make the reader ask
 for more memory than the input holds (libFuzzer's ``-rss_limit_mb``). Run through
 ``fuzz/run.sh``.
@@ -17,8 +17,8 @@ import warnings
 import atheris
 
 with atheris.instrument_imports():
+    from importwall.static.modelfiles import stream_references
     from importwall.static.modelscan import ModelScanner
-    from importwall.static.pickleops import read_model_file
 
 _FOLDER = tempfile.mkdtemp(prefix="importwall-fuzz-pickleops-")
 _PATH = os.path.join(_FOLDER, "model.pkl")
@@ -30,7 +30,7 @@ def test_one_input(data: bytes) -> None:
         handle.write(data)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a warning the reader lets out is a crash too
-        for label, compression, references, error in read_model_file(_PATH):
+        for label, compression, references, error in stream_references(_PATH):
             assert isinstance(label, str) and isinstance(compression, str)
             assert error is None or isinstance(error, str)
             assert all(isinstance(key, str) for key in references)

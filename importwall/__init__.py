@@ -26,6 +26,7 @@ from importwall.errors import (
     ImportWallError,
     ImportWallWarning,
     PolicyError,
+    UnsafeModelError,
 )
 from importwall.findings import Finding, Frame
 from importwall.policy import Policy, PolicyWarning, load_policy
@@ -62,6 +63,7 @@ __all__ = [
     "Policy",
     "PolicyError",
     "PolicyWarning",
+    "UnsafeModelError",
     "__version__",
     "activate",
     "active",

@@ -194,5 +194,23 @@ class InstallError(ImportWallError):
     code = "install"
 
 
+class UnsafeModelError(ImportWallError):
+    """:func:`importwall.models.safe_load` refused a model file: what ``scan-model``
+    flags as an error (``findings``), or a global the loader was asked for that the
+    classification refuses. ``path`` is the file, ``subject`` the global (or None)."""
+
+    code = "unsafe-model"
+
+    def __init__(self, path: str, message: str, findings: Sequence[Finding] = (),
+                 subject: str | None = None) -> None:
+        self.path = path
+        self.findings = tuple(findings)
+        self.subject = subject
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.path, str(self), self.findings, self.subject))
+
+
 class ImportWallWarning(UserWarning):
     """Emitted in ``warn`` mode for each forbidden import that was let through."""

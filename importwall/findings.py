@@ -41,6 +41,8 @@ ACTION_WARNED = "warned"
 ACTION_RECORDED = "recorded"
 ACTION_PRELOADED = "preloaded"
 """Already in ``sys.modules`` when the firewall was activated: too late to block."""
+ACTION_ABSENT = "absent"
+"""Not installed: the import failed as it would without importwall (``import-absent``)."""
 
 
 class Frame(Frozen):

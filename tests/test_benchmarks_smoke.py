@@ -10,6 +10,7 @@ import re
 import subprocess
 import sys
 
+import pytest
 from helpers import REPO, clean_env
 
 EXPECTED_ROWS = (
@@ -53,3 +54,21 @@ def test_smoke_run_prints_every_benchmark_row() -> None:
         assert any(label.startswith(prefix) for label in measured), done.stdout
     assert all(value > 0 for value in measured.values()), done.stdout
     assert done.stdout.rstrip().endswith(("within target", "over target")), done.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.heavy
+def test_the_model_scanner_comparison_prints_its_table() -> None:
+    """benchmarks/model_scanners.py at a small size: every tool's row, and importwall's
+    detection figures (the corpus and the benign models are the tests' own)."""
+    result = subprocess.run([sys.executable, "benchmarks/model_scanners.py", "--trees", "5",
+                             "--repeat", "1"], cwd=REPO, env=clean_env(),
+                            capture_output=True, text=True, timeout=3000)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = {line.split()[0]: line.split() for line in result.stdout.splitlines()
+            if line.split() and line.split()[0] in ("importwall", "picklescan", "modelscan",
+                                                    "fickling")}
+    assert set(rows) == {"importwall", "picklescan", "modelscan", "fickling"}
+    flagged, total = rows["importwall"][1].split("/")
+    assert flagged == total
+    assert rows["importwall"][3].startswith("0/")

@@ -491,8 +491,14 @@ VECTORS = [
     *twins("runpy.run_path in a pickle's __reduce__", PICKLE_RUN_PATH),
     *twins("zipimporter.find_spec + exec_module", ZIPIMPORTER, before=ZIP_SETUP),
     # A module already loaded, reached without the import statement the guard sees.
-    *twins("importlib.__import__ of a module loaded before activation", IMPORTLIB_IMPORT,
-           strict="not covered", before="import tuner"),
+    # importlib.__import__ and import_module reach the import system through
+    # importlib._bootstrap._gcd_import, which the guard wraps beside __import__.
+    Vector("importlib.__import__ of a module loaded before activation", "blocked",
+           IMPORTLIB_IMPORT, before="import tuner"),
+    Vector("importlib.__import__ of a module loaded before activation", "blocked",
+           IMPORTLIB_IMPORT, strict=True, before="import tuner"),
+    Vector("importlib.import_module of a module loaded before activation", "blocked",
+           "import importlib; importlib.import_module('tuner')", before="import tuner"),
     *twins("saved reference to the original __import__", SAVED_IMPORT, strict="not covered",
            before=SAVE_BUILTINS),
     *twins("exec with its own __builtins__", OWN_BUILTINS, strict="not covered",

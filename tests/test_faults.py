@@ -28,17 +28,20 @@ POLICY = """\
 version = 1
 
 [imports]
-deny = [{ module = "trainer", reason = "training only" }]
+deny = [{ module = "trainer", reason = "training only" },
+        { module = "trainer_*", reason = "training only" }]
 """
+# trainer and MODULES more denied modules, one finding each from one import site (denied
+# submodules of trainer would be one finding there: enforce stops at trainer).
 PACKAGES = {
     "trainer/__init__.py": "",
-    **{f"trainer/m{i}.py": "" for i in range(MODULES)},
+    **{f"trainer_m{i}.py": "" for i in range(MODULES)},
     "burst.py": f"""
         import importlib
         import importwall
-        for index in range({MODULES}):
+        for name in ["trainer"] + [f"trainer_m{{index}}" for index in range({MODULES})]:
             try:
-                importlib.import_module(f"trainer.m{{index}}")
+                importlib.import_module(name)
             except importwall.ForbiddenImportError:
                 pass
         print("DONE", sorted(f.code for f in importwall.active().findings
@@ -116,7 +119,7 @@ def test_a_full_data_dir_keeps_whole_records_and_the_program_running(project, mo
     subjects = [item.finding.subject for item in report.items
                 if item.finding.code not in ("record-write-failed", "records-incomplete")]
     # The disk filled part-way: whatever is on it is whole and in order.
-    imported = ["trainer"] + [f"trainer.m{i}" for i in range(MODULES)]
+    imported = ["trainer"] + [f"trainer_m{i}" for i in range(MODULES)]
     assert 0 < len(subjects) < len(imported)
     assert sorted(subjects) == sorted(imported[:len(subjects)])
 
@@ -225,18 +228,19 @@ def test_importwall_audit_exits_3_when_its_records_are_lost(project) -> None:
 def test_a_data_dir_deleted_under_a_running_process_is_reported(project) -> None:
     project.write({**PACKAGES, "vanish.py": """
         import importlib, os, shutil
+        importlib.import_module("trainer")
         for index in range(5):
-            importlib.import_module(f"trainer.m{index}")
+            importlib.import_module(f"trainer_m{index}")
         shutil.rmtree(os.environ["IMPORTWALL_DATA_DIR"])
         for index in range(5, 8):
-            importlib.import_module(f"trainer.m{index}")
+            importlib.import_module(f"trainer_m{index}")
         """})
     project.policy(POLICY)
     data = project.root / "data"
     result = importwall_run(project, data, "vanish.py")
     report = report_of(project, data)
     assert result.returncode == 3, result.output
-    # trainer and trainer.m0-4 were in the deleted file; trainer.m5, written to it just
+    # trainer and trainer_m0-4 were in the deleted file; trainer_m5, written to it just
     # after, is written again to a new one.
     assert "was deleted (its data dir removed?): the 6 finding(s) written to it are lost" \
         in result.stderr
@@ -245,7 +249,7 @@ def test_a_data_dir_deleted_under_a_running_process_is_reported(project) -> None
     document = json.loads(report.stdout)
     assert document["processes"][0]["unwritten"] == 6
     subjects = sorted(f["subject"] for f in document["findings"] if f["kind"] == "import")
-    assert subjects == ["trainer.m5", "trainer.m6", "trainer.m7"]
+    assert subjects == ["trainer_m5", "trainer_m6", "trainer_m7"]
 
 
 def test_a_read_only_data_dir_still_blocks_in_enforce_mode(project) -> None:

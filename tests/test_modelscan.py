@@ -15,8 +15,9 @@ import pytest
 from helpers import run_python, venv_with_packages, write_files
 
 from importwall.policy import load_policy
+from importwall.static.modelfiles import references_of
 from importwall.static.modelscan import ModelScanner
-from importwall.static.pickleops import Global, references_of
+from importwall.static.pickleops import Global
 
 
 class _Shell:
@@ -49,7 +50,7 @@ def test_a_pickle_that_runs_a_shell_command_is_caught_without_running_it(tmp_pat
     assert not sentinel.exists()
     system = f"{os.system.__module__}.system"  # posix.system, or nt.system on Windows
     assert [(f.kind, f.code, f.severity, f.subject) for f in findings] == [
-        ("model", "model-executes-code", "error", system)]
+        ("model", "model-dangerous-global", "error", system)]
     assert findings[0].details["file"] == str(model)
     assert "shell command" in findings[0].message
 
@@ -93,7 +94,7 @@ def test_a_truncated_or_foreign_file_is_reported_not_trusted(tmp_path):
     findings = ModelScanner().scan([str(truncated), str(foreign)])
     assert sorted((Path(f.details["file"]).name, f.code) for f in findings) == [
         ("notes.pkl", "model-unreadable"),
-        ("truncated.pkl", "model-executes-code"),
+        ("truncated.pkl", "model-dangerous-global"),
         ("truncated.pkl", "model-unreadable"),
     ]
 
@@ -129,7 +130,7 @@ def test_the_command_exits_1_and_never_unpickles(tmp_path):
     assert not sentinel.exists()
     data = json.loads(result.stdout)
     assert [(item["code"], Path(item["details"]["file"]).name) for item in data["findings"]] \
-        == [("model-executes-code", "evil.joblib")]
+        == [("model-dangerous-global", "evil.joblib")]
     assert data["metadata"]["command"] == "scan-model"
     missing = run_python(["-m", "importwall", "scan-model", str(tmp_path / "nope.pkl")])
     assert missing.returncode == 2
@@ -278,3 +279,76 @@ def test_a_policy_can_deny_a_class_the_best_estimator_uses(real_models, tmp_path
     findings = ModelScanner(load_policy(policy)).scan_file(str(folder / "best.gzip.joblib"))
     assert [(f.subject, f.severity) for f in findings] == [
         ("sklearn.preprocessing._data.StandardScaler", "warning")]
+
+
+class _TeamModel:
+    """A team's own class: unknown to the shipped list until the policy allows it."""
+
+
+def test_a_teams_own_class_is_unknown_until_the_policy_allows_it(tmp_path):
+    model = tmp_path / "model.pkl"
+    model.write_bytes(pickle.dumps(_TeamModel(), protocol=4))
+    full = f"{__name__}._TeamModel"
+    [finding] = ModelScanner().scan_file(str(model))
+    assert (finding.code, finding.severity, finding.subject) == (
+        "model-unknown-global", "warning", full)
+    assert f'[models] allow = ["{full}"]' in finding.details["fix"]
+    assert [f.severity for f in ModelScanner(strict=True).scan_file(str(model))] == ["error"]
+    policy = write_files(tmp_path, {"allow.toml": f"""
+        version = 1
+        [models]
+        allow = [{{ global = "{__name__}.*", reason = "our own model classes" }}]
+    """, "errors.toml": """
+        version = 1
+        [models]
+        unknown = "error"
+    """, "dangerous.toml": """
+        version = 1
+        [models]
+        allow = ["os"]
+    """})
+    assert ModelScanner(load_policy(policy / "allow.toml"), strict=True).scan_file(
+        str(model)) == []
+    assert [f.severity for f in ModelScanner(load_policy(policy / "errors.toml")).scan_file(
+        str(model))] == ["error"]
+    # A dangerous global stays dangerous whatever the policy allows.
+    evil = tmp_path / "evil.pkl"
+    evil.write_bytes(pickle.dumps(_Shell("true")))
+    assert [f.code for f in ModelScanner(load_policy(policy / "dangerous.toml")).scan_file(
+        str(evil))] == ["model-dangerous-global"]
+
+
+def test_scan_model_strict_makes_unknown_globals_fail(tmp_path):
+    model = tmp_path / "model.pkl"
+    model.write_bytes(b"\x80\x04\x8c\x07xml.dom\x94\x8c\x07minidom\x94\x93.")
+    default = run_python(["-m", "importwall", "scan-model", str(model)])
+    assert default.returncode == 0, default.output
+    assert "model-unknown-global" in default.stdout
+    strict = run_python(["-m", "importwall", "scan-model", "--strict", str(model)])
+    assert strict.returncode == 1, strict.output
+
+
+def test_sarif_locates_model_findings_at_the_file_and_byte(tmp_path):
+    import pickletools
+
+    model = tmp_path / "evil.pkl"
+    model.write_bytes(pickle.dumps(_Shell("true"), protocol=4))
+    stack_global = next(at for op, _, at in pickletools.genops(model.read_bytes())
+                        if op.name == "STACK_GLOBAL")
+    archive = tmp_path / "evil.pt"
+    with zipfile.ZipFile(archive, "w") as out:
+        out.writestr("archive/data.pkl", pickle.dumps(_Shell("true"), protocol=2))
+    result = run_python(["-m", "importwall", "scan-model", str(model), str(archive),
+                         "-f", "sarif"])
+    assert result.returncode == 1, result.output
+    run = json.loads(result.stdout)["runs"][0]
+    located = {}
+    for item in run["results"]:
+        physical = item["locations"][0]["physicalLocation"]
+        located[Path(physical["artifactLocation"]["uri"]).name] = (
+            physical.get("region"), item["properties"].get("member"),
+            item["properties"]["class"], item["properties"]["code"])
+    assert located == {
+        "evil.pkl": ({"byteOffset": stack_global}, None, "dangerous", "model-dangerous-global"),
+        "evil.pt": (None, "archive/data.pkl", "dangerous", "model-dangerous-global")}
+    assert all("do not load" in item["properties"]["fix"] for item in run["results"])

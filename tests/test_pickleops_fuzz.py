@@ -27,8 +27,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from importwall.static.modelfiles import stream_references
 from importwall.static.modelscan import ModelScanner
-from importwall.static.pickleops import read_model_file
 
 FUZZ = settings(max_examples=150, deadline=dt.timedelta(seconds=10),
                 suppress_health_check=[HealthCheck.too_slow])
@@ -90,7 +90,7 @@ def _read(data: bytes) -> list[tuple[str, str, dict[str, Any], str | None]]:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "model.pkl"
         path.write_bytes(data)
-        streams = list(read_model_file(str(path)))
+        streams = list(stream_references(str(path)))
         findings = ModelScanner().scan_file(str(path))
     assert streams, "every file gives at least one stream"
     for label, compression, references, error in streams:
@@ -183,10 +183,12 @@ def _zip_member(flag_bits: int, method: int) -> bytes:
 
 def test_a_zip_member_that_zipfile_cannot_open_is_an_error_not_a_crash() -> None:
     """Found by fuzz/fuzz_pickleops.py: a compression method zipfile does not implement
-    (NotImplementedError), and an encrypted member (RuntimeError)."""
-    for flag_bits, method in ((0, 99), (1, 0)):
-        streams = _read(_zip_member(flag_bits, method))
-        assert any(error for _, _, _, error in streams), streams
+    (NotImplementedError) is an error. A member flagged encrypted (zipfile's RuntimeError)
+    is read as torch reads it, ignoring the flag (GHSA-w8jq-xcqf-f792, picklescan)."""
+    streams = _read(_zip_member(0, 99))
+    assert any(error for _, _, _, error in streams), streams
+    ((label, _, _, error),) = _read(_zip_member(1, 0))
+    assert label.endswith("!model/data.pkl") and error is None
 
 
 def test_a_zip_whose_central_directory_names_are_not_utf8_is_an_error() -> None:
@@ -196,5 +198,13 @@ def test_a_zip_whose_central_directory_names_are_not_utf8_is_an_error() -> None:
         "Z2h0c5Sga9e4P+AAAAAAAABHP/gAAAAAAABljAVyYXRpb5SMCf1lbC9kYXRhLnBrbIAElQAAAAAAmQAAfZQo"
         "jAd3ZWlnaHRzbW9kZWyUjARibG9ilEMCAAGUdS5QSwECFAMUAAD5VQ9rAhJrYJk6kwECewlQtSZQIWMiUFNx"
         "D0teYlNK9QDTqh4tpAAAAGwvZGF0YS5wa2xQSwUGAAAAAAEAAQA8AAAA0AAAAEsA")
-    ((_, compression, _, error),) = _read(crash)
-    assert compression == "zip" and error and "UnicodeDecodeError" in error
+    # Its members are then read from their local headers, and the archive is reported odd.
+    streams = _read(crash)
+    assert [compression for _, compression, _, _ in streams] == ["zip", "zip"]
+    assert streams[0][3] and "opcode" in streams[0][3]
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "model.pt"
+        path.write_bytes(crash)
+        codes = {f.code: f.message for f in ModelScanner().scan_file(str(path))}
+    assert set(codes) == {"model-unreadable", "model-odd-archive"}
+    assert "UnicodeDecodeError" in codes["model-odd-archive"]

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
         EnvironmentSection,
         GpuSection,
         Mode,
+        ModelsSection,
         ReportSection,
         ResourcesSection,
         StandardizeSection,
@@ -32,7 +33,8 @@ _set = object.__setattr__  # the classes here are frozen: __init__ sets fields p
 # keeps CHECK_SECTIONS in step with the table.
 POLICY_VERSION = 1
 MODES = ("enforce", "warn", "audit")
-CHECK_SECTIONS = ("environment", "gpu", "resources", "distributions", "standardize", "report")
+CHECK_SECTIONS = ("environment", "gpu", "resources", "distributions", "standardize", "models",
+                  "report")
 """The sections kept in :attr:`Policy.sections` for the checks that own them."""
 
 
@@ -108,6 +110,8 @@ class Policy(Frozen):
         def section(self, name: Literal["distributions"]) -> DistributionsSection: ...
         @overload
         def section(self, name: Literal["standardize"]) -> StandardizeSection: ...
+        @overload
+        def section(self, name: Literal["models"]) -> ModelsSection: ...
         @overload
         def section(self, name: Literal["report"]) -> ReportSection: ...
 

@@ -91,6 +91,14 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "python": Field("choice", PYTHON_MATCHES),
         "severity": _SEVERITY,
     },
+    "models": {
+        "allow": _rules("global",
+                        help="globals (module.name, '*' globs) a model file may reference "
+                             "besides the known-safe list: your own classes"),
+        "unknown": Field("choice", SEVERITIES,
+                         help="the severity of a global that is neither known-safe, "
+                              "allowed, training-only nor dangerous (default warning)"),
+    },
     "report": {
         "data_dir": Field("path"),
         "formats": Field("strings"),

@@ -17,7 +17,7 @@ Severity = Literal["info", "warning", "error"]
 PythonMatch = Literal["minor", "patch", "ignore"]
 LogSink = Literal["json", "otel"]
 SectionName = Literal["environment", "gpu", "resources", "distributions", "standardize",
-                      "report"]
+                      "models", "report"]
 Rules = tuple[Rule, ...]
 
 
@@ -56,6 +56,13 @@ class StandardizeSection(TypedDict, total=False):
     severity: Severity
 
 
+class ModelsSection(TypedDict, total=False):
+    allow: Rules
+    """Globals (``module.name`` patterns) a model may reference besides the known-safe
+    list."""
+    unknown: Severity
+
+
 class ReportSection(TypedDict, total=False):
     data_dir: str
     """An absolute path: written relative to the policy file that set it."""
@@ -71,6 +78,7 @@ SECTION_TYPES: dict[str, type] = {
     "resources": ResourcesSection,
     "distributions": DistributionsSection,
     "standardize": StandardizeSection,
+    "models": ModelsSection,
     "report": ReportSection,
 }
 """Section name -> its typed view (for the test that keeps them in step with the schema)."""

@@ -10,8 +10,14 @@ judge the importer.
 
 It is installed only when the first watched name appears, so processes that never load a
 denied module pay nothing; once installed, an import statement costs one extra Python
-call and a set lookup. ``importlib.import_module`` of an already-loaded module does not
-pass through ``__import__`` and is not covered.
+call and a set lookup. ``importlib.import_module`` does not pass through ``__import__``:
+the guard also wraps ``importlib._bootstrap._gcd_import``, which ``import_module`` looks
+up at every call (so a function bound with ``from importlib import import_module`` before
+the guard came is covered too).
+
+In ``warn`` and ``audit`` modes the firewall watches every denied module it let load, so
+that a second import site of it is judged as ``enforce`` would judge it (the module is in
+``sys.modules`` by then, and the finder is never asked again).
 
 The file name is deliberate: ``warnings`` skips frames whose file name contains both
 "importlib" and "_bootstrap" when it counts ``stacklevel``, as it skips the import
@@ -25,6 +31,7 @@ from __future__ import annotations
 
 import _thread
 import builtins
+import sys
 
 TYPE_CHECKING = False  # typing is not imported at run time: this module is on the start-up path
 if TYPE_CHECKING:
@@ -33,6 +40,10 @@ if TYPE_CHECKING:
     from typing import Any
 
     ImportFunction = Callable[..., ModuleType]
+
+# importlib's _handle_fromlist calls __import__ for `from package import submodule` with
+# its own globals; the statement itself is judged when the outer __import__ returns.
+_FROM_LIST_IMPORTER = "importlib._bootstrap"
 
 
 def absolute_name(name: str, globals_: Mapping[str, Any] | None, level: int) -> str | None:
@@ -58,13 +69,17 @@ class ImportGuard:
     """Watches a set of loaded module names; calls ``judge(name)`` when an import
     statement names one of them (directly or through ``from ... import``)."""
 
-    def __init__(self, judge: Callable[[str], None]) -> None:
+    def __init__(self, judge: Callable[[str], None], quiet: set[str] | None = None) -> None:
         self.watched: set[str] = set()
+        # Importers whose imports are never judged: denied modules warn/audit let load,
+        # whose own imports are consequences of their finding (the firewall fills it).
+        self.quiet: set[str] = set() if quiet is None else quiet
         # Packages with a watched submodule: only their ``from package import x`` lists
         # need checking (building "package.x" for every name imported costs).
         self._parents: set[str] = set()
         self._judge = judge
         self._saved: ImportFunction | None = None
+        self._saved_gcd: ImportFunction | None = None
         self._lock = _thread.allocate_lock()  # threading.Lock, without importing threading
 
     def watch(self, name: str) -> None:
@@ -80,12 +95,23 @@ class ImportGuard:
             if self._saved is None:
                 self._saved = builtins.__import__
                 builtins.__import__ = self._import
+            bootstrap = sys.modules.get("_frozen_importlib")
+            if self._saved_gcd is None and bootstrap is not None:
+                saved_gcd = getattr(bootstrap, "_gcd_import", None)
+                if callable(saved_gcd):
+                    self._saved_gcd = saved_gcd
+                    bootstrap._gcd_import = self._gcd_import  # type: ignore[attr-defined]
 
     def uninstall(self) -> None:
         with self._lock:
             if self._saved is not None and builtins.__import__ == self._import:
                 builtins.__import__ = self._saved
             self._saved = None
+            bootstrap = sys.modules.get("_frozen_importlib")
+            if (self._saved_gcd is not None and bootstrap is not None
+                    and getattr(bootstrap, "_gcd_import", None) == self._gcd_import):
+                bootstrap._gcd_import = self._saved_gcd  # type: ignore[attr-defined]
+            self._saved_gcd = None
 
     def _import(self, name: str, globals: Mapping[str, Any] | None = None,
                 locals: Mapping[str, Any] | None = None, fromlist: Sequence[str] | None = (),
@@ -94,6 +120,11 @@ class ImportGuard:
         if saved is None:  # uninstalled while another thread was on its way in
             saved = _original_import
         module = saved(name, globals, locals, fromlist, level)
+        if self.quiet and globals is not None:
+            importer = globals.get("__name__")
+            if type(importer) is str and (importer in self.quiet
+                                          or importer == _FROM_LIST_IMPORTER):
+                return module
         target = name if level == 0 else absolute_name(name, globals, level)
         if target is None:
             return module
@@ -106,5 +137,18 @@ class ImportGuard:
                     self._judge(f"{target}.{item}")
         return module
 
+    def _gcd_import(self, name: str, package: str | None = None,
+                    level: int = 0) -> ModuleType:
+        """``importlib.import_module``'s way in (and the parents it imports on the way)."""
+        saved = self._saved_gcd
+        if saved is None:
+            saved = _original_gcd_import
+        module = saved(name, package, level)
+        target = absolute_name(name, {"__package__": package}, level) if level else name
+        if target is not None and target in self.watched:
+            self._judge(target)
+        return module
+
 
 _original_import = builtins.__import__
+_original_gcd_import = sys.modules["_frozen_importlib"]._gcd_import

@@ -28,6 +28,8 @@ def startup() -> None:
     if _started or not os.environ.get("IMPORTWALL_POLICY"):
         return
     _started = True
+    if is_importwall_cli():
+        return  # the CLI is not the guarded program: it never records itself
     policy = None
     try:
         from importwall.policy.discovery import resolve_policy
@@ -40,6 +42,29 @@ def startup() -> None:
         export(activate(policy))
     except Exception as error:
         _fail(error, policy)
+
+
+_CLI_NAMES = ("importwall", "importwall.exe", "importwall-script.py")
+
+
+def is_importwall_cli() -> bool:
+    """Whether this interpreter runs importwall's own command line: the ``importwall``
+    console script, or ``python -m importwall``. Its children (``importwall run -- CMD``,
+    ``audit``'s probes) are guarded as usual."""
+    argv = getattr(sys, "orig_argv", None) or sys.argv  # orig_argv: 3.10+
+    if sys.argv and os.path.basename(sys.argv[0]) in _CLI_NAMES:
+        return True
+    index = 1
+    while index < len(argv):
+        argument = argv[index]
+        if argument == "-m":
+            return index + 1 < len(argv) and argv[index + 1] == "importwall"
+        if argument.startswith("-m"):
+            return argument == "-mimportwall"
+        if argument in ("-c", "-") or not argument.startswith("-"):
+            return False  # a command, stdin or a script: not the CLI
+        index += 2 if argument in ("-X", "-W") else 1  # options that take a value
+    return False
 
 
 def _requested_mode(policy: Policy | None) -> str:

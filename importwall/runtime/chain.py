@@ -32,6 +32,71 @@ _MODULE_CODE = "<module>"
 _FROM_LIST = "_handle_fromlist"
 
 
+_STDLIB_DIR = os.path.dirname(os.__file__) + os.sep
+_MODULE_TYPE = type(sys)  # types.ModuleType, without importing types
+
+
+def _tail(path: str) -> str:
+    return path.replace("/", os.sep)
+
+
+# Frames that import on someone else's behalf: the importer is the code that asked, so
+# locate() looks through them to the frame that triggered them (DESIGN.md, "the importer
+# is the code that asked"). Each entry says why. importlib's own frames (import_module,
+# importlib.resources, importlib.metadata's EntryPoint.load) are machinery already, and C
+# frames (the C unpickler's find_class) never appear: its caller is the next frame.
+DELEGATING_FILES: dict[str, str] = {
+    _STDLIB_DIR + "pickle.py":
+        "the pure-Python unpickler (pickle._Unpickler, subclassed by joblib) imports the "
+        "module of each global a pickle names, in find_class",
+    _STDLIB_DIR + "pkgutil.py":
+        "pkgutil.walk_packages imports every package it walks, and resolve_name the name "
+        "it is given",
+}
+DELEGATING_SUFFIXES: dict[str, str] = {
+    _tail("lazy_loader/__init__.py"):
+        "lazy_loader.attach's __getattr__ (scikit-image, networkx, scipy) imports a "
+        "package's submodule when its attribute is first read",
+    _tail("joblib/numpy_pickle.py"): "joblib.load unpickles (its unpickler resolves globals)",
+    _tail("joblib/numpy_pickle_compat.py"): "joblib.load of old pickles",
+    _tail("torch/serialization.py"): "torch.load's unpickler resolves globals in find_class",
+    _tail("torch/_weights_only_unpickler.py"): "torch.load(weights_only=True) resolves globals",
+    _tail("dill/_dill.py"): "dill's unpickler resolves globals in find_class",
+    _tail("cloudpickle/cloudpickle.py"): "cloudpickle rebuilds pickled-by-value code",
+    _tail("skops/io/_utils.py"): "skops.io.load resolves the types a model file names",
+    _tail("skops/io/_general.py"): "skops.io.load resolves the types a model file names",
+    _tail("skops/io/_sklearn.py"): "skops.io.load resolves the types a model file names",
+    _tail("skops/io/_audit.py"): "skops.io.load resolves the types a model file names",
+    _tail("importlib_resources/_common.py"): "importlib_resources imports the package it reads",
+    _tail("importlib_metadata/__init__.py"): "EntryPoint.load imports what the entry names",
+}
+DELEGATING_FUNCTIONS: dict[str, str] = {
+    "__getattr__":
+        "a package's PEP 562 __getattr__ (scikit-learn's __init__) or a module subclass's "
+        "(transformers' _LazyModule) imports a submodule when its attribute is first read",
+    "_get_module": "transformers' _LazyModule._get_module, called by its __getattr__",
+}
+_DELEGATING_SUFFIX_TUPLE = tuple(DELEGATING_SUFFIXES)
+
+
+def delegates(frame: FrameType) -> bool:
+    """Whether ``frame`` imports on someone else's behalf (see ``DELEGATING_*``): a
+    function of a delegating file, a module's own ``__getattr__``, or a method of a module
+    object (``self`` is a module: transformers' ``_LazyModule``)."""
+    code = frame.f_code
+    filename = code.co_filename
+    if filename in DELEGATING_FILES or filename.endswith(_DELEGATING_SUFFIX_TUPLE):
+        return code.co_name != _MODULE_CODE  # a module body is the importer of its imports
+    if code.co_name not in DELEGATING_FUNCTIONS:
+        return False
+    own = frame.f_globals.get(code.co_name)
+    if getattr(own, "__code__", None) is code:
+        return True  # the module's own __getattr__ (PEP 562)
+    if code.co_argcount and code.co_varnames[0] == "self":
+        return isinstance(frame.f_locals.get("self"), _MODULE_TYPE)
+    return False
+
+
 def _module_name(frame: FrameType) -> str:
     name = frame.f_globals.get("__name__")
     return name if isinstance(name, str) else "<unknown>"
@@ -51,11 +116,12 @@ class Site:
 
 def locate(skip: int = 1, helpers: Collection[str] = ()) -> tuple[FrameType | None, bool]:
     """The frame of the import site (the first frame that is neither the import system,
-    importwall nor a ``helpers`` module), and whether the import came through the
-    ``from package import submodule`` path. ``helpers`` are import helpers that act for
-    their caller (``pytest.importorskip``): the import is charged to the code that called
-    them. The cheap first half of describing an import: callers decide from the site
-    alone before paying for the whole chain (:func:`describe`)."""
+    importwall, a ``helpers`` module nor a frame that :func:`delegates`), and whether the
+    import came through the ``from package import submodule`` path. ``helpers`` are
+    import helpers that act for their caller (``pytest.importorskip``): the import is
+    charged to the code that called them. The cheap first half of describing an import:
+    callers decide from the site alone before paying for the whole chain
+    (:func:`describe`)."""
     try:
         frame: FrameType | None = _getframe(skip)
     except ValueError:
@@ -64,7 +130,7 @@ def locate(skip: int = 1, helpers: Collection[str] = ()) -> tuple[FrameType | No
     while frame is not None:
         code = frame.f_code
         if not (code.co_filename.startswith(_MACHINERY_PREFIXES)
-                or (helpers and _module_name(frame) in helpers)):
+                or (helpers and _module_name(frame) in helpers) or delegates(frame)):
             break
         if code.co_name == _FROM_LIST:
             from_list = True
@@ -91,7 +157,8 @@ def site_module_in(frame: FrameType, modules: Collection[str],
     true, gives the same answer as ``runs_inside(locate(...)[0], modules)``."""
     name = frame.f_globals.get("__name__")
     return (isinstance(name, str) and name in modules and name not in helpers
-            and not frame.f_code.co_filename.startswith(_MACHINERY_PREFIXES))
+            and not frame.f_code.co_filename.startswith(_MACHINERY_PREFIXES)
+            and not delegates(frame))
 
 
 def runs_inside(site: FrameType | None, modules: Collection[str]) -> bool:

@@ -34,6 +34,7 @@ from importwall.errors import (
     ImportWallWarning,
 )
 from importwall.findings import (
+    ACTION_ABSENT,
     ACTION_BLOCKED,
     ACTION_PRELOADED,
     ACTION_RECORDED,
@@ -51,7 +52,7 @@ TYPE_CHECKING = False  # typing is not imported at run time: this module is on t
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Sequence
     from importlib.machinery import ModuleSpec
-    from types import FrameType, ModuleType
+    from types import CodeType, FrameType, ModuleType
     from typing import Any
 
     Sink = Callable[[Finding], None]
@@ -62,6 +63,7 @@ _CODES = {
     ACTION_WARNED: "import-warned",
     ACTION_RECORDED: "import-recorded",
     ACTION_PRELOADED: "import-preloaded",
+    ACTION_ABSENT: "import-absent",
 }
 _warn_explicit = _warnings.warn_explicit  # warnings.warn_explicit
 _getframe = sys._getframe
@@ -69,6 +71,7 @@ _READ_FILE = _frozen_importlib_external.SourceFileLoader.get_data.__code__  # Fi
 # importlib.util is frozen on 3.11+ and a plain file on 3.10.
 _UTIL_SUFFIXES = ("<frozen importlib.util>", os.path.join("importlib", "util.py"))
 _RUNPY_SUFFIXES = ("<frozen runpy>", os.sep + "runpy.py")
+_MACHINERY_MODULES = ("importlib", "importwall", "_frozen_importlib")
 
 
 class Firewall:
@@ -93,7 +96,11 @@ class Firewall:
         self._busy = _thread._local()  # threading.local
         self._seen: set[tuple[str, str, int]] = set()
         self._let_through: set[str] = set()
-        self.guard = ImportGuard(self._judge_loaded)
+        self._present: set[str] = set()
+        # warn/audit: the statements judged, (module, id(code), instruction) -> code.
+        self._seen_at: dict[tuple[str, int, int], CodeType] = {}
+        self._quiet: set[str] = set()
+        self.guard = ImportGuard(self._judge_loaded, self._quiet)
         self._error_class: type[ForbiddenImportError] | type[ForbiddenImportRuntimeError] = (
             ForbiddenImportRuntimeError if policy.imports.blocked_error == "runtime"
             else ForbiddenImportError
@@ -115,8 +122,8 @@ class Firewall:
         except Exception as error:  # an import we cannot judge: see fail_closed
             self.fail_closed(fullname, None, error)
             return None
-        self._judge_once(fullname, decision, loading=True)
-        return None
+        return self._judge_once(fullname, decision, loading=True, asked=True, path=path,
+                                target=target)
 
     def invalidate_caches(self) -> None:
         """Part of the finder protocol; the decision cache depends only on the policy."""
@@ -147,23 +154,37 @@ class Firewall:
                 # Named by a module that warn/audit let load: _judge would record nothing
                 # (the common case with deny = ["*"]: `import os` in each such module).
                 return
+        if self.mode != "enforce" and self._let_through:
+            # ``import a.b.c`` where warn/audit let a.b load: enforce would have stopped
+            # the import at a.b, and that is the finding to match (a.b.c itself may have
+            # been loaded since by a library allowed to).
+            fullname = _outermost(fullname, self._let_through)
+            if (caller is not None
+                    and (fullname, id(caller.f_code), caller.f_lasti) in self._seen_at):
+                return  # a statement whose finding is recorded: no walk, no line number
         decision = self.matcher.decide(fullname)
         if decision is not None and decision.denied:
             self._judge_once(fullname, decision, loading=False)
 
-    def _judge_once(self, fullname: str, decision: Decision, loading: bool) -> None:
+    def _judge_once(self, fullname: str, decision: Decision, loading: bool,
+                    asked: bool = False, path: Sequence[str] | None = None,
+                    target: ModuleType | None = None) -> ModuleSpec | None:
         """:meth:`_judge`, unless this thread is already inside it: an import made while
-        importwall handles one (a sink, a warning filter) passes straight through."""
+        importwall handles one (a sink, a warning filter) passes straight through.
+        ``asked``: the import system asked the finder (with ``path`` and ``target``: the
+        module may not be installed); otherwise the module is loaded, or its code is
+        running (strict mode's hook). Returns the spec :meth:`_judge` found, if any."""
         busy = self._busy
         if getattr(busy, "active", False):
-            return
+            return None
         busy.active = True
         try:
-            self._judge(fullname, decision, loading)
+            return self._judge(fullname, decision, loading, asked, path, target)
         except (ForbiddenImportError, ForbiddenImportRuntimeError):
             raise
         except Exception as error:
             self.fail_closed(fullname, decision, error)
+            return None
         finally:
             busy.active = False
 
@@ -186,7 +207,9 @@ class Firewall:
             f"importwall could not judge this import ({what}), and enforce mode refuses "
             "what it cannot judge", None, (), rule.source if rule is not None else None)
 
-    def _judge(self, fullname: str, decision: Decision, loading: bool) -> None:
+    def _judge(self, fullname: str, decision: Decision, loading: bool,
+               asked: bool = False, path: Sequence[str] | None = None,
+               target: ModuleType | None = None) -> ModuleSpec | None:
         # Decide from the import site alone first; the whole chain is captured only when a
         # finding may be recorded or raised. In audit mode with ``deny = ["*"]`` nearly
         # every import ends at one of the early returns below.
@@ -196,23 +219,47 @@ class Firewall:
                 # Loaded for a library that may: later imports of it by anyone else
                 # bypass the finder (sys.modules), so the guard must watch it.
                 self.guard.watch(fullname)
-            return
+            return None
         action = _ACTIONS[self.mode]
-        if action != ACTION_BLOCKED:
+        if action != ACTION_BLOCKED and _chain.runs_inside(frame, self._let_through):
+            # Imported by a denied module that warn/audit let load: a consequence of that
+            # module's own finding (sklearn.datasets loading its 20 submodules), not
+            # another leak to report.
             if loading:
-                self._let_through.add(fullname)
-            if _chain.runs_inside(frame, self._let_through):
-                # Imported by a denied module that warn/audit let load: a consequence of
-                # that module's own finding (sklearn.datasets loading its 20 submodules),
-                # not another leak to report.
-                return
+                self._let_load(fullname)
+            return None
+        judged, judged_decision = fullname, decision
+        if action != ACTION_BLOCKED and self._let_through:
+            # A submodule of a module warn/audit let load, asked for at another site:
+            # enforce stops this import at that module, so that is the finding to match.
+            judged = _outermost(fullname, self._let_through)
+            outer = self.matcher.decide(judged) if judged != fullname else None
+            if outer is not None and outer.denied:
+                judged_decision = outer
+            else:
+                judged = fullname
         # After the let-through test: a frame's line number is worked out from its code's
         # line table, which costs more the further down a long module the import is.
-        key = (fullname, *_chain.site_key(frame))
-        if action != ACTION_BLOCKED and key in self._seen:
-            return  # this site's finding is recorded (and warned) already
+        key = (judged, *_chain.site_key(frame))
+        spec = None
+        if asked:
+            # What the import system would find next. In warn/audit the spec found is
+            # handed back to it, so that a denied import is looked up once, not twice.
+            present, spec = self._look_up(fullname, path, target)
+            if not present and judged == fullname:
+                self._judge_absent(fullname, decision, frame, from_list, key)
+                return None
+        if action != ACTION_BLOCKED:
+            if loading:
+                self._let_load(fullname)
+            if frame is not None:
+                # The statement, by code and instruction: the guard sees it again when it
+                # returns, and each time it runs (the code is kept, so its id stays).
+                self._seen_at[(judged, id(frame.f_code), frame.f_lasti)] = frame.f_code
+            if key in self._seen:
+                return spec  # this site's finding is recorded (and warned) already
         site = _chain.describe(frame, from_list)
-        finding = self._finding(fullname, decision, action, site.importer, site.chain)
+        finding = self._finding(judged, judged_decision, action, site.importer, site.chain)
         first_time = key not in self._seen
         if first_time:
             # One finding per import site: a lazy import in a request handler runs on
@@ -228,13 +275,62 @@ class Firewall:
             raise error
         if action == ACTION_WARNED and first_time:
             self._warn(finding)
+        return spec
+
+    def _let_load(self, fullname: str) -> None:
+        """warn/audit let ``fullname`` load: later imports of it are answered from
+        sys.modules, so the guard must watch it for the next import site to be judged as
+        enforce would judge it."""
+        self._let_through.add(fullname)
+        if not (fullname.startswith(_MACHINERY_MODULES) or fullname in self._helpers):
+            # Its own import statements are consequences: the guard skips them without a
+            # frame walk (importlib's and importwall's are charged to their callers).
+            self._quiet.add(fullname)
+        self.guard.watch(fullname)
+
+    def _look_up(self, fullname: str, path: Sequence[str] | None,
+                 target: ModuleType | None) -> tuple[bool, ModuleSpec | None]:
+        """Whether another finder on ``sys.meta_path`` finds ``fullname``, and its spec:
+        what the import system would do next. (True, None) when that cannot be told (a
+        finder that fails or is of the old protocol): judged as installed. In enforce a
+        name found once is not looked up again (its imports are blocked, not loaded)."""
+        if self.mode == "enforce" and fullname in self._present:
+            return True, None
+        for finder in list(sys.meta_path):
+            if isinstance(finder, Firewall):
+                continue
+            find_spec = getattr(finder, "find_spec", None)
+            if find_spec is None:
+                return True, None
+            try:
+                spec = find_spec(fullname, path, target)
+            except Exception:
+                return True, None
+            if spec is not None:
+                if self.mode == "enforce":
+                    self._present.add(fullname)
+                return True, spec
+        return False, None
+
+    def _judge_absent(self, fullname: str, decision: Decision, frame: FrameType | None,
+                      from_list: bool, key: tuple[str, str, int]) -> None:
+        """A denied module that is not installed: the import fails as it would without
+        importwall (the usual ModuleNotFoundError, in every mode: a library's
+        ``try: import pyspark except ImportError`` goes on), and an ``import-absent``
+        finding at ``info`` says which site asked for it."""
+        if key in self._seen:
+            return
+        self._seen.add(key)
+        site = _chain.describe(frame, from_list)
+        finding = self._finding(fullname, decision, ACTION_ABSENT, site.importer, site.chain)
+        self.record(replace(finding, severity="info"))
 
     def _finding(self, fullname: str, decision: Decision, action: str, importer: str | None,
                  frames: tuple[Any, ...]) -> Finding:
         rule = decision.rule
         by = f" by {importer}" if importer else ""
-        verb = {ACTION_PRELOADED: "was already imported before the firewall started"}.get(
-            action, f"{action}{by}")
+        verb = {ACTION_PRELOADED: "was already imported before the firewall started",
+                ACTION_ABSENT: f"failed{by}: it is not installed"}.get(action, f"{action}{by}")
         return Finding(
             kind=KIND_IMPORT,
             code=_CODES[action],
@@ -310,6 +406,17 @@ class Firewall:
             self.guard.watch(name)
             found.append(finding)
         return found
+
+
+def _outermost(fullname: str, modules: Collection[str]) -> str:
+    """The shortest dotted prefix of ``fullname`` (itself included) that is in
+    ``modules``; ``fullname`` when none is."""
+    end = fullname.find(".")
+    while end != -1:
+        if fullname[:end] in modules:
+            return fullname[:end]
+        end = fullname.find(".", end + 1)
+    return fullname
 
 
 def _is_availability_probe() -> bool:

@@ -294,7 +294,11 @@ class Matcher:
                 added.append(Rule(module, rule.reason, rule.severity, rule.source,
                                   rule.precedence, {"distribution": rule.pattern}))
                 self._add(added[-1], _DISTRIBUTION, len(added) - 1)
-        self._known.clear()  # decisions made before these rules existed
+        self.forget()  # decisions made before these rules existed
+
+    def forget(self) -> None:
+        """Drop every decision kept (the next lookups walk the trie again)."""
+        self._known.clear()
         self.allowed_below.clear()
 
     @classmethod

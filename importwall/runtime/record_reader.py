@@ -33,11 +33,17 @@ class ProcessInfo:
     started: float = 0.0
     unwritten: int = 0
     """Findings this process could not write to its record file: > 0 is incomplete."""
+    runs: str = ""
+    """What it runs: a script path, ``-m MODULE``, ``-c``, a multiprocessing child..."""
+    parent_pid: int | None = None
+    forked_from: int | None = None
+    """The pid it was forked from (a gunicorn worker's master), or None."""
 
     def to_dict(self) -> dict[str, Any]:
         return {"pid": self.pid, "host": self.host, "program": self.program,
                 "python": self.python, "policy": self.policy, "mode": self.mode,
-                "started": self.started, "unwritten": self.unwritten}
+                "started": self.started, "unwritten": self.unwritten, "runs": self.runs,
+                "parent_pid": self.parent_pid, "forked_from": self.forked_from}
 
 
 def record_files(data_dir: str) -> list[str]:
@@ -121,7 +127,14 @@ def _process(record: dict[str, Any], unwritten: int) -> ProcessInfo:
         pid=int(record["pid"]), host=str(record["host"]),
         program=str(record.get("program", "")), python=str(record.get("python", "")),
         policy=optional_text(record, "policy"), mode=optional_text(record, "mode"),
-        started=float(record.get("started", 0.0)), unwritten=unwritten)
+        started=float(record.get("started", 0.0)), unwritten=unwritten,
+        runs=str(record.get("runs", "")), parent_pid=_optional_int(record, "parent_pid"),
+        forked_from=_optional_int(record, "forked_from"))
+
+
+def _optional_int(record: dict[str, Any], key: str) -> int | None:
+    value = record.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _incomplete(path: str, problem: str, header: dict[str, Any]) -> Finding:

@@ -75,6 +75,30 @@ _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_EXCL | _CLOEXEC
 
 
+def what_runs() -> str:
+    """What this process runs, from its command line: the script's path, ``-m MODULE``,
+    ``-c``, ``-`` (standard input), ``interactive``, or a multiprocessing child."""
+    argv = getattr(sys, "orig_argv", None) or sys.argv  # orig_argv: 3.10+
+    if "--multiprocessing-fork" in argv:
+        return "multiprocessing spawn child"
+    index = 1
+    while index < len(argv):
+        argument = argv[index]
+        if argument == "-m" and index + 1 < len(argv):
+            return f"-m {argv[index + 1]}"
+        if argument.startswith("-m") and len(argument) > 2:
+            return f"-m {argument[2:]}"
+        if argument == "-c":
+            code = argv[index + 1] if index + 1 < len(argv) else ""
+            return "multiprocessing forkserver" if "multiprocessing.forkserver" in code else "-c"
+        if argument == "-":
+            return "-"
+        if not argument.startswith("-"):
+            return os.path.abspath(argument)
+        index += 2 if argument in ("-X", "-W") else 1  # options that take a value
+    return "interactive"
+
+
 def record_file_name(host: str, pid: int, token: str) -> str:
     safe_host = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in host) or "host"
     return f"{safe_host}-{pid}-{token}{RECORD_SUFFIX}"
@@ -135,6 +159,7 @@ class RecordWriter:
         self._header_pending = False
         self._in_file = 0  # findings in the current file
         self._pid: int | None = None
+        self._forked_from: int | None = None
         self._started = 0.0
         self._exit_hook = False
         self._lock = _thread.allocate_lock()  # threading.Lock
@@ -222,6 +247,8 @@ class RecordWriter:
     def _new_process(self, pid: int) -> None:
         """The first record of this process, or the first after a fork: counts of its own
         (the ones a fork inherited are the parent's)."""
+        if self._pid is not None and self._pid != pid:
+            self._forked_from = self._pid
         self._pid = pid
         self._started = time.time()
         self.written = self.unwritten = 0
@@ -260,6 +287,8 @@ class RecordWriter:
                   "host": host_name(),
                   "program": os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0]
                   else "python",
+                  "runs": what_runs(), "parent_pid": os.getppid(),
+                  "forked_from": self._forked_from,
                   "python": ".".join(map(str, sys.version_info[:3])),
                   "started": self._started, **self.context}
         return (self._dumps(header, sort_keys=True, default=str) + "\n").encode("utf-8")

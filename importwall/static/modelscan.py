@@ -1,110 +1,44 @@
-"""What a pickled model would import and call, read from its
-opcodes without unpickling it (:mod:`importwall.static.pickleops`).
+"""What a model file would import and call when loaded, read without loading it.
 
-It reports training-only classes (a whole ``GridSearchCV`` pickled instead of its
-``best_estimator_``, a cross-validation splitter, any class whose module the policy denies)
-and globals that execute code (``os.system``, ``builtins.eval``, ``subprocess.*``, ...).
+Pickle streams are read from their opcodes (:mod:`importwall.static.pickleops`), and every
+global they reference is put in one of four classes by :mod:`importwall.static.classify`:
+known-safe (nothing to report), training-only (a ``GridSearchCV`` pickled instead of its
+``best_estimator_``, any class whose module the policy denies), dangerous (code execution,
+processes, network, files, import machinery) and unknown (everything else; a warning
+unless ``--strict`` or ``[models] unknown`` say otherwise).
 """
 
 from __future__ import annotations
 
 import os
-import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from importwall.findings import KIND_MODEL, Finding
 from importwall.policy import Policy
-from importwall.runtime.matcher import Matcher, PatternTrie
+from importwall.static.classify import Classifier
 
-if TYPE_CHECKING:  # the opcode reader is imported when a file is read, not with the CLI
-    from importwall.static.pickleops import Global, Reference
+if TYPE_CHECKING:  # the readers are imported when a file is read, not with the CLI
+    from importwall.static.modelfiles import Note, Stream
+    from importwall.static.pickleops import Reference
 
-# --------------------------------------------------------------------------- what is risky
+MODEL_SUFFIXES = (".pkl", ".pickle", ".joblib", ".jl", ".sav", ".dill", ".pt", ".pth",
+                  ".bin", ".ckpt", ".npy", ".npz", ".keras", ".h5", ".hdf5",
+                  ".safetensors", ".zip")
+"""What a folder is searched for; a file named on the command line is read whatever its
+name, by its first bytes."""
 
-_RUNS_CODE = "runs code when the file is unpickled"
-_SHELL = "runs a shell command or a program when the file is unpickled"
-_EXECUTES: dict[str, tuple[str, str]] = {
-    # pattern: (severity, why)
-    "os": ("error", "reaches the operating system (os.system, os.exec*, os.remove, ...) "
-           "when the file is unpickled"),
-    "posix": ("error", _SHELL),
-    "nt": ("error", _SHELL),
-    "subprocess": ("error", _SHELL),
-    "pty": ("error", _SHELL),
-    "asyncio.subprocess": ("error", _SHELL),
-    "platform.popen": ("error", _SHELL),
-    "runpy": ("error", _RUNS_CODE),
-    "code": ("error", _RUNS_CODE),
-    "codeop": ("error", _RUNS_CODE),
-    "ctypes": ("error", "calls native code when the file is unpickled"),
-    "importlib": ("error", "imports arbitrary modules when the file is unpickled"),
-    "pickle": ("error", "unpickles a nested payload that this scan cannot see"),
-    "_pickle": ("error", "unpickles a nested payload that this scan cannot see"),
-    "marshal": ("error", "loads code objects when the file is unpickled"),
-    "types.CodeType": ("error", _RUNS_CODE),
-    "types.FunctionType": ("error", _RUNS_CODE),
-    "shutil": ("error", "changes files when the file is unpickled"),
-    "socket": ("error", "opens network connections when the file is unpickled"),
-    "webbrowser": ("error", _SHELL),
-    "sys": ("error", "changes the interpreter when the file is unpickled"),
-    "pdb": ("error", _RUNS_CODE),
-    "timeit": ("error", _RUNS_CODE),
-    "builtins.eval": ("error", _RUNS_CODE),
-    "builtins.exec": ("error", _RUNS_CODE),
-    "builtins.compile": ("error", _RUNS_CODE),
-    "builtins.__import__": ("error", "imports arbitrary modules when the file is unpickled"),
-    "builtins.open": ("error", "opens files when the file is unpickled"),
-    "builtins.breakpoint": ("error", _RUNS_CODE),
-    "builtins.setattr": ("error", "rewrites attributes of live objects when unpickled"),
-    "builtins.delattr": ("error", "rewrites attributes of live objects when unpickled"),
-    "builtins.globals": ("error", _RUNS_CODE),
-    "builtins.getattr": ("warning", "can fetch any attribute (getattr(os, 'system')) when "
-                         "the file is unpickled; pickled bound methods use it too"),
-    "operator.attrgetter": ("warning", "can fetch any attribute when the file is unpickled"),
-    "operator.methodcaller": ("warning", "can call any method when the file is unpickled"),
-}
-for _name in ("eval", "exec", "compile", "__import__", "open", "getattr", "setattr",
-              "execfile", "apply", "input"):
-    _EXECUTES.setdefault(f"__builtin__.{_name}", ("error", _RUNS_CODE))
-_HARMLESS_OS = re.compile(r".*_result|terminal_size|_make_stat_result|_exit_status")
-
-_TRAINING_ONLY: dict[str, str] = {
-    "sklearn.model_selection": "cross-validation splitters and hyper-parameter searches are "
-                               "training-only",
-    "optuna": "hyper-parameter tuning is training-only",
-    "hyperopt": "hyper-parameter tuning is training-only",
-    "skopt": "hyper-parameter search is training-only",
-    "ray.tune": "hyper-parameter tuning is training-only",
-    "keras_tuner": "hyper-parameter tuning is training-only",
-}
-_SEARCH_CLASSES = re.compile(r".*SearchCV")
-
-
-def _trie(table: dict[str, Any]) -> PatternTrie[str]:
-    trie: PatternTrie[str] = PatternTrie()
-    for pattern in table:
-        trie.add(pattern, pattern)
-    return trie
-
-
-_EXECUTES_TRIE = _trie(_EXECUTES)
-_TRAINING_TRIE = _trie(_TRAINING_ONLY)
-
-
-def _most_specific(trie: PatternTrie[str], name: str) -> str | None:
-    found = trie.matches(name)
-    return max(found, key=lambda p: p.count(".")) if found else None
-
-
-MODEL_SUFFIXES = (".pkl", ".pickle", ".joblib", ".jl", ".sav", ".dill", ".pt", ".pth")
+_CODES = {"dangerous": "model-dangerous-global", "training-only": "model-training-class",
+          "unknown": "model-unknown-global"}
 
 
 class ModelScanner:
-    """Scans model files; ``policy`` (optional) adds the classes its ``[imports]`` deny."""
+    """Scans model files; ``policy`` (optional) adds the classes its ``[imports]`` deny as
+    training-only and its ``[models] allow`` as known-safe; ``strict`` makes an unknown
+    global an error."""
 
-    def __init__(self, policy: Policy | None = None) -> None:
-        self.matcher = Matcher.from_policy(policy) if policy is not None else None
+    def __init__(self, policy: Policy | None = None, *, strict: bool = False) -> None:
+        self.classifier = Classifier(policy, strict=strict)
 
     def scan(self, paths: Sequence[str]) -> list[Finding]:
         findings: list[Finding] = []
@@ -113,76 +47,108 @@ class ModelScanner:
         return findings
 
     def scan_file(self, path: str) -> list[Finding]:
-        from importwall.static.pickleops import read_model_file
+        from importwall.static.modelfiles import read_model_file
 
+        return self.scan_streams(read_model_file(path))
+
+    def scan_streams(self, streams: Iterable[Stream]) -> list[Finding]:
+        """The findings of streams :func:`importwall.static.modelfiles.read_model_file`
+        read."""
         findings: list[Finding] = []
-        for label, compression, references, error in read_model_file(path):
-            for reference in references.values():
-                finding = self._classify(label, compression, reference)
+        for stream in streams:
+            where = _Where(stream.file, stream.member, stream.compression)
+            for reference in stream.references.values():
+                finding = self._classify(where, reference)
                 if finding is not None:
                     findings.append(finding)
-            if error is not None:
-                findings.append(_finding(
-                    "model-unreadable", "error", label, label,
-                    f"{label}: cannot follow the pickle to its end ({error}); what comes "
-                    "after this point was not checked, so do not load it unchecked",
-                    label, compression, None))
+            for note in stream.notes:
+                findings.append(self._note(where, note))
+            if stream.error is not None:
+                checked = ("the globals before that point were checked, what comes after "
+                           "was not" if stream.references else "nothing in it was checked")
+                findings.append(where.finding(
+                    "model-unreadable", "error", where.label,
+                    f"{where.label} ({stream.format}): cannot be followed to its end "
+                    f"({stream.error}); {checked}, so do not load it unchecked", None,
+                    fix="re-export the model from its source; a file cut short, corrupted "
+                        "in transfer or in a format this scan does not read cannot be "
+                        "vouched for"))
         return findings
 
-    def _classify(self, label: str, compression: str,
-                  reference: Reference) -> Finding | None:
+    def _note(self, where: _Where, note: Note) -> Finding:
+        severity = note.severity
+        if note.code == "model-keras-custom-object":
+            module, _, name = note.subject.rpartition(".")
+            verdict = self.classifier.classify(module, name)
+            if verdict.severity is None:
+                severity = "info"  # a custom object the policy allows
+            elif verdict.kind in ("dangerous", "training-only") or verdict.refused:
+                severity = "error"
+        return where.finding(note.code, severity, note.subject, f"{note.message}; {note.fix}",
+                             None, fix=note.fix)
+
+    def _classify(self, where: _Where, reference: Reference) -> Finding | None:
         target = reference.target
+        label = where.label
         if isinstance(target, str):
             if target.startswith("<extension"):
-                return _finding("model-extension-code", "warning", target, label,
-                                f"{label} uses copyreg extension {target[1:-1]}, which "
-                                "the loading process maps to a global this scan cannot "
-                                "see", label, compression, reference)
-            return _finding("model-unresolved-global", "error", target, label,
-                            f"{label} computes the name of a global it imports; a normal "
-                            "pickler never does that", label, compression, reference)
+                return where.finding(
+                    "model-extension-code", "warning", target,
+                    f"{label} uses copyreg extension {target[1:-1]}, which the loading "
+                    "process maps to a global this scan cannot see", reference,
+                    fix="re-save the model with a pickler that has no extension registry")
+            return where.finding(
+                "model-unresolved-global", "error", target,
+                f"{label} computes the name of a global it imports{where.at(reference)}; "
+                "a normal pickler never does that", reference,
+                fix="do not load this file")
+        if reference.fully_resolved:
+            return None  # getattr(X, "name") with constants: X.name was recorded itself
         full = str(target)
-        executes = _most_specific(_EXECUTES_TRIE, full)
-        harmless_os = target.module in ("os", "posix", "nt") and \
-            _HARMLESS_OS.fullmatch(target.name) is not None
-        if executes is not None and not harmless_os:
-            severity, why = _EXECUTES[executes]
-            return _finding("model-executes-code", severity, full, label,
-                            f"{label} references {full}, which {why}", label, compression,
-                            reference, rule=f"built-in {executes!r}")
-        return self._training_only(target, label, compression, reference)
-
-    def _training_only(self, target: Global, label: str, compression: str,
-                       reference: Reference) -> Finding | None:
-        decision = self.matcher.decide(target.module) if self.matcher else None
-        denied = decision is not None and decision.denied
-        built_in = _most_specific(_TRAINING_TRIE, target.module)
-        if not denied and built_in is None:
+        verdict = self.classifier.classify(target.module, target.name)
+        if verdict.severity is None:
             return None
-        full = str(target)
-        if _SEARCH_CLASSES.fullmatch(target.name):
-            message = (f"{label} holds a whole {target.name} (the search, its splitter and "
-                       f"every candidate's results) instead of the model it found; save "
-                       f"search.best_estimator_ instead")
-        else:
-            message = f"{label} references {full}, which is training-only"
-        if denied and decision is not None:
-            return _finding("model-training-class", decision.rule.severity, full, label,
-                            message, label, compression, reference, rule=decision.label,
-                            reason=decision.rule.reason, source=decision.rule.source)
-        assert built_in is not None
-        return _finding("model-training-class", "error", full, label, message, label,
-                        compression, reference, rule=f"built-in {built_in!r}",
-                        reason=_TRAINING_ONLY[built_in])
+        via = f" (through {reference.via})" if reference.via else ""
+        message = f"{label} references {full}{via}{where.at(reference)}, which {verdict.why}"
+        if verdict.kind == "training-only":
+            message = f"{label}{where.at(reference)} {verdict.why}: {full}"
+        return where.finding(_CODES[verdict.kind], verdict.severity, full,
+                             f"{message}; {verdict.fix}", reference, fix=verdict.fix,
+                             model_class=verdict.kind, rule=verdict.rule,
+                             reason=verdict.reason, source=verdict.source)
 
 
-def _finding(code: str, severity: str, subject: str, label: str, message: str, file: str,
-             compression: str, reference: Reference | None, **extra: Any) -> Finding:
-    details: dict[str, Any] = {"file": file, "compression": compression or None}
-    if reference is not None:
-        details.update(offset=reference.offset, count=reference.count)
-    return Finding(kind=KIND_MODEL, code=code, severity=severity, subject=subject,
-                   message=message, details=details, pid=0, **extra)  # read, not run
+class _Where:
+    """One pickle stream: the file, the archive member it is in, its compression."""
+
+    def __init__(self, file: str, member: str | None, compression: str) -> None:
+        self.file = file
+        self.member = member
+        self.compression = compression
+        self.label = f"{file}!{member}" if member else file
+
+    @staticmethod
+    def at(reference: Reference | None) -> str:
+        if reference is None or reference.offset is None:
+            return ""
+        return f" at byte {reference.offset}"
+
+    def finding(self, code: str, severity: str, subject: str, message: str,
+                reference: Reference | None, *, fix: str, model_class: str | None = None,
+                rule: str | None = None, reason: str | None = None,
+                source: str | None = None) -> Finding:
+        details: dict[str, Any] = {"file": self.label, "path": self.file,
+                                   "member": self.member,
+                                   "compression": self.compression or None, "fix": fix}
+        if model_class is not None:
+            details["class"] = model_class
+        if reference is not None:
+            details.update(offset=reference.offset, count=reference.count)
+            if reference.via:
+                details["via"] = reference.via
+        return Finding(kind=KIND_MODEL, code=code, severity=severity, subject=subject,
+                       message=message, details=details, rule=rule, reason=reason,
+                       source=source, pid=0)  # read, not run
 
 
 def model_files(paths: Sequence[str]) -> Iterator[str]:

@@ -25,7 +25,7 @@ import re
 import warnings
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any, cast
 
@@ -78,11 +78,35 @@ class PickleError(Exception):
 
 @dataclass
 class Reference:
-    """A global referenced by a pickle: where first, and how often."""
+    """A global referenced by a pickle: where first, and how often.
+
+    For a resolver (``getattr``, numpy's ufunc helper: callables that fetch a global by
+    name), ``calls`` counts the times the pickle calls it and ``resolved`` those whose
+    arguments were constants, so that the global they fetch was recorded in its place
+    (with ``via`` naming the resolver)."""
 
     target: Global | str
     offset: int | None
     count: int = 1
+    calls: int = 0
+    resolved: int = 0
+    via: str | None = None
+
+    @property
+    def fully_resolved(self) -> bool:
+        """Every call of this resolver fetched a global the scan recorded."""
+        return self.calls > 0 and self.calls == self.resolved
+
+
+NESTED_READER: Callable[[str], Iterator[Any]] | None = None
+"""How a model file held as bytes inside a pickle is read (set by
+:mod:`importwall.static.modelfiles`, which reads every format, when it is imported)."""
+
+_GETATTR = frozenset({"builtins.getattr", "__builtin__.getattr"})
+_BY_NAME = frozenset({"numpy.core._ufunc_reconstruct", "numpy._core._ufunc_reconstruct"})
+_NESTED_MODEL = frozenset({"torch.storage._load_from_bytes"})
+RESOLVERS = _GETATTR | _BY_NAME | _NESTED_MODEL
+"""Globals whose calls the scan resolves when their arguments are constants."""
 
 
 _JOBLIB_WRAPPERS = ("joblib.numpy_pickle.NumpyArrayWrapper",
@@ -123,12 +147,43 @@ class PickleMachine:
             raise PickleError("stack underflow")
         return self.stack[-1]
 
-    def _refer(self, target: Global | str, offset: int | None) -> None:
+    def _refer(self, target: Global | str, offset: int | None,
+               via: str | None = None) -> None:
         key = str(target)
         if key in self.references:
             self.references[key].count += 1
         else:
-            self.references[key] = Reference(target, offset)
+            self.references[key] = Reference(target, offset, via=via)
+
+    def _resolve(self, function: Global, args: Any, offset: int | None) -> Any:
+        """A call of a resolver: the global it fetches when its arguments are constants
+        (recorded like any other), else None."""
+        reference = self.references.get(str(function))
+        if reference is None:  # pragma: no cover - every Global on the stack was recorded
+            return None
+        reference.calls += 1
+        found: Global | None = None
+        if not isinstance(args, tuple):
+            return None
+        if str(function) in _GETATTR and len(args) == 2 and isinstance(args[1], str):
+            owner = args[0].cls if isinstance(args[0], _Object) else args[0]
+            if isinstance(owner, Global):
+                found = Global(owner.module, f"{owner.name}.{args[1]}")
+        elif str(function) in _BY_NAME and len(args) == 2 \
+                and all(isinstance(a, str) for a in args):
+            found = Global(args[0], args[1])
+        elif str(function) in _NESTED_MODEL and len(args) == 1 \
+                and isinstance(args[0], (bytes, bytearray, Span)):
+            # pickle.dumps(tensor): torch.load of a whole torch.save file held as bytes.
+            if not self._read_nested(args[0], str(function), offset):
+                return None
+            reference.resolved += 1
+            return UNKNOWN
+        if found is None:
+            return None
+        reference.resolved += 1
+        self._refer(found, offset, via=str(function))
+        return found
 
     def _global(self, module: Any, name: Any, offset: int | None) -> Any:
         if not isinstance(module, str) or not isinstance(name, str):
@@ -137,6 +192,55 @@ class PickleMachine:
         found = Global(module, name)
         self._refer(found, offset)
         return found
+
+    def _read_nested(self, data: bytes | bytearray | Span, via: str,
+                     offset: int | None) -> bool:
+        """Record the globals of model file ``data`` (bytes a call loads, at ``offset``;
+        a :class:`Span` of this stream when they were skipped) as this pickle's; False
+        when it cannot be followed to its end."""
+        import os
+        import tempfile
+
+        if NESTED_READER is None:  # pragma: no cover - set when modelfiles is imported
+            return False
+        read_model_file = NESTED_READER
+        with tempfile.TemporaryDirectory(prefix="importwall-nested-") as folder:
+            path = os.path.join(folder, "nested")
+            with open(path, "wb") as handle:
+                if isinstance(data, Span):
+                    if not self._copy_span(data, handle):
+                        return False
+                else:
+                    handle.write(data)
+            complete = True
+            for stream in read_model_file(path):
+                complete = complete and stream.error is None and not stream.notes
+                for key, found in stream.references.items():
+                    if key in self.references:
+                        self.references[key].count += found.count
+                    else:
+                        found.via = found.via or via
+                        found.offset = offset  # where this pickle loads the nested file
+                        self.references[key] = found
+        return complete
+
+    def _copy_span(self, span: Span, out: IO[bytes]) -> bool:
+        raw = self.stream
+        if not isinstance(raw, (io.BufferedReader, io.BytesIO)) or not raw.seekable():
+            return False  # a compressed or archived stream: it cannot be read again
+        here = raw.tell()
+        try:
+            raw.seek(span.offset)
+            left = span.size
+            while left > 0:
+                chunk = raw.read(min(left, _CHUNK))
+                if not chunk:
+                    return False
+                out.write(chunk)
+                left -= len(chunk)
+        finally:
+            raw.seek(here)
+        return True
 
     # -- the loop
 
@@ -148,18 +252,34 @@ class PickleMachine:
             self._run()
 
     def _run(self) -> None:
-        chunked = cast(IO[bytes], _Chunked(self.stream))  # genops reads, readlines, tells
-        for opcode, arg, offset in pickletools.genops(chunked):
-            handler = getattr(self, f"_op_{opcode.name}", None)
+        # pickletools' opcode table and argument readers, but a loop of our own: a large
+        # bytes or string payload (array data) is skipped, not read into memory, and each
+        # opcode goes straight to its handler.
+        stream = cast(IO[bytes], _Chunked(self.stream))
+        read, tell = stream.read, stream.tell
+        handlers = self._handlers()
+        while True:
+            offset = tell()
+            code = read(1)
+            entry = handlers.get(code)
+            if entry is None:
+                if not code:
+                    raise PickleError("the pickle ends without STOP")
+                raise PickleError(f"at position {offset}, opcode {code!r} unknown")
+            name, reader, handler = entry
+            arg = reader(stream) if reader is not None else None
             if handler is not None:
                 handler(arg, offset)
-            elif opcode.name in _PUSHES_ARG:
+            elif name in _PUSHES_ARG:
                 self.stack.append(arg)
-            elif opcode.name not in _IGNORED:
-                raise PickleError(f"opcode {opcode.name} is not understood")
-            if opcode.name == "STOP":
+            elif name not in _IGNORED:
+                raise PickleError(f"opcode {name} is not understood")
+            if name == "STOP":
                 return
-        raise PickleError("the pickle ends without STOP")
+
+    def _handlers(self) -> dict[bytes, tuple[str, Any, Any]]:
+        return {code: (name, reader, getattr(self, f"_op_{name}", None))
+                for code, (name, reader) in _OPCODES.items()}
 
     def _op_NONE(self, arg: Any, offset: int | None) -> None:
         self.stack.append(None)
@@ -287,7 +407,19 @@ class PickleMachine:
 
     def _op_REDUCE(self, arg: Any, offset: int | None) -> None:
         args = self._pop()
-        self.stack.append(_Object(self._pop(), args))
+        function = self._pop()
+        if isinstance(function, Global) and str(function) == "_codecs.encode" \
+                and isinstance(args, tuple) and len(args) == 2 \
+                and isinstance(args[0], str) and args[1] == "latin1":
+            # Protocols 0-2 write bytes as _codecs.encode(text, "latin1"): a constant.
+            self.stack.append(args[0].encode("latin1", "replace"))
+            return
+        if isinstance(function, Global) and str(function) in RESOLVERS:
+            found = self._resolve(function, args, offset)
+            if found is not None:
+                self.stack.append(found)
+                return
+        self.stack.append(_Object(function, args))
 
     def _op_NEWOBJ(self, arg: Any, offset: int | None) -> None:
         args = self._pop()
@@ -350,6 +482,77 @@ class PickleMachine:
             if not chunk:
                 raise PickleError("the file ends inside a joblib array")
             size -= len(chunk)
+
+
+LARGE_PAYLOAD = 1 << 16
+"""Bytes and strings longer than this are skipped where the stream allows, never kept."""
+
+
+class Span:
+    """A payload the scan skipped: ``size`` bytes at ``offset`` of the stream."""
+
+    __slots__ = ("offset", "size")
+
+    def __init__(self, offset: int, size: int) -> None:
+        self.offset = offset
+        self.size = size
+
+    def __repr__(self) -> str:
+        return f"<{self.size} bytes at {self.offset}>"
+
+
+def _skipping(width: int, kind: str, text: bool) -> Any:
+    """A reader for a payload with a ``width``-byte little-endian length: up to
+    :data:`LARGE_PAYLOAD` read as pickletools reads it, beyond it skipped (a
+    :class:`Span`)."""
+
+    def reader(stream: Any) -> Any:
+        head = stream.read(width)
+        if len(head) != width:
+            raise PickleError(f"not enough data in the stream to read a {kind} length")
+        size = int.from_bytes(head, "little")
+        if size <= LARGE_PAYLOAD:
+            data = stream.read(size)
+            if len(data) != size:
+                raise PickleError(f"expected {size} bytes in a {kind}, but only {len(data)} "
+                                  "remain")
+            return data.decode("utf-8", "surrogatepass") if text else data
+        return _skip_payload(stream, size, kind)
+
+    return reader
+
+
+def _skip_payload(stream: Any, size: int, kind: str) -> Span:
+    at = stream.tell()
+    raw = stream.raw_stream
+    if isinstance(raw, (io.BufferedReader, io.BytesIO)) and raw.seekable():
+        end = raw.seek(0, io.SEEK_END)
+        raw.seek(at)
+        if at + size > end:
+            raise PickleError(f"expected {size} bytes in a {kind}, but only {end - at} "
+                              "remain")
+        raw.seek(at + size)
+        return Span(at, size)
+    left = size
+    while left > 0:
+        chunk = stream.read(min(left, _CHUNK))
+        if not chunk:
+            raise PickleError(f"expected {size} bytes in a {kind}, but only "
+                              f"{size - left} remain")
+        left -= len(chunk)
+    return Span(at, size)
+
+
+_SKIPPING_READERS = {
+    "bytes4": _skipping(4, "bytes4", False), "bytes8": _skipping(8, "bytes8", False),
+    "bytearray8": _skipping(8, "bytearray8", False),
+    "unicodestring4": _skipping(4, "unicodestring4", True),
+    "unicodestring8": _skipping(8, "unicodestring8", True),
+}
+_OPCODES: dict[bytes, tuple[str, Any]] = {
+    op.code.encode("latin-1"): (op.name, None if op.arg is None else
+                                _SKIPPING_READERS.get(op.arg.name, op.arg.reader))
+    for op in pickletools.opcodes}
 
 
 _PUSHES_ARG = frozenset({
@@ -451,6 +654,7 @@ class _Chunked:
 
     def __init__(self, stream: IO[bytes]) -> None:
         self._stream = stream
+        self.raw_stream = stream
         self.readline = stream.readline
         self.tell = stream.tell
 
@@ -484,6 +688,11 @@ class _Counting:
         self._position += len(data)
         return data
 
+    def readinto(self, buffer: Any) -> int:
+        size = self._stream.readinto(buffer)  # type: ignore[attr-defined]
+        self._position += size
+        return size  # type: ignore[no-any-return]
+
     def tell(self) -> int:
         return self._position
 
@@ -498,27 +707,6 @@ class _Counting:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-
-
-def open_compressed(path: str, head: bytes) -> tuple[IO[bytes], str]:
-    """The pickle stream inside ``path`` and the compression it was found under."""
-    if head.startswith(b"\x1f\x8b"):
-        return cast(IO[bytes], gzip.open(path, "rb")), "gzip"
-    if head.startswith(b"BZh"):
-        return bz2.open(path, "rb"), "bz2"
-    if head.startswith((b"\xfd7zXZ", b"\x5d\x00")):
-        return lzma.open(path, "rb"), "lzma"
-    if head.startswith(b"\x04\x22\x4d\x18"):
-        try:
-            import lz4.frame  # type: ignore[import-not-found,import-untyped,unused-ignore]
-        except ImportError:
-            raise PickleError("lz4-compressed: install the lz4 package to scan it") from None
-        return lz4.frame.open(path, "rb"), "lz4"  # type: ignore[no-any-return,unused-ignore]
-    if head.startswith(b"x"):
-        raw = open(path, "rb")  # noqa: SIM115 - owned by the reader, closed with it
-        reader = io.BufferedReader(_ZlibReader(raw))
-        return _Counting(reader), "zlib"  # type: ignore[return-value]
-    return open(path, "rb"), ""
 
 
 def read_references(stream: IO[bytes], references: dict[str, Reference]) -> None:
@@ -538,65 +726,26 @@ _READ_ERRORS = (PickleError, ValueError, EOFError, OSError, zlib.error, lzma.LZM
                 RuntimeError)
 
 
-def references_of(path: str) -> dict[str, Reference]:
-    """Every global the pickle streams in ``path`` reference, decompressed and joblib's
-    array payloads skipped as :class:`ModelScanner` does. Raises :class:`PickleError`
-    when a stream cannot be followed to its end."""
-    merged: dict[str, Reference] = {}
-    for label, _, references, error in read_model_file(path):
-        if error is not None:
-            raise PickleError(f"{label}: {error}")
-        merged.update(references)
-    return merged
-
-
-StreamReferences = tuple[str, str, dict[str, Reference], str | None]
-
-
-def read_model_file(path: str) -> Iterator[StreamReferences]:
-    """(label, compression, references, error) per pickle stream in ``path``: one for a
-    pickle or joblib file, one per ``.pkl`` member of a zip archive."""
-    try:
-        with open(path, "rb") as handle:
-            head = handle.read(8)
-    except OSError as error:
-        yield path, "", {}, error.strerror or str(error)
-        return
-    if head.startswith(b"PK\x03\x04"):
-        yield from _read_zip(path)
-        return
-    references: dict[str, Reference] = {}
-    compression = ""
-    try:
-        stream, compression = open_compressed(path, head)
-        with stream:
-            read_references(stream, references)
-    except _READ_ERRORS as error:
-        yield path, compression, references, _describe(error)
-        return
-    yield path, compression, references, None
-
-
-def _read_zip(path: str) -> Iterator[StreamReferences]:
-    try:
-        archive = zipfile.ZipFile(path)
-    except _READ_ERRORS as error:  # a member name that is not UTF-8: a ValueError
-        yield path, "zip", {}, _describe(error)
-        return
-    with archive:
-        members = [m for m in archive.namelist() if m.endswith((".pkl", ".pickle"))]
-        if not members:
-            yield path, "zip", {}, "a zip archive without .pkl members"
-        for member in members:
-            references: dict[str, Reference] = {}
-            label = f"{path}!{member}"
-            try:
-                with archive.open(member) as stream:
-                    read_references(stream, references)
-            except _READ_ERRORS as error:
-                yield label, "zip", references, _describe(error)
-                continue
-            yield label, "zip", references, None
+def open_compressed_stream(raw: IO[bytes]) -> tuple[IO[bytes], str]:
+    """The pickle stream inside compressed stream ``raw`` (which needs ``peek``) and the
+    compression it was found under."""
+    head = raw.peek(8)[:8]  # type: ignore[attr-defined]
+    if head.startswith(b"\x1f\x8b"):
+        return cast(IO[bytes], gzip.GzipFile(fileobj=raw, mode="rb")), "gzip"
+    if head.startswith(b"BZh"):
+        return cast(IO[bytes], bz2.BZ2File(raw)), "bz2"
+    if head.startswith((b"\xfd7zXZ", b"\x5d\x00")):
+        return cast(IO[bytes], lzma.LZMAFile(raw)), "lzma"
+    if head.startswith(b"\x04\x22\x4d\x18"):
+        try:
+            import lz4.frame  # type: ignore[import-not-found,import-untyped,unused-ignore]
+        except ImportError:
+            raise PickleError("lz4-compressed: install the lz4 package to scan it") from None
+        return lz4.frame.open(raw, "rb"), "lz4"  # type: ignore[no-any-return,unused-ignore]
+    if head.startswith(b"x"):
+        reader = io.BufferedReader(_ZlibReader(raw))
+        return _Counting(reader), "zlib"  # type: ignore[return-value]
+    return raw, ""
 
 
 def _describe(error: BaseException) -> str:

@@ -131,7 +131,10 @@ def _follow_line(event: ProcessInfo | Finding, fmt: str) -> str:
         return json.dumps(record, sort_keys=True)
     if isinstance(event, ProcessInfo):
         when = time.strftime("%H:%M:%S", time.localtime(event.started))
-        return (f"{when}  process  {event.host}:{event.pid}  {event.program or 'python'}  "
+        family = (f"  forked from {event.forked_from}" if event.forked_from is not None
+                  else f"  parent {event.parent_pid}" if event.parent_pid is not None else "")
+        runs = event.runs or event.program or "python"
+        return (f"{when}  process  {event.host}:{event.pid}  {runs}{family}  "
                 f"mode={event.mode or '?'}  policy={event.policy or '?'}")
     when = time.strftime("%H:%M:%S", time.localtime(event.timestamp))
     return (f"{when}  {event.severity.upper():<7}  {event.code}  {event.subject}  "

@@ -1,7 +1,9 @@
 """SARIF 2.1.0, for code-scanning tools: each finding is a result located at its import
 site (the innermost frame of the import chain), with the whole chain as a code flow, so
 the tool shows it on the line that did the import. Findings without a chain (environment,
-distributions) are located at the policy rule that decided them."""
+distributions) are located at the policy rule that decided them; model findings at the
+model file (and the byte offset of the opcode), with the archive member, class and fix
+as properties."""
 
 from __future__ import annotations
 
@@ -75,6 +77,10 @@ def _result(item: ReportItem, identifier: str, index: int, root: str) -> dict[st
     }
     site = item.site
     location = _location(site[0], site[1], root) if site else None
+    if finding.kind == "model" and finding.details.get("path"):
+        location = _model_location(finding.details, root)
+        result["properties"].update({key: finding.details[key] for key in (
+            "member", "offset", "class", "fix", "via") if finding.details.get(key) is not None})
     if location is not None:
         result["locations"] = [location]
     flow = [step for step in (_flow_step(frame.file, frame.line, frame.module, root)
@@ -104,6 +110,21 @@ def _location(file: str, line: int, root: str) -> dict[str, Any] | None:
         artifact = {"uri": pathlib.Path(file).as_uri()}
     return {"physicalLocation": {"artifactLocation": artifact,
                                  "region": {"startLine": max(int(line), 1)}}}
+
+
+def _model_location(details: dict[str, Any], root: str) -> dict[str, Any] | None:
+    """A model file, at the byte offset of the opcode when it is the file's own (inside an
+    archive member, the member is a property: SARIF has no way to point inside it)."""
+    location = _location(str(details["path"]), 1, root)
+    if location is None:
+        return None
+    physical = location["physicalLocation"]
+    offset = details.get("offset")
+    if details.get("member") is None and isinstance(offset, int):
+        physical["region"] = {"byteOffset": offset}
+    else:
+        del physical["region"]
+    return location
 
 
 def _directory_uri(root: str) -> str:
