@@ -307,3 +307,34 @@ print(sorted(f.code for f in fw.findings))
     assert result.returncode == 0, result.output
     assert result.stdout.splitlines() == ["imported 1", "['import-warned', 'internal-error']"]
     assert "ImportWallWarning: import of 'tuner' warned by __main__" in result.stderr
+
+
+def test_submodules_below_a_package_no_rule_reaches_pass_and_deeper_rules_still_block(
+        project) -> None:
+    """The finder lets a module through with one set lookup when no rule reaches below its
+    package; a package with a deeper rule (a glob segment, ``*.name``) is judged in full."""
+    project.write({
+        "svc/__init__.py": "", "svc/api/__init__.py": "", "svc/api/handlers.py": "",
+        "svc/api/secret.py": "", "svc/util/__init__.py": "", "svc/util/text.py": "",
+        "svc/util/conftest.py": "", "svc/util/secret.py": "", "svc/conftest.py": "",
+    })
+    project.policy('version = 1\n[imports]\n'
+                   'deny = ["svc.*.secret", "*.conftest"]\n')
+    result = project.run(activate() + """
+import svc.api.handlers, svc.util.text
+for name in ("svc.api.secret", "svc.util.secret", "svc.conftest", "svc.util.conftest"):
+    try:
+        __import__(name)
+    except importwall.ForbiddenImportError as error:
+        print("BLOCKED", error.module)
+    else:
+        print("ALLOWED", name)
+matcher = fw.matcher
+print(sorted(name for name in matcher.allowed_below if name.startswith("svc")))
+""")
+    assert result.returncode == 0, result.output
+    assert result.stdout.splitlines() == [
+        "BLOCKED svc.api.secret", "BLOCKED svc.util.secret", "BLOCKED svc.conftest",
+        "ALLOWED svc.util.conftest",
+        # not svc, svc.api, svc.util: "svc.*.secret" reaches below each
+        "['svc.api.handlers', 'svc.util.conftest', 'svc.util.text']"]

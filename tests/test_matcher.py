@@ -147,3 +147,61 @@ def test_pattern_trie_reports_every_covering_pattern() -> None:
     assert sorted(trie.matches("a.b.c.d")) == ["a", "a.*", "a.b", "a.b.c"]
     assert trie.matches("xyz") == ["x*"]
     assert trie.matches("b") == []
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    rules=st.lists(
+        st.tuples(st.lists(PATTERN_SEGMENTS, min_size=1, max_size=3).map(".".join),
+                  st.sampled_from(["deny", "allow"]), st.integers(0, 2)),
+        max_size=12),
+    names=st.lists(st.lists(SEGMENTS, min_size=1, max_size=5).map(".".join), max_size=12),
+    parents_first=st.booleans(),
+)
+def test_decisions_stepped_from_a_parent_agree_with_the_reference(
+        rules, names, parents_first) -> None:
+    """Each decision starts from its parent's walk (made first when missing): the order
+    in which names are decided, parents before children as imports go or not, changes no
+    verdict, and every name below one in ``allowed_below`` is allowed."""
+    m = Matcher(deny=[rule(p, prec) for p, kind, prec in rules if kind == "deny"],
+                allow=[rule(p, prec) for p, kind, prec in rules if kind == "allow"])
+    if parents_first:
+        names = [".".join(name.split(".")[:depth]) for name in names
+                 for depth in range(1, name.count(".") + 2)]
+    for name in names:
+        assert verdict(m, name) == reference(name, rules), (name, rules)
+    for name in sorted(m.allowed_below):
+        for below in (f"{name}.a", f"{name}.ab.b", f"{name}.abc.ba.a"):
+            assert reference(below, rules) != "deny", (name, below, rules)
+            assert reference(below, rules) == reference(name, rules), (name, below, rules)
+
+
+def test_only_a_package_that_no_rule_reaches_below_lets_its_submodules_through() -> None:
+    m = Matcher(deny=[rule("*.conftest"), rule("app.*.secret"), rule("ray")],
+                allow=[rule("ray.serve")])
+    for name in ("app", "app.api", "app.api.secret", "app.api.handlers", "lib", "lib.util",
+                 "ray", "ray.serve", "ray.tune"):
+        m.decide(name)
+    assert verdict(m, "app.api.secret") == "deny"
+    assert verdict(m, "app.api.handlers.conftest") is None  # "*.conftest" is depth 2 only
+    assert verdict(m, "lib.conftest") == "deny"
+    # app: "*.conftest" and "app.*.secret" reach deeper; app.api: ".secret" does
+    assert {"app", "app.api", "lib", "ray"}.isdisjoint(m.allowed_below)
+    # nothing reaches below these, and they are not denied
+    assert {"app.api.handlers", "lib.util", "ray.serve"} <= m.allowed_below
+    assert "ray.tune" not in m.allowed_below  # denied: its submodules must be judged
+    assert verdict(m, "ray.tune.search") == "deny"
+    # decided from a parent that was not decided first
+    fresh = Matcher(deny=[rule("app.*.secret")])
+    assert verdict(fresh, "app.api.secret.keys") == "deny"
+    assert verdict(fresh, "app.api.other") is None
+    assert "app.api.other" in fresh.allowed_below
+
+
+def test_rules_added_for_distributions_replace_earlier_decisions() -> None:
+    m = Matcher(deny=[rule("other")])
+    assert verdict(m, "google.cloud.bigquery") is None
+    assert "google.cloud.bigquery" in m.allowed_below
+    m._add_distributions([rule("google-cloud-bigquery")], lambda _: ["google.cloud.bigquery"])
+    assert not m.allowed_below
+    assert verdict(m, "google.cloud.bigquery.table") == "deny"

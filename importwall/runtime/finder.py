@@ -114,6 +114,8 @@ class Firewall:
     def find_spec(self, fullname: str, path: Sequence[str] | None = None,
                   target: ModuleType | None = None) -> ModuleSpec | None:
         try:
+            if fullname.rpartition(".")[0] in self.matcher.allowed_below:
+                return None  # no rule reaches below the package: no call, no lookup
             decision = self.matcher.decide(fullname)
             if decision is None or not decision.denied or _is_availability_probe():
                 return None

@@ -213,6 +213,8 @@ class Decision:
 # beats allow); kind and index name the rule (see ``_KINDS``), so the trie is plain data
 # and each Decision is made the first time its rule decides a name.
 _Entry = tuple[tuple["Score", int, int], int, int]
+if TYPE_CHECKING:
+    _Known = tuple[Decision | None, _Entry | None, list[list[Any]]]
 _KINDS = ((DENY, "deny"), (ALLOW, "allow"), (DENY, "deny_distributions"))
 _DENY, _ALLOW, _DISTRIBUTION = range(3)
 COMPILED_FORMAT = 1
@@ -239,7 +241,17 @@ class Matcher:
             list(deny), list(allow), [])
         self._exception_list = list(exceptions)
         self._decisions: dict[tuple[int, int], Decision] = {}
-        self._cache: dict[str, Decision | None] = {}
+        # Per decided name: (decision, best entry, frontier), the frontier being the nodes
+        # the walk reached that have children. A module's parent is nearly always decided
+        # before it (the import system imports packages first), so deciding a name is one
+        # step from its parent's walk, and none at all when that frontier is empty (no rule
+        # can match deeper; the name shares its parent's tuple): the common case, the
+        # thousands of first-party modules no rule names.
+        self._known: dict[str, _Known] = {}
+        self.allowed_below: set[str] = set()
+        """Decided names under which every module is allowed: no rule matches deeper and
+        the name itself is not denied. The firewall lets their submodules through without
+        asking :meth:`decide` (a set lookup instead of a call, on every import)."""
         self._rules: PatternTrie[_Entry]
         self._exceptions: PatternTrie[tuple[list[Any], int]]
         if _compiled is not None:  # from the compiled-policy cache: already a trie
@@ -282,6 +294,12 @@ class Matcher:
                 added.append(Rule(module, rule.reason, rule.severity, rule.source,
                                   rule.precedence, {"distribution": rule.pattern}))
                 self._add(added[-1], _DISTRIBUTION, len(added) - 1)
+        self.forget()  # decisions made before these rules existed
+
+    def forget(self) -> None:
+        """Drop every decision kept (the next lookups walk the trie again)."""
+        self._known.clear()
+        self.allowed_below.clear()
 
     @classmethod
     def from_policy(cls, policy: Policy,
@@ -328,17 +346,74 @@ class Matcher:
 
     def decide(self, name: str) -> Decision | None:
         """The most specific rule covering ``name``, or ``None`` when no rule does."""
-        try:
-            return self._cache[name]
-        except KeyError:
-            pass
-        best: _Entry | None = None
-        for entry in self._rules.matches(name):
-            if best is None or entry[0] > best[0]:
-                best = entry
-        decision = self._decision(best[1], best[2]) if best is not None else None
-        self._cache[name] = decision
-        return decision
+        known = self._known
+        state = known.get(name)
+        if state is None:
+            head, dot, _ = name.rpartition(".")  # one call: cheaper than rfind and a slice
+            parent = known.get(head) if dot else None
+            if parent is not None and not parent[2]:
+                # Nothing deeper than the parent can match: the parent's decision is this
+                # one's (the common case: a module of a package no rule names inside).
+                known[name] = parent
+                if head in self.allowed_below:
+                    self.allowed_below.add(name)
+                return parent[0]
+            state = self._settle(name)
+        return state[0]
+
+    def _settle(self, name: str) -> _Known:
+        """Decide ``name`` and each of its undecided parents, outermost first, each one
+        step from its parent's walk (a top-level name walks from the root)."""
+        known = self._known
+        undecided = [name]
+        state: _Known | None = None
+        head = name
+        while True:
+            head, dot, _ = head.rpartition(".")
+            if not dot:
+                break
+            state = known.get(head)
+            if state is not None:
+                break
+            undecided.append(head)
+        for current in reversed(undecided):
+            if state is None:
+                best, frontier = self._walk((current,), None, [self._rules.root])
+            elif not state[2]:
+                best, frontier = state[1], state[2]
+            else:
+                best, frontier = self._walk((current.rpartition(".")[2],), state[1],
+                                            state[2])
+            decision = self._decision(best[1], best[2]) if best is not None else None
+            state = known[current] = (decision, best, frontier)
+            if not frontier and (decision is None or not decision.denied):
+                self.allowed_below.add(current)
+        assert state is not None  # undecided holds at least name
+        return state
+
+    @staticmethod
+    def _walk(segments: Iterable[str], best: _Entry | None,
+              frontier: list[list[Any]]) -> tuple[_Entry | None, list[list[Any]]]:
+        """``best`` and ``frontier`` stepped through ``segments``: the most specific entry
+        of what :meth:`PatternTrie.matches` finds, and the nodes reached that have
+        children (none: no longer name can match more)."""
+        for segment in segments:
+            reached: list[list[Any]] = []
+            for node in frontier:
+                _step(node, segment, reached)
+            frontier = []
+            for node in reached:
+                entries = node[_ENTRIES]
+                if entries is not None:
+                    for entry in entries:
+                        if best is None or entry[0] > best[0]:
+                            best = entry
+                if (node[_LITERAL] is not None or node[_PREFIX] is not None
+                        or node[_STAR] is not None or node[_GLOBS] is not None):
+                    frontier.append(node)
+            if not frontier:
+                break
+        return best, frontier
 
     def exception_for(self, name: str, importer: str | None) -> ImportException | None:
         """The importer-aware exception that lets ``importer`` import ``name``, if any."""
