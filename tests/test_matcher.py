@@ -125,12 +125,16 @@ def reference(name: str, rules: list[tuple[str, str, int]]) -> str | None:
     return None if best is None else best[1]
 
 
+# (pattern, "deny" | "allow", precedence) triples, as the brute-force reference takes them
+RULES = st.lists(
+    st.tuples(st.lists(PATTERN_SEGMENTS, min_size=1, max_size=3).map(".".join),
+              st.sampled_from(["deny", "allow"]), st.integers(0, 2)),
+    max_size=12)
+
+
 @settings(max_examples=300, deadline=None)
 @given(
-    rules=st.lists(
-        st.tuples(st.lists(PATTERN_SEGMENTS, min_size=1, max_size=3).map(".".join),
-                  st.sampled_from(["deny", "allow"]), st.integers(0, 2)),
-        max_size=12),
+    rules=RULES,
     names=st.lists(st.lists(SEGMENTS, min_size=1, max_size=4).map(".".join), max_size=10),
 )
 def test_matcher_agrees_with_a_brute_force_reference(rules, names) -> None:
@@ -151,10 +155,7 @@ def test_pattern_trie_reports_every_covering_pattern() -> None:
 
 @settings(max_examples=300, deadline=None)
 @given(
-    rules=st.lists(
-        st.tuples(st.lists(PATTERN_SEGMENTS, min_size=1, max_size=3).map(".".join),
-                  st.sampled_from(["deny", "allow"]), st.integers(0, 2)),
-        max_size=12),
+    rules=RULES,
     names=st.lists(st.lists(SEGMENTS, min_size=1, max_size=5).map(".".join), max_size=12),
     parents_first=st.booleans(),
 )
