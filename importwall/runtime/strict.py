@@ -566,7 +566,7 @@ def _locate(name: str, entries: list[str] | None) -> list[tuple[str, bool]]:
             if loaded is not None and spec is None:
                 raise ValueError(f"{parts[0]}.__spec__ is None")
         else:
-            spec = _frozen_importlib._find_spec(parts[0], None)
+            spec = _frozen_importlib._find_spec(parts[0], None)  # type: ignore[attr-defined]
         for depth in range(2, len(parts) + 1):
             if spec is None or not spec.submodule_search_locations:
                 return []
