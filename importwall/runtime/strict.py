@@ -546,27 +546,15 @@ def _submodule(root: str, rest: list[str]) -> str:
 def _locate(name: str, entries: list[str] | None) -> list[tuple[str, bool]]:
     """Where module ``name`` lives, without importing it or its parents: (real path,
     whether a folder). ``entries``: search only these ``sys.path`` folders."""
-    # importlib.util.find_spec and importlib.machinery.PathFinder, from the frozen modules
-    # they come from: importlib.util imports contextlib, functools, types and warnings,
-    # and this runs at activation of every strict policy.
-    import _frozen_importlib
-    from _frozen_importlib_external import PathFinder
+    from importlib.machinery import PathFinder
+    from importlib.util import find_spec
 
     parts = name.split(".")
     try:
-        # What importlib.util.find_spec does for a top-level name: the loaded module's
-        # __spec__ (ValueError when it has none), else a search of sys.meta_path that
-        # imports nothing and asks the program's own meta-path finders (editable
-        # installs).
-        if entries is not None:
-            spec = PathFinder.find_spec(parts[0], entries)
-        elif parts[0] in sys.modules:
-            loaded = sys.modules[parts[0]]
-            spec = None if loaded is None else loaded.__spec__
-            if loaded is not None and spec is None:
-                raise ValueError(f"{parts[0]}.__spec__ is None")
-        else:
-            spec = _frozen_importlib._find_spec(parts[0], None)  # type: ignore[attr-defined]
+        # find_spec of a top-level name imports nothing; it also asks the program's own
+        # meta-path finders (editable installs).
+        spec = (find_spec(parts[0]) if entries is None
+                else PathFinder.find_spec(parts[0], entries))
         for depth in range(2, len(parts) + 1):
             if spec is None or not spec.submodule_search_locations:
                 return []
