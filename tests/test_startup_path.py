@@ -205,3 +205,64 @@ print(loaded)
     assert "importwall.policy.toml" not in loaded  # from the cache, not the TOML reader
     assert sorted(loaded & set(NEVER_AT_STARTUP)) == []
     assert sorted((loaded - bare_modules) & set(NOT_AT_STARTUP)) == []
+
+
+def test_a_data_dir_from_a_warm_cache_imports_no_json(project, tmp_path) -> None:
+    # The record file's first lines are written at start-up; json (and re, enum with it)
+    # was most of a data dir's start-up cost.
+    program = """
+import sys
+loaded = sorted(sys.modules)
+print(loaded)
+"""
+    data = tmp_path / "data"
+    env = {"IMPORTWALL_POLICY": "sklearn", "IMPORTWALL_MODE": "enforce",
+           "IMPORTWALL_DATA_DIR": str(data), "IMPORTWALL_POLICY_CACHE": str(tmp_path / "cache")}
+    bare = run_python("import sys; print(sorted(sys.modules))", cwd=project.root)
+    bare_modules = set(ast.literal_eval(bare.stdout))
+    for _run in ("cold", "warm"):
+        result = run_python(program, cwd=project.root, pythonpath=[STARTUP_DIR], env=env)
+        assert result.returncode == 0, result.output
+    loaded = set(ast.literal_eval(result.stdout))
+    assert "importwall.runtime.records" in loaded  # the writer did start
+    assert "json" not in loaded
+    assert sorted(loaded & set(NEVER_AT_STARTUP)) == []
+    assert sorted((loaded - bare_modules) & set(NOT_AT_STARTUP)) == []
+    import json
+
+    lines = [json.loads(line) for path in sorted(data.rglob("*.jsonl"))
+             for line in path.read_text().splitlines()]
+    assert [line["type"] for line in lines] == ["process", "status"] * 2, lines
+
+
+def test_the_record_encoder_writes_what_json_dumps_writes() -> None:
+    import json
+    import math
+
+    from importwall.findings import Finding, Frame
+    from importwall.runtime.records import _json_dumps
+
+    dumps = _json_dumps()
+    finding = Finding(kind="import", code="forbidden-import", severity="error",
+                      subject="torch",
+                      message="import of 'torch' é \u2603 \"quoted\"\n",
+                      chain=(Frame("a", "a.py", 1),))
+    values = [
+        {"type": "finding", "finding": finding.to_dict()},
+        {"b": [1, 2.5, None, True, False, {"z": "\x00\ud800", "a": ()}], "a": 10**30},
+        {3: "int key", 1.5: object, 2: [1e-7, 0.1]},
+        {"x": math.inf, "y": -math.inf, "n": math.nan},
+        "plain \u00e9", 7, None, [],
+    ]
+    for value in values:
+        for sort_keys in (True, False):
+            assert dumps(value, sort_keys=sort_keys, default=str) == json.dumps(
+                value, sort_keys=sort_keys, default=str)
+    assert dumps({"status": 1}, sort_keys=True) == json.dumps({"status": 1}, sort_keys=True)
+    for bad in ({"x": object()}, {"x": {1, 2}}):
+        try:
+            dumps(bad, sort_keys=True)
+        except TypeError as error:
+            assert "is not JSON serializable" in str(error)
+        else:
+            raise AssertionError(f"{bad!r} was encoded")

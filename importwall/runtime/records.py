@@ -135,6 +135,35 @@ def _say(text: str) -> None:
             _write(2, (text + "\n").encode("utf-8", "replace"))
 
 
+def _json_dumps() -> Callable[..., str]:
+    """``json.dumps`` for ``dumps(value, sort_keys=..., default=...)``, the same text,
+    without importing :mod:`json`: its package imports ``json.decoder`` and with it ``re``,
+    ``enum``, ``functools`` and ``collections`` (~31 M instructions, most of a data dir's
+    start-up). This is the C encoder ``json.dumps`` itself runs (``_json.make_encoder``
+    with ``json.JSONEncoder``'s arguments, 3.10-3.13); ``json.dumps`` where ``_json`` is
+    missing. Called before the firewall is installed, so ``_json``'s import is not judged."""
+    try:
+        from _json import encode_basestring_ascii, make_encoder
+    except ImportError:  # not CPython
+        import json
+
+        return json.dumps
+
+    def refuse(value: object) -> object:  # json.JSONEncoder.default
+        raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+    def dumps(value: object, *, sort_keys: bool = False,
+              default: Callable[[Any], object] | None = None) -> str:
+        if isinstance(value, str):
+            return encode_basestring_ascii(value)
+        encode = make_encoder({}, refuse if default is None else default,
+                              encode_basestring_ascii, None, ": ", ", ", sort_keys, False,
+                              True)
+        return "".join(encode(value, 0))
+
+    return dumps
+
+
 class RecordWriter:
     """A firewall sink that appends findings to this process's record file.
 
@@ -163,11 +192,9 @@ class RecordWriter:
         self._started = 0.0
         self._exit_hook = False
         self._lock = _thread.allocate_lock()  # threading.Lock
-        # Imported here, not at the top: only processes that record to a data dir pay for
-        # json at start-up. Kept as our own reference, like the os functions above.
-        import json
-
-        self._dumps = json.dumps
+        # Made here, not at the top: only processes that record to a data dir pay for it.
+        # Kept as our own reference, like the os functions above.
+        self._dumps = _json_dumps()
 
     def __repr__(self) -> str:
         return f"<importwall.RecordWriter {self.data_dir!r}>"
