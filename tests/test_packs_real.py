@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
-from helpers import REPO, Result, run_python, venv_with_packages, write_files
+from helpers import (REPO, Result, clean_env, loopback_only, run_python, venv_with_packages,
+                     write_files)
 
 pytestmark = [pytest.mark.slow, pytest.mark.heavy]
 
 LIBRARIES = ("scikit-learn", "lightgbm", "xgboost-cpu", "pandas", "fastapi", "httpx",
-             "uvicorn", "mlflow-skinny", "optuna")
+             "uvicorn", "mlflow-skinny", "optuna", "skops")
 
 TRAIN = """
     import pickle
@@ -40,9 +42,74 @@ TRAIN = """
     pickle.dump(xgb, open("models/xgb.pkl", "wb"))
     xgb.save_model("models/xgb.json")
     mlflow.sklearn.save_model(pipeline, "models/mlflow", serialization_format="cloudpickle")
+    # For the stock `mlflow models serve`: MLflow's own formats of each flavour.
+    import mlflow.lightgbm, mlflow.pyfunc, mlflow.xgboost
+    import first_party_model
+    mlflow.sklearn.save_model(pipeline, "models/mlflow-skops", serialization_format="skops")
+    mlflow.lightgbm.save_model(lgbm, "models/mlflow-lightgbm")
+    mlflow.xgboost.save_model(xgb, "models/mlflow-xgboost")
+    mlflow.pyfunc.save_model("models/mlflow-first-party", python_model=first_party_model.Leaky(),
+                             code_paths=["first_party_model.py"])
 """
 
 SERVING = {
+    # A first-party pyfunc model whose predict() reaches for training code per request.
+    "first_party_model.py": """
+        import mlflow.pyfunc
+
+        class Leaky(mlflow.pyfunc.PythonModel):
+            def predict(self, context, model_input, params=None):
+                from sklearn.model_selection import train_test_split
+                return [len(train_test_split(list(range(4))))]
+    """,
+    # Runs (in a loopback-only namespace) the stock `mlflow models serve` through
+    # `importwall run` in enforce, POSTs one row, stops the server; prints status and body.
+    "stock_serve.py": """
+        import json, os, signal, socket, subprocess, sys, time, urllib.error, urllib.request
+
+        model, data_dir = sys.argv[1], sys.argv[2]
+        bin_dir = os.path.dirname(sys.executable)
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        server = subprocess.Popen(
+            [os.path.join(bin_dir, "importwall"), "run", "--policy", "stock.toml",
+             "--mode", "enforce", "--data-dir", data_dir, "--",
+             os.path.join(bin_dir, "mlflow"), "models", "serve", "--env-manager", "local",
+             "-m", model, "-h", "127.0.0.1", "-p", str(port)],
+            # mlflow starts `uvicorn` by name: the venv's bin first, as when it is activated
+            env={**os.environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")},
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+        body = json.dumps({"inputs": [[6.1, 2.8, 4.7, 1.2]]}).encode()
+        answer = None
+        for _ in range(120):  # the server's start-up, bounded
+            time.sleep(1)
+            if server.poll() is not None:
+                break
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/invocations", data=body,
+                headers={"Content-Type": "application/json"})
+            try:
+                with urllib.request.urlopen(request, timeout=30) as response:
+                    answer = [response.status, json.loads(response.read())]
+            except urllib.error.HTTPError as error:
+                answer = [error.code, error.read().decode("utf-8", "replace")[-2000:]]
+            except OSError:
+                continue
+            break
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGTERM)
+        try:
+            _, errors = server.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            _, errors = server.communicate()
+        print(json.dumps({"answer": answer, "stderr": errors.decode("utf-8", "replace")[-3000:]}))
+    """,
+    "stock.toml": """
+        version = 1
+        extends = ["xgboost-lightgbm-catboost", "mlflow"]
+    """,
     # Serving flows: load what training wrote, predict. Each returns the predicted classes.
     "serve_sklearn.py": """
         import pickle
@@ -165,6 +232,56 @@ def served(ml_python: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     trained = run_python(["train_models.py"], cwd=root, python=ml_python, timeout=300)
     assert trained.returncode == 0, trained.output
     return root
+
+
+def _serve_stock(ml_python: Path, root: Path, model: str, data_dir: Path) -> tuple[dict, dict]:
+    """``mlflow models serve`` of ``models/<model>`` under the shipped packs in enforce: the
+    server's answer to one request, and the report of every process it started."""
+    done = subprocess.run(loopback_only([str(ml_python), "stock_serve.py", f"models/{model}",
+                                         str(data_dir)]),
+                          cwd=root, env=clean_env(None, [root]), capture_output=True,
+                          text=True, timeout=400, stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stdout + done.stderr
+    served: dict = json.loads(done.stdout.strip().splitlines()[-1])
+    report = run_python(["-m", "importwall", "report", "--data-dir", str(data_dir),
+                         "--format", "json"], cwd=root, python=ml_python, timeout=120)
+    decoded: dict = json.loads(report.stdout)
+    decoded["exit"] = report.returncode
+    return served, decoded
+
+
+@pytest.mark.parametrize("model", ["mlflow-skops", "mlflow-lightgbm", "mlflow-xgboost"])
+def test_the_stock_mlflow_server_serves_under_the_shipped_packs_in_enforce(
+        ml_python: Path, served: Path, tmp_path: Path, model: str) -> None:
+    # skops lists the types it trusts with sklearn.utils.discovery.all_estimators(), which
+    # walks (pkgutil) and imports sklearn.datasets, .inspection and .experimental; the mlflow
+    # command imports mlflow.server; mlflow and sklearn probe pyspark and dask, not installed.
+    answer, report = _serve_stock(ml_python, served, model, tmp_path / "data")
+    assert answer["answer"] == [200, {"predictions": [1]}], answer["stderr"]
+    errors = [(f["subject"], f["importer"]) for f in report["findings"]
+              if f["severity"] == "error"]
+    assert errors == []
+    assert report["exit"] == 0
+    absent = {f["subject"] for f in report["findings"] if f["code"] == "import-absent"}
+    assert "pyspark" in absent  # mlflow's optional-import probes: info, not errors
+    assert len(report["processes"]) >= 2  # the mlflow command and its uvicorn server
+
+
+def test_the_stock_mlflow_server_blocks_a_first_party_models_training_import(
+        ml_python: Path, served: Path, tmp_path: Path) -> None:
+    answer, report = _serve_stock(ml_python, served, "mlflow-first-party", tmp_path / "data")
+    status, body = answer["answer"]
+    assert status >= 400 and "sklearn.model_selection" in body, answer
+    [blocked] = [f for f in report["findings"] if f["severity"] == "error"]
+    assert (blocked["subject"], blocked["importer"]) == ("sklearn.model_selection",
+                                                         "first_party_model")
+    site = blocked["chain"][-1]
+    lines = (served / "first_party_model.py").read_text(encoding="utf-8").splitlines()
+    assert (os.path.basename(site["file"]), site["line"], site["function"]) == (
+        "first_party_model.py",
+        next(n for n, line in enumerate(lines, 1) if "sklearn.model_selection" in line),
+        "predict")
+    assert report["exit"] == 1
 
 
 def _serve(ml_python: Path, root: Path, policy: str, flow: str, *handlers: str) -> dict:

@@ -123,6 +123,20 @@ def _tampered(entry: Path) -> None:
     entry.write_bytes(marshal.dumps((tag, key, (weaker, None))))
 
 
+def test_a_cache_written_by_another_install_of_the_same_version_is_not_used(
+        policy: Path, tmp_path: Path) -> None:
+    # Two installs of one version (an editable checkout and a wheel) resolve `extends`
+    # packs in their own folders: one must not answer from the other's merged packs.
+    fresh = load_policy(policy)
+    [entry] = _entries(tmp_path)
+    _tampered(entry)
+    tag, key, payload = marshal.loads(entry.read_bytes())
+    assert tag[-1] == str(Path(cache.__file__).absolute().parent.parent)
+    entry.write_bytes(marshal.dumps(((*tag[:-1], "/elsewhere/importwall"), key, payload)))
+    assert load_policy(policy) == fresh
+    assert marshal.loads(entry.read_bytes())[0] == cache._TAG  # rewritten
+
+
 def test_a_cache_others_can_write_is_ignored(policy: Path, tmp_path: Path) -> None:
     load_policy(policy)
     [entry] = _entries(tmp_path)

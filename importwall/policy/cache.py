@@ -6,8 +6,8 @@ at interpreter start; parsing and validating it (``tomllib``, the schema, line n
 most of what activation costs, and grows with the policy. The cache holds the result.
 
 * **Keyed by every source file**: the absolute path, size and modification time (ns) of
-  each file the policy was merged from (``Policy.files``), the importwall version, and the
-  interpreter's marshal format. Any change, to any file of the ``extends`` chain, is a miss
+  each file the policy was merged from (``Policy.files``), the importwall version and
+  install location, and the interpreter's marshal format. Any change, to any file of the ``extends`` chain, is a miss
   and the policy is loaded from source again (and the cache rewritten).
 * **Owned by the user**: the folder is created ``0700`` and each file ``0600``; a cache
   file or folder that another user owns, or that others may write, is ignored and never
@@ -42,8 +42,11 @@ if TYPE_CHECKING:
     from importwall.policy.model import Policy
 
 FORMAT = 1
+# This copy of importwall's location is part of the key: the shipped packs an ``extends``
+# names are resolved inside it, so two installs of one version (an editable checkout and a
+# wheel, two checkouts) must not answer from each other's merged packs.
 _TAG = ("importwall-policy-cache", FORMAT, __version__, sys.implementation.cache_tag,
-        marshal.version)
+        marshal.version, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OFF = ("off", "0", "no", "false", "")
 RACY_SECONDS = 2.0
 """A source file modified this recently is not cached: see the module docstring."""
