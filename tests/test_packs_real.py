@@ -15,8 +15,15 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from helpers import (REPO, Result, clean_env, loopback_only, run_python, venv_with_packages,
-                     write_files)
+from helpers import (
+    REPO,
+    Result,
+    clean_env,
+    loopback_only,
+    run_python,
+    venv_with_packages,
+    write_files,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.heavy]
 

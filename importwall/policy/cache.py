@@ -7,8 +7,9 @@ most of what activation costs, and grows with the policy. The cache holds the re
 
 * **Keyed by every source file**: the absolute path, size and modification time (ns) of
   each file the policy was merged from (``Policy.files``), the importwall version and
-  install location, and the interpreter's marshal format. Any change, to any file of the ``extends`` chain, is a miss
-  and the policy is loaded from source again (and the cache rewritten).
+  install location, and the interpreter's marshal format. Any change, to any file of the
+  ``extends`` chain, is a miss and the policy is loaded from source again (and the cache
+  rewritten).
 * **Owned by the user**: the folder is created ``0700`` and each file ``0600``; a cache
   file or folder that another user owns, or that others may write, is ignored and never
   written (so nobody else can hand this process a weaker policy).
