@@ -6,10 +6,10 @@ at interpreter start; parsing and validating it (``tomllib``, the schema, line n
 most of what activation costs, and grows with the policy. The cache holds the result.
 
 * **Keyed by every source file**: the absolute path, size and modification time (ns) of
-  each file the policy was merged from (``Policy.files``), the importwall version and
-  install location, and the interpreter's marshal format. Any change, to any file of the
-  ``extends`` chain, is a miss and the policy is loaded from source again (and the cache
-  rewritten).
+  each file the policy was merged from (``Policy.files``), the importwall version and the
+  folder its shipped packs are read from, and the interpreter's marshal format. Any
+  change, to any file of the ``extends`` chain, is a miss and the policy is loaded from
+  source again (and the cache rewritten).
 * **Owned by the user**: the folder is created ``0700`` and each file ``0600``; a cache
   file or folder that another user owns, or that others may write, is ignored and never
   written (so nobody else can hand this process a weaker policy).
@@ -33,6 +33,7 @@ import sys
 import time
 
 from importwall._version import __version__
+from importwall.policy.packs import packs_dir
 from importwall.settings import ENV_POLICY_CACHE
 
 TYPE_CHECKING = False  # typing is not imported at run time
@@ -43,11 +44,11 @@ if TYPE_CHECKING:
     from importwall.policy.model import Policy
 
 FORMAT = 1
-# This copy of importwall's location is part of the key: the shipped packs an ``extends``
-# names are resolved inside it, so two installs of one version (an editable checkout and a
-# wheel, two checkouts) must not answer from each other's merged packs.
+# The folder the shipped packs an ``extends`` names are read from is part of the key, so two
+# installs of one version (an editable checkout and a wheel, two checkouts) do not answer
+# from each other's merged packs.
 _TAG = ("importwall-policy-cache", FORMAT, __version__, sys.implementation.cache_tag,
-        marshal.version, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        marshal.version, packs_dir())
 OFF = ("off", "0", "no", "false", "")
 RACY_SECONDS = 2.0
 """A source file modified this recently is not cached: see the module docstring."""
