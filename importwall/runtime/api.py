@@ -9,7 +9,6 @@ import _thread
 import os
 import sys
 
-from importwall.errors import ConfigurationError
 from importwall.policy import MODES, Policy
 from importwall.policy.discovery import resolve_policy
 from importwall.runtime.finder import Firewall, installed
@@ -34,6 +33,8 @@ def resolve_mode(explicit: str | None, policy: Policy | None,
     for value, origin in ((explicit, "mode argument"), (env.get(ENV_MODE), ENV_MODE)):
         if value:
             if value not in MODES:
+                from importwall.errors import ConfigurationError  # only to raise it
+
                 raise ConfigurationError(
                     f"importwall: {origin} is {value!r}; use one of {', '.join(MODES)}")
             return value

@@ -28,24 +28,7 @@ import os
 import sys
 
 from importwall._lean import replace
-from importwall.errors import (
-    ForbiddenImportError,
-    ForbiddenImportRuntimeError,
-    ImportWallWarning,
-)
-from importwall.findings import (
-    ACTION_ABSENT,
-    ACTION_BLOCKED,
-    ACTION_PRELOADED,
-    ACTION_RECORDED,
-    ACTION_WARNED,
-    KIND_IMPORT,
-    KIND_INTERNAL,
-    Finding,
-)
 from importwall.policy import MODES, Policy
-from importwall.runtime import chain as _chain
-from importwall.runtime._importlib_bootstrap_guard import ImportGuard
 from importwall.runtime.matcher import Decision, Matcher
 
 TYPE_CHECKING = False  # typing is not imported at run time: this module is on the start-up path
@@ -55,16 +38,78 @@ if TYPE_CHECKING:
     from types import CodeType, FrameType, ModuleType
     from typing import Any
 
+    # Bound at run time by _load_judging(), on the first denied import: see there.
+    from importwall.errors import (
+        ForbiddenImportError,
+        ForbiddenImportRuntimeError,
+        ImportWallWarning,
+    )
+    from importwall.findings import (
+        ACTION_ABSENT,
+        ACTION_BLOCKED,
+        ACTION_PRELOADED,
+        ACTION_RECORDED,
+        ACTION_WARNED,
+        KIND_IMPORT,
+        KIND_INTERNAL,
+        Finding,
+    )
+    from importwall.runtime import chain as _chain
+    from importwall.runtime._importlib_bootstrap_guard import ImportGuard
+
     Sink = Callable[[Finding], None]
 
-_ACTIONS = {"enforce": ACTION_BLOCKED, "warn": ACTION_WARNED, "audit": ACTION_RECORDED}
-_CODES = {
-    ACTION_BLOCKED: "import-blocked",
-    ACTION_WARNED: "import-warned",
-    ACTION_RECORDED: "import-recorded",
-    ACTION_PRELOADED: "import-preloaded",
-    ACTION_ABSENT: "import-absent",
-}
+    _ACTIONS: dict[str, str]
+    _CODES: dict[str, str]
+else:
+    _chain = None  # not loaded yet: _load_judging()
+
+_loading = _thread._local()  # this thread is loading what judging needs: _load_judging()
+
+
+def _load_judging() -> bool:
+    """Import what judging a denied import needs (the errors, the findings, the chain
+    walk) and bind their names here, once per process; ``False`` while this thread is
+    already doing it.
+
+    Only a denied import needs them: a firewall that denies nothing never loads them, and
+    an interpreter start with an active firewall imports three modules fewer
+    (benchmarks/README.md, "Active start-up at 1.25x"). The imports made here pass
+    straight through every firewall (:meth:`Firewall._judge_once` lets an import through
+    while this thread loads): under ``deny = ["*"]`` importwall's own modules are denied
+    too, and judging them would need them.
+    """
+    if getattr(_loading, "active", False):
+        return False
+    _loading.active = True
+    try:
+        from importwall import errors, findings
+        from importwall.runtime import chain
+
+        actions = {"enforce": findings.ACTION_BLOCKED, "warn": findings.ACTION_WARNED,
+                   "audit": findings.ACTION_RECORDED}
+        codes = {
+            findings.ACTION_BLOCKED: "import-blocked",
+            findings.ACTION_WARNED: "import-warned",
+            findings.ACTION_RECORDED: "import-recorded",
+            findings.ACTION_PRELOADED: "import-preloaded",
+            findings.ACTION_ABSENT: "import-absent",
+        }
+        globals().update(
+            ForbiddenImportError=errors.ForbiddenImportError,
+            ForbiddenImportRuntimeError=errors.ForbiddenImportRuntimeError,
+            ImportWallWarning=errors.ImportWallWarning,
+            ACTION_ABSENT=findings.ACTION_ABSENT, ACTION_BLOCKED=findings.ACTION_BLOCKED,
+            ACTION_PRELOADED=findings.ACTION_PRELOADED,
+            ACTION_RECORDED=findings.ACTION_RECORDED, ACTION_WARNED=findings.ACTION_WARNED,
+            KIND_IMPORT=findings.KIND_IMPORT, KIND_INTERNAL=findings.KIND_INTERNAL,
+            Finding=findings.Finding, _ACTIONS=actions, _CODES=codes,
+            _chain=chain)  # last: _chain set means everything above is
+    finally:
+        _loading.active = False
+    return True
+
+
 _warn_explicit = _warnings.warn_explicit  # warnings.warn_explicit
 _getframe = sys._getframe
 _READ_FILE = _frozen_importlib_external.SourceFileLoader.get_data.__code__  # FileLoader's
@@ -100,14 +145,40 @@ class Firewall:
         # warn/audit: the statements judged, (module, id(code), instruction) -> code.
         self._seen_at: dict[tuple[str, int, int], CodeType] = {}
         self._quiet: set[str] = set()
-        self.guard = ImportGuard(self._judge_loaded, self._quiet)
-        self._error_class: type[ForbiddenImportError] | type[ForbiddenImportRuntimeError] = (
-            ForbiddenImportRuntimeError if policy.imports.blocked_error == "runtime"
-            else ForbiddenImportError
-        )
+        self._guard: ImportGuard | None = None  # made when first needed: see guard
+        self._runtime_error = policy.imports.blocked_error == "runtime"
 
     def __repr__(self) -> str:
         return f"<importwall.Firewall mode={self.mode} policy={self.policy.path!r}>"
+
+    @property
+    def guard(self) -> ImportGuard:
+        """The import guard (imports of watched modules that are already loaded), made the
+        first time it is needed: the first module to watch, or a caller asking. A firewall
+        that never watches a module does not import the guard's module, nor the judging
+        code (:func:`_load_judging`) the guard calls back into."""
+        guard = self._guard
+        if guard is None:
+            if _chain is None:
+                _load_judging()
+            from importwall.runtime._importlib_bootstrap_guard import ImportGuard
+
+            with self._lock:
+                guard = self._guard
+                if guard is None:
+                    guard = self._guard = ImportGuard(self._judge_loaded, self._quiet)
+        return guard
+
+    @guard.setter
+    def guard(self, guard: ImportGuard) -> None:
+        self._guard = guard
+
+    @property
+    def _error_class(self) -> type[ForbiddenImportError] | type[ForbiddenImportRuntimeError]:
+        """The blocked-import error the policy asks for (``[imports] blocked_error``)."""
+        if _chain is None:
+            _load_judging()
+        return ForbiddenImportRuntimeError if self._runtime_error else ForbiddenImportError
 
     # -- the meta-path finder protocol
 
@@ -177,6 +248,8 @@ class Firewall:
         busy = self._busy
         if getattr(busy, "active", False):
             return None
+        if _chain is None and not _load_judging():
+            return None  # an import made while this thread loads the judging code
         busy.active = True
         try:
             return self._judge(fullname, decision, loading, asked, path, target)
@@ -194,6 +267,8 @@ class Firewall:
         ``internal-error`` finding and, in ``enforce`` mode, the blocked-import error (an
         import importwall cannot judge is not let through); ``warn`` and ``audit`` let the
         host program go on."""
+        if _chain is None and not _load_judging():
+            return  # importwall's own modules, imported while this thread loads them
         what = f"{type(error).__name__}: {error}"
         enforce = self.mode == "enforce"
         self.record(internal_error(
@@ -360,6 +435,8 @@ class Firewall:
         ``filterwarnings = error``); in warn mode that must not break the host, so the
         message goes to stderr instead and the failure is recorded.
         """
+        if _chain is None:
+            _load_judging()
         try:
             if module is None:  # an explicit module=None silences warn_explicit
                 _warn_explicit(message, ImportWallWarning, filename, lineno)
@@ -400,6 +477,8 @@ class Firewall:
             decision = self.matcher.decide(name)
             if decision is None or not decision.denied:
                 continue
+            if _chain is None:
+                _load_judging()
             finding = self._finding(name, decision, ACTION_PRELOADED, None, ())
             finding = replace(finding, severity="warning")
             self.record(finding)
@@ -439,6 +518,8 @@ def _is_availability_probe() -> bool:
 
 def internal_error(message: str) -> Finding:
     """A finding for importwall's own failure, recorded in warn and audit modes."""
+    if _chain is None:
+        _load_judging()
     return Finding(kind=KIND_INTERNAL, code="internal-error", severity="warning",
                    subject="importwall", message=message)
 
