@@ -10,7 +10,6 @@ import os
 import sys
 
 from importwall.policy import MODES, Policy
-from importwall.policy.discovery import resolve_policy
 from importwall.runtime.finder import Firewall, installed
 from importwall.settings import ENV_DATA_DIR, ENV_LOG, ENV_MODE
 
@@ -74,7 +73,12 @@ def activate(policy: str | os.PathLike[str] | Policy | None = None, mode: str | 
     (:func:`importwall.check_environment`); in ``enforce`` mode an error-severity finding
     raises :class:`~importwall.errors.EnvironmentRejectedError` and nothing is activated.
     """
-    loaded = resolve_policy(policy)
+    if isinstance(policy, Policy):
+        loaded = policy  # the start-up hook's: policy.discovery is not on the start-up path
+    else:
+        from importwall.policy.discovery import resolve_policy
+
+        loaded = resolve_policy(policy)
     firewall = Firewall(loaded, resolve_mode(mode, loaded), sinks=sinks)
     data_dir = resolve_data_dir(loaded)
     if data_dir:
