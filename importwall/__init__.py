@@ -44,6 +44,8 @@ _PUBLIC = {
     "check_environment": "importwall.envcheck",
 }
 
+from sys import modules as _modules
+
 TYPE_CHECKING = False  # typing is not imported at run time: this package is on the start-up path
 if TYPE_CHECKING:
     from importwall._version import __version__ as __version__
@@ -80,7 +82,9 @@ def __getattr__(name):  # type: ignore[no-untyped-def]
     home = _PUBLIC.get(name)
     if home is None:
         raise AttributeError(f"module 'importwall' has no attribute {name!r}")
-    module = __import__(home, fromlist=(name,))
+    # Already loaded (the start-up hook loads the runtime's): taken as it is, so that no
+    # import statement is made for the firewall's guard to judge on the program's behalf.
+    module = _modules.get(home) or __import__(home, fromlist=(name,))
     value = getattr(module, name)
     globals()[name] = value
     return value

@@ -69,7 +69,7 @@ _loading = _thread._local()  # this thread is loading what judging needs: _load_
 
 def _load_judging() -> bool:
     """Import what judging a denied import needs (the errors, the findings, the chain
-    walk) and bind their names here, once per process; ``False`` while this thread is
+    walk, the import guard) and bind their names here, once per process; ``False`` while this thread is
     already doing it.
 
     Only a denied import needs them: a firewall that denies nothing never loads them, and
@@ -85,6 +85,7 @@ def _load_judging() -> bool:
     try:
         from importwall import errors, findings
         from importwall.runtime import chain
+        from importwall.runtime._importlib_bootstrap_guard import ImportGuard
 
         actions = {"enforce": findings.ACTION_BLOCKED, "warn": findings.ACTION_WARNED,
                    "audit": findings.ACTION_RECORDED}
@@ -103,8 +104,8 @@ def _load_judging() -> bool:
             ACTION_PRELOADED=findings.ACTION_PRELOADED,
             ACTION_RECORDED=findings.ACTION_RECORDED, ACTION_WARNED=findings.ACTION_WARNED,
             KIND_IMPORT=findings.KIND_IMPORT, KIND_INTERNAL=findings.KIND_INTERNAL,
-            Finding=findings.Finding, _ACTIONS=actions, _CODES=codes,
-            _chain=chain)  # last: _chain set means everything above is
+            Finding=findings.Finding, ImportGuard=ImportGuard, _ACTIONS=actions,
+            _CODES=codes, _chain=chain)  # last: _chain set means everything above is
     finally:
         _loading.active = False
     return True
@@ -161,8 +162,6 @@ class Firewall:
         if guard is None:
             if _chain is None:
                 _load_judging()
-            from importwall.runtime._importlib_bootstrap_guard import ImportGuard
-
             with self._lock:
                 guard = self._guard
                 if guard is None:
