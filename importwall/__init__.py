@@ -15,13 +15,15 @@ rewritten and pytest does not warn, so a suite with ``filterwarnings = error`` r
 would without the firewall. The plugin module, imported by pytest, is rewritten as usual.
 """
 
+from sys import modules as _modules
+
 # Every public name is imported the first time it is asked for (PEP 562): the start-up
 # hook imports ``importwall._bootstrap``, which imports this package first, and a firewall
 # that starts from the compiled-policy cache and denies nothing never needs the errors,
 # the findings or the rest of what these names bring (benchmarks/README.md, "Active
-# start-up at 1.25x"). ``import importwall; importwall.activate(...)``, ``from importwall
-# import Finding`` and ``dir(importwall)`` work as before. No ``from __future__`` import
-# and no annotations here: the annotations future is a module of its own, read from disk.
+# start-up, lazily (session 4)"). ``import importwall; importwall.activate(...)``, ``from importwall
+# import Finding`` and ``dir(importwall)`` work as before. The functions here carry no
+# annotations: ``typing.Any`` is not imported at run time.
 _PUBLIC = {
     "__version__": "importwall._version",
     "ConfigurationError": "importwall.errors",
@@ -43,8 +45,6 @@ _PUBLIC = {
     "Firewall": "importwall.runtime.finder",
     "check_environment": "importwall.envcheck",
 }
-
-from sys import modules as _modules
 
 TYPE_CHECKING = False  # typing is not imported at run time: this package is on the start-up path
 if TYPE_CHECKING:

@@ -267,7 +267,7 @@ def test_the_record_encoder_writes_what_json_dumps_writes() -> None:
 
 
 # What an active firewall that has denied nothing imports of importwall, from a warm cache
-# (benchmarks/README.md, "Active start-up at 1.25x (session 4)"): the rest is imported on
+# (benchmarks/README.md, "Active start-up, lazily (session 4)"): the rest is imported on
 # the first denied import, the first watched module, or the first API name that needs it.
 LEAN_STARTUP = {
     "importwall", "importwall._bootstrap", "importwall._lean", "importwall._version",

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 def load_policy(path: str | os.PathLike[str], *, warn: bool = True) -> Policy:
     """Load, validate and merge the policy at ``path`` (a file, or a shipped pack's name).
 
-    Raises :class:`~importwall.errors.PolicyError` listing every problem found in every file. Unknown keys
+    Raises :class:`PolicyError` listing every problem found in every file. Unknown keys
     are :class:`PolicyWarning` warnings pointing at the caller outside importwall; with
     ``warn=False`` they are only kept in :attr:`Policy.warnings`, for a caller that says
     them its own way (the start-up hook, the command line).

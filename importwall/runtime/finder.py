@@ -48,7 +48,6 @@ if TYPE_CHECKING:
         ACTION_ABSENT,
         ACTION_BLOCKED,
         ACTION_PRELOADED,
-        ACTION_RECORDED,
         ACTION_WARNED,
         KIND_IMPORT,
         KIND_INTERNAL,
@@ -59,8 +58,8 @@ if TYPE_CHECKING:
 
     Sink = Callable[[Finding], None]
 
-    _ACTIONS: dict[str, str]
-    _CODES: dict[str, str]
+    _ACTIONS: dict[str, str] = {}  # mode -> action
+    _CODES: dict[str, str] = {}  # action -> finding code
 else:
     _chain = None  # not loaded yet: _load_judging()
 
@@ -69,12 +68,12 @@ _loading = _thread._local()  # this thread is loading what judging needs: _load_
 
 def _load_judging() -> bool:
     """Import what judging a denied import needs (the errors, the findings, the chain
-    walk, the import guard) and bind their names here, once per process; ``False`` while this thread is
-    already doing it.
+    walk, the import guard) and bind their names here, once per process; ``False`` while
+    this thread is already doing it.
 
     Only a denied import needs them: a firewall that denies nothing never loads them, and
-    an interpreter start with an active firewall imports three modules fewer
-    (benchmarks/README.md, "Active start-up at 1.25x"). The imports made here pass
+    an interpreter start with an active firewall imports four modules fewer
+    (benchmarks/README.md, "Active start-up, lazily (session 4)"). The imports made here pass
     straight through every firewall (:meth:`Firewall._judge_once` lets an import through
     while this thread loads): under ``deny = ["*"]`` importwall's own modules are denied
     too, and judging them would need them.
@@ -101,8 +100,7 @@ def _load_judging() -> bool:
             ForbiddenImportRuntimeError=errors.ForbiddenImportRuntimeError,
             ImportWallWarning=errors.ImportWallWarning,
             ACTION_ABSENT=findings.ACTION_ABSENT, ACTION_BLOCKED=findings.ACTION_BLOCKED,
-            ACTION_PRELOADED=findings.ACTION_PRELOADED,
-            ACTION_RECORDED=findings.ACTION_RECORDED, ACTION_WARNED=findings.ACTION_WARNED,
+            ACTION_PRELOADED=findings.ACTION_PRELOADED, ACTION_WARNED=findings.ACTION_WARNED,
             KIND_IMPORT=findings.KIND_IMPORT, KIND_INTERNAL=findings.KIND_INTERNAL,
             Finding=findings.Finding, ImportGuard=ImportGuard, _ACTIONS=actions,
             _CODES=codes, _chain=chain)  # last: _chain set means everything above is
