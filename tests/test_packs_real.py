@@ -4,8 +4,9 @@ first-party training imports are blocked with the chain that names the handler.
 One virtual environment with scikit-learn, LightGBM, XGBoost, pandas, FastAPI, MLflow
 (skinny) and Optuna is built once per session and shared; the transformers tests have one of
 their own (torch's CPU build, transformers, accelerate, MLflow skinny). Skipped when the
-package registry cannot be reached. Marked ``slow`` and ``heavy``: the default run leaves it out, and
-``pytest -m heavy`` (a CI step of its own) runs it; the venv is cached between runs.
+package registry cannot be reached. Marked ``slow`` and ``heavy``: the default run leaves
+it out, and ``pytest -m heavy`` (a CI step of its own) runs it; the venvs are cached between
+runs.
 """
 
 from __future__ import annotations
@@ -286,14 +287,20 @@ def test_the_stock_mlflow_server_blocks_a_first_party_models_training_import(
     answer, report = _serve_stock(ml_python, served, "mlflow-first-party", tmp_path / "data")
     status, body = answer["answer"]
     assert status >= 400 and "sklearn.model_selection" in body, answer
+    _assert_only_blocked_in_predict(report, "sklearn.model_selection",
+                                    served / "first_party_model.py", "sklearn.model_selection")
+
+
+def _assert_only_blocked_in_predict(report: dict, module: str, source: Path, statement: str
+                                    ) -> None:
+    """The report's one error: ``module`` blocked, imported by the first-party model in
+    ``source``, the chain ending at its ``statement`` line in ``predict``; audit exits 1."""
     [blocked] = [f for f in report["findings"] if f["severity"] == "error"]
-    assert (blocked["subject"], blocked["importer"]) == ("sklearn.model_selection",
-                                                         "first_party_model")
+    assert (blocked["subject"], blocked["importer"]) == (module, source.stem)
     site = blocked["chain"][-1]
-    lines = (served / "first_party_model.py").read_text(encoding="utf-8").splitlines()
+    lines = source.read_text(encoding="utf-8").splitlines()
     assert (os.path.basename(site["file"]), site["line"], site["function"]) == (
-        "first_party_model.py",
-        next(n for n, line in enumerate(lines, 1) if "sklearn.model_selection" in line),
+        source.name, next(n for n, line in enumerate(lines, 1) if statement in line),
         "predict")
     assert report["exit"] == 1
 
@@ -552,13 +559,6 @@ def test_the_stock_mlflow_server_blocks_a_transformers_models_trainer_import(
     # transformers' _LazyModule answers with an error of its own ("Could not import module
     # 'Trainer'"); importwall's is its cause, in the stack trace the server sends back.
     assert status >= 400 and "import of 'transformers.trainer' is forbidden" in body, answer
-    [blocked] = [f for f in report["findings"] if f["severity"] == "error"]
-    assert (blocked["subject"], blocked["importer"]) == ("transformers.trainer",
-                                                         "first_party_classifier")
-    site = blocked["chain"][-1]
-    lines = (root / "first_party_classifier.py").read_text(encoding="utf-8").splitlines()
-    assert (os.path.basename(site["file"]), site["line"], site["function"]) == (
-        "first_party_classifier.py",
-        next(n for n, line in enumerate(lines, 1) if "import Trainer" in line),
-        "predict")
-    assert report["exit"] == 1
+    # The chain looks through transformers' _LazyModule to the first-party line.
+    _assert_only_blocked_in_predict(report, "transformers.trainer",
+                                    root / "first_party_classifier.py", "import Trainer")
