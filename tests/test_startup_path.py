@@ -272,7 +272,7 @@ def test_the_record_encoder_writes_what_json_dumps_writes() -> None:
 LEAN_STARTUP = {
     "importwall", "importwall._bootstrap", "importwall._lean", "importwall._version",
     "importwall.settings", "importwall.policy", "importwall.policy.cache",
-    "importwall.policy.loader", "importwall.policy.model", "importwall.policy.packs",
+    "importwall.policy.model", "importwall.policy.packs",
     "importwall.policy.rules", "importwall.runtime", "importwall.runtime.api",
     "importwall.runtime.bootstrap", "importwall.runtime.finder",
     "importwall.runtime.matcher", "importwall.runtime.propagate",

@@ -14,25 +14,33 @@ Standard library only: this package is on the start-up path.
 
 from __future__ import annotations
 
-from importwall.policy.loader import PYPROJECT, load_policy
 from importwall.policy.model import MODES, POLICY_VERSION, ImportRules, Policy, PolicyWarning
-from importwall.policy.packs import pack_names, pack_path, packs_dir
 from importwall.policy.rules import ImportException, Rule
 
 TYPE_CHECKING = False  # typing is not imported at run time: this package is on the start-up path
 if TYPE_CHECKING:
+    from typing import Any
+
+    from importwall.policy.loader import PYPROJECT as PYPROJECT
+    from importwall.policy.loader import load_policy as load_policy
+    from importwall.policy.packs import pack_names as pack_names
+    from importwall.policy.packs import pack_path as pack_path
+    from importwall.policy.packs import packs_dir as packs_dir
     from importwall.policy.schema import SCHEMA as SCHEMA
-    from importwall.policy.schema import Field
+
+# Imported on first use: a process that starts from the compiled-policy cache needs neither
+# the loader nor the schema's table (benchmarks/README.md, "Active start-up, lazily").
+_LAZY = {"PYPROJECT": "loader", "load_policy": "loader", "pack_names": "packs",
+         "pack_path": "packs", "packs_dir": "packs", "SCHEMA": "schema"}
 
 
-def __getattr__(name: str) -> dict[str, dict[str, Field]]:
-    # The schema's table is imported on first use: a policy read from the compiled-policy
-    # cache does not need it at interpreter start.
-    if name == "SCHEMA":
-        from importwall.policy.schema import SCHEMA
-
-        return SCHEMA
-    raise AttributeError(f"module 'importwall.policy' has no attribute {name!r}")
+def __getattr__(name: str) -> Any:
+    home = _LAZY.get(name)
+    if home is None:
+        raise AttributeError(f"module 'importwall.policy' has no attribute {name!r}")
+    value = getattr(__import__(f"importwall.policy.{home}", fromlist=(name,)), name)
+    globals()[name] = value
+    return value
 
 __all__ = [
     "MODES",

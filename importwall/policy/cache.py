@@ -33,7 +33,7 @@ import sys
 import time
 
 from importwall._version import __version__
-from importwall.policy.packs import packs_dir
+from importwall.policy.packs import packs_dir, resolve_reference
 from importwall.settings import ENV_POLICY_CACHE
 
 TYPE_CHECKING = False  # typing is not imported at run time
@@ -117,7 +117,7 @@ def read(target: str, build: Callable[[Any], Policy]) -> Policy | None:
     """The cached policy for the file ``target`` (absolute), or ``None`` on any miss.
 
     ``build`` turns the stored data back into a :class:`Policy` (the loader does it, see
-    :func:`~importwall.policy.loader.policy_from_data`); a failure there is a miss too."""
+    :func:`cached_policy`); a failure there is a miss too."""
     folder = cache_dir()
     if folder is None:
         return None
@@ -138,6 +138,27 @@ def read(target: str, build: Callable[[Any], Policy]) -> Policy | None:
         return build(data)
     except Exception:  # corrupt, truncated, foreign format: parse from source instead
         return None
+
+
+def read_reference(reference: str) -> Policy | None:
+    """The cached policy that ``reference`` (a path or a pack's name, resolved as
+    :func:`~importwall.policy.loader.load_policy` resolves it) names, or ``None`` on any
+    miss, a reference that names nothing included (the loader then says what is wrong).
+    The start-up hook's path: a hit imports neither the loader nor what it reads with."""
+    target = resolve_reference(reference, base_dir=os.getcwd())
+    if target is None:
+        return None
+    return read(target, cached_policy)
+
+
+def cached_policy(data: Any) -> Policy:
+    """A cache entry's policy, with the compiled matcher data stored beside it."""
+    from importwall.policy.model import policy_from_data
+
+    policy_data, compiled = data
+    policy = policy_from_data(policy_data)
+    attach(policy, policy.path, policy_data, compiled)
+    return policy
 
 
 def write(target: str, files: tuple[str, ...], data: Any) -> bool:

@@ -19,14 +19,14 @@ import gc
 import os
 
 from importwall.policy import cache as _cache
-from importwall.policy.model import ImportRules, Policy, PolicyWarning
+from importwall.policy.model import Policy, PolicyWarning
+from importwall.policy.model import policy_from_data as policy_from_data
 from importwall.policy.packs import PYPROJECT as PYPROJECT
 from importwall.policy.packs import resolve_reference
-from importwall.policy.rules import ImportException, Rule
+from importwall.policy.rules import Rule
 
 TYPE_CHECKING = False  # typing and collections.abc are not imported at interpreter start
 if TYPE_CHECKING:
-    from collections.abc import Sequence
     from typing import Any
 
 
@@ -67,7 +67,7 @@ def _load_policy(path: str | os.PathLike[str]) -> Policy:
         unusable = validate._unusable_path(reference, os.getcwd())
         raise PolicyError([f"{reference}:1: policy: {unusable}" if unusable
                            else validate._no_such_policy(reference)])
-    policy = _cache.read(target, _cached_policy)
+    policy = _cache.read(target, _cache.cached_policy)
     if policy is None:
         # Read from source: the TOML reader, the schema and the checks, which a process
         # that starts from the compiled-policy cache never imports.
@@ -108,11 +108,6 @@ def _rule_data(rule: Rule) -> tuple[Any, ...]:
             dict(rule.extra))
 
 
-def _rules_of(data: Sequence[Sequence[Any]]) -> tuple[Rule, ...]:
-    return tuple(Rule(pattern, reason, severity, source, precedence, extra)
-                 for pattern, reason, severity, source, precedence, extra in data)
-
-
 def policy_to_data(policy: Policy) -> tuple[Any, ...]:
     """``policy`` as marshal-able data (:mod:`importwall.policy.cache`)."""
     imports = policy.imports
@@ -129,30 +124,3 @@ def policy_to_data(policy: Policy) -> tuple[Any, ...]:
              tuple((e.module, e.importer, e.reason, e.source) for e in imports.exceptions),
              imports.blocked_error),
             sections, policy.warnings)
-
-
-def _cached_policy(data: Sequence[Any]) -> Policy:
-    """A cache entry's policy, with the compiled matcher data stored beside it."""
-    policy_data, compiled = data
-    policy = policy_from_data(policy_data)
-    _cache.attach(policy, policy.path, policy_data, compiled)
-    return policy
-
-
-def policy_from_data(data: Sequence[Any]) -> Policy:
-    """The :class:`Policy` that :func:`policy_to_data` stored."""
-    path, files, mode, strict, check_at_startup, imports, sections, warnings_ = data
-    deny, allow, deny_distributions, exceptions, blocked_error = imports
-    return Policy(
-        path=path, files=tuple(files), mode=mode, strict=strict,
-        check_at_startup=check_at_startup,
-        imports=ImportRules(
-            deny=_rules_of(deny), allow=_rules_of(allow),
-            deny_distributions=_rules_of(deny_distributions),
-            exceptions=tuple(ImportException(module, importer, reason, source)
-                             for module, importer, reason, source in exceptions),
-            blocked_error=blocked_error),
-        sections={name: {key: _rules_of(value) if kind == "rules" else value
-                         for key, (kind, value) in values.items()}
-                  for name, values in sections.items()},
-        warnings=tuple(warnings_))

@@ -6,14 +6,13 @@ Standard library only: this module is on the start-up path.
 from __future__ import annotations
 
 from importwall._lean import Frozen
-from importwall.policy.rules import Rule
+from importwall.policy.rules import ImportException, Rule
 
 TYPE_CHECKING = False  # typing is not imported at run time: this module is on the start-up path
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
     from typing import Any, Literal, overload
 
-    from importwall.policy.rules import ImportException
     from importwall.policy.sections import (
         BlockedError,
         DistributionsSection,
@@ -64,6 +63,33 @@ class ImportRules(Frozen):
 _NO_IMPORT_RULES = ImportRules()
 
 
+_STORED = "_importwall_sections_data"  # a cached policy's sections, as the cache holds them
+_BUILT = "_importwall_sections_built"  # those of them section() has built so far
+
+
+class _Sections:
+    """``Policy.sections`` of a policy read from the compiled-policy cache, built the first
+    time it is read: the environment and GPU sections' rules (37 of the 74 ``Rule``
+    objects of ``sklearn``) are never used by the firewall, which asks only for
+    ``section("report")``. A non-data descriptor: once built, the instance's own
+    ``sections`` hides it; a policy made by ``__init__`` has its own from the start."""
+
+    def __get__(self, policy: Policy | None, owner: type[Policy]) -> Any:
+        if policy is None:
+            return self
+        state = policy.__dict__
+        built = state[_BUILT]
+        sections = {name: built[name] if name in built else _section_of(values)
+                    for name, values in state[_STORED].items()}
+        state["sections"] = sections
+        return sections
+
+
+def _section_of(values: Mapping[str, tuple[str, Any]]) -> dict[str, Any]:
+    return {key: _rules_of(value) if kind == "rules" else value
+            for key, (kind, value) in values.items()}
+
+
 class Policy(Frozen):
     """A loaded, validated and merged policy.
 
@@ -82,7 +108,10 @@ class Policy(Frozen):
     strict: bool
     check_at_startup: bool
     imports: ImportRules
-    sections: Mapping[str, Mapping[str, Any]]
+    if TYPE_CHECKING:
+        sections: Mapping[str, Mapping[str, Any]]
+    else:
+        sections = _Sections()  # a policy read from the cache builds them on first use
     warnings: tuple[str, ...]
 
     def __init__(self, path: str, files: tuple[str, ...], mode: Mode | None = None,
@@ -120,6 +149,13 @@ class Policy(Frozen):
         when no file of the policy wrote it."""
         if name not in CHECK_SECTIONS:
             raise KeyError(f"no policy section named {name!r}")
+        state = self.__dict__
+        if "sections" not in state:  # from the cache, not built yet: only this one
+            built = state[_BUILT]
+            if name not in built:
+                values = state[_STORED].get(name)
+                built[name] = {} if values is None else _section_of(values)
+            return built[name]
         return self.sections.get(name, {})
 
     def to_dict(self) -> dict[str, Any]:
@@ -147,3 +183,35 @@ class Policy(Frozen):
                 for key, value in values.items()
             }
         return data
+
+
+# ------------------------------------------------------------- from the compiled-policy cache
+# Here, not in the loader, so that a process that starts from the cache imports neither the
+# loader nor what it reads source with (policy/cache.py ``read_reference``).
+
+def _rules_of(data: Sequence[Sequence[Any]]) -> tuple[Rule, ...]:
+    return tuple(Rule(pattern, reason, severity, source, precedence, extra)
+                 for pattern, reason, severity, source, precedence, extra in data)
+
+
+def policy_from_data(data: Sequence[Any]) -> Policy:
+    """The :class:`Policy` that :func:`~importwall.policy.loader.policy_to_data` stored.
+    Its ``sections`` are built on first use (:class:`_Sections`)."""
+    path, files, mode, strict, check_at_startup, imports, sections, warnings_ = data
+    deny, allow, deny_distributions, exceptions, blocked_error = imports
+    policy = Policy(
+        path=path, files=tuple(files), mode=mode, strict=strict,
+        check_at_startup=check_at_startup,
+        imports=ImportRules(
+            deny=_rules_of(deny), allow=_rules_of(allow),
+            deny_distributions=_rules_of(deny_distributions),
+            exceptions=tuple(ImportException(module, importer, reason, source)
+                             for module, importer, reason, source in exceptions),
+            blocked_error=blocked_error),
+        warnings=tuple(warnings_))
+    state = policy.__dict__
+    del state["sections"]
+    state[_STORED] = sections
+    state[_BUILT] = {}
+    return policy
+

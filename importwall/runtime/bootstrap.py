@@ -32,13 +32,19 @@ def startup() -> None:
         return  # the CLI is not the guarded program: it never records itself
     policy = None
     try:
-        from importwall.policy.loader import load_policy
+        from importwall.policy.cache import read_reference
         from importwall.runtime.api import activate
         from importwall.runtime.propagate import export
 
         # What resolve_policy(None) does, without importing policy.discovery (the command
-        # line's discovery rules): the variable is set, and names the policy.
-        policy = load_policy(os.environ["IMPORTWALL_POLICY"], warn=False)
+        # line's discovery rules): the variable is set, and names the policy. From the
+        # compiled-policy cache when it can, without importing the loader.
+        reference = os.environ["IMPORTWALL_POLICY"]
+        policy = read_reference(reference)
+        if policy is None:
+            from importwall.policy.loader import load_policy
+
+            policy = load_policy(reference, warn=False)
         for message in policy.warnings:  # one line each, with the policy's file and line
             sys.stderr.write(f"importwall: warning: {message}\n")
         export(activate(policy))
