@@ -151,11 +151,12 @@ class Policy(Frozen):
             raise KeyError(f"no policy section named {name!r}")
         state = self.__dict__
         if "sections" not in state:  # from the cache, not built yet: only this one
-            built = state[_BUILT]
-            if name not in built:
+            built: dict[str, Mapping[str, Any]] = state[_BUILT]
+            section = built.get(name)
+            if section is None:
                 values = state[_STORED].get(name)
-                built[name] = {} if values is None else _section_of(values)
-            return built[name]
+                section = built[name] = {} if values is None else _section_of(values)
+            return section
         return self.sections.get(name, {})
 
     def to_dict(self) -> dict[str, Any]:
