@@ -275,7 +275,7 @@ LEAN_STARTUP = {
     "importwall.policy.model", "importwall.policy.packs",
     "importwall.policy.rules", "importwall.runtime", "importwall.runtime.api",
     "importwall.runtime.bootstrap", "importwall.runtime.finder",
-    "importwall.runtime.matcher", "importwall.runtime.propagate",
+    "importwall.runtime.matcher",
 }
 ON_THE_FIRST_DENIED_IMPORT = ("importwall.errors", "importwall.findings",
                               "importwall.runtime.chain",

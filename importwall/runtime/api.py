@@ -11,7 +11,7 @@ import sys
 
 from importwall.policy import MODES, Policy
 from importwall.runtime.finder import Firewall, installed
-from importwall.settings import ENV_DATA_DIR, ENV_LOG, ENV_MODE
+from importwall.settings import ENV_DATA_DIR, ENV_LOG, ENV_MODE, ENV_POLICY
 
 TYPE_CHECKING = False  # typing is not imported at run time: this module is on the start-up path
 if TYPE_CHECKING:
@@ -137,3 +137,26 @@ def _remove_installed() -> Firewall | None:
         sys.meta_path.remove(firewall)
         if not firewall.policy.strict:
             firewall.guard.uninstall()
+
+
+# ------------------------------------------- settings handed to children (runtime/propagate.py)
+
+def settings(policy: Policy, mode: str, environ: Mapping[str, str]) -> dict[str, str]:
+    """The ``IMPORTWALL_*`` values that start the same firewall in a child."""
+    values = {ENV_POLICY: policy.path, ENV_MODE: mode}
+    data_dir = environ.get(ENV_DATA_DIR)
+    if data_dir:
+        values[ENV_DATA_DIR] = os.path.abspath(data_dir)
+    log = environ.get(ENV_LOG)
+    if log:
+        # Imported only when set: a ``json:PATH`` destination is made absolute too.
+        from importwall.runtime.logsink import absolute_spec
+
+        values[ENV_LOG] = absolute_spec(log)
+    return values
+
+
+def export(firewall: Firewall) -> None:
+    """Rewrite this process's ``IMPORTWALL_*`` variables to their resolved, absolute
+    values, so children it starts (in any directory) activate the same firewall."""
+    os.environ.update(settings(firewall.policy, firewall.mode, os.environ))

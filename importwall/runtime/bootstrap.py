@@ -33,8 +33,7 @@ def startup() -> None:
     policy = None
     try:
         from importwall.policy.cache import read_reference
-        from importwall.runtime.api import activate
-        from importwall.runtime.propagate import export
+        from importwall.runtime.api import activate, export  # export: runtime/propagate.py's
 
         # What resolve_policy(None) does, without importing policy.discovery (the command
         # line's discovery rules): the variable is set, and names the policy. From the

@@ -14,34 +14,21 @@ from __future__ import annotations
 
 import os
 
+# settings() and export() live in runtime/api.py, so that the start-up hook does not import
+# this module; they are importwall.runtime.propagate's as they always were.
+from importwall.runtime.api import export as export
 from importwall.runtime.api import resolve_mode
-from importwall.settings import ENV_DATA_DIR, ENV_LOG, ENV_MODE, ENV_POLICY
+from importwall.runtime.api import settings as settings
 
 TYPE_CHECKING = False  # typing is not imported at run time: this module is on the start-up path
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from importwall.policy import Policy
-    from importwall.runtime.finder import Firewall
 
 STARTUP_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                            "_startup")
 """The folder whose ``sitecustomize`` starts the firewall: put first on ``PYTHONPATH``."""
-
-
-def settings(policy: Policy, mode: str, environ: Mapping[str, str]) -> dict[str, str]:
-    """The ``IMPORTWALL_*`` values that start the same firewall in a child."""
-    values = {ENV_POLICY: policy.path, ENV_MODE: mode}
-    data_dir = environ.get(ENV_DATA_DIR)
-    if data_dir:
-        values[ENV_DATA_DIR] = os.path.abspath(data_dir)
-    log = environ.get(ENV_LOG)
-    if log:
-        # Imported only when set: a ``json:PATH`` destination is made absolute too.
-        from importwall.runtime.logsink import absolute_spec
-
-        values[ENV_LOG] = absolute_spec(log)
-    return values
 
 
 def startup_pythonpath(existing: str | None) -> str:
@@ -72,8 +59,3 @@ def child_environment(policy: Policy, mode: str | None,
     env.update(activating_environment(policy, mode, env))
     return env
 
-
-def export(firewall: Firewall) -> None:
-    """Rewrite this process's ``IMPORTWALL_*`` variables to their resolved, absolute
-    values, so children it starts (in any directory) activate the same firewall."""
-    os.environ.update(settings(firewall.policy, firewall.mode, os.environ))
