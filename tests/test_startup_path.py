@@ -274,7 +274,7 @@ LEAN_STARTUP = {
     "importwall.settings", "importwall.policy", "importwall.policy.cache",
     "importwall.policy.model", "importwall.policy.packs",
     "importwall.policy.rules", "importwall.runtime", "importwall.runtime.api",
-    "importwall.runtime.bootstrap", "importwall.runtime.finder",
+    "importwall.runtime.finder",
     "importwall.runtime.matcher",
 }
 ON_THE_FIRST_DENIED_IMPORT = ("importwall.errors", "importwall.findings",

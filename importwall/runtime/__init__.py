@@ -1,6 +1,7 @@
 """The firewall inside a running interpreter: everything on the start-up path.
 
-* :mod:`~importwall.runtime.bootstrap`: start from the environment, once per process;
+* :mod:`importwall._bootstrap` (re-exported as ``runtime.bootstrap``): start from the
+  environment, once per process;
 * :mod:`~importwall.runtime.api`: ``activate()`` / ``deactivate()`` / ``active()``;
 * :mod:`~importwall.runtime.matcher`: the compiled policy, one lookup per dotted segment;
 * :mod:`~importwall.runtime.finder`: the ``sys.meta_path`` hook that judges each import;
