@@ -25,7 +25,7 @@ from sys import modules as _modules
 # import Finding`` and ``dir(importwall)`` work as before. The functions here carry no
 # annotations: ``typing.Any`` is not imported at run time.
 _PUBLIC = {
-    "__version__": "importwall._version",
+    "__version__": "importwall.settings",
     "ConfigurationError": "importwall.errors",
     "EnvironmentRejectedError": "importwall.errors",
     "ForbiddenImportError": "importwall.errors",
@@ -48,7 +48,6 @@ _PUBLIC = {
 
 TYPE_CHECKING = False  # typing is not imported at run time: this package is on the start-up path
 if TYPE_CHECKING:
-    from importwall._version import __version__ as __version__
     from importwall.envcheck import check_environment as check_environment
     from importwall.errors import (
         ConfigurationError as ConfigurationError,
@@ -75,6 +74,7 @@ if TYPE_CHECKING:
     from importwall.runtime.api import active as active
     from importwall.runtime.api import deactivate as deactivate
     from importwall.runtime.finder import Firewall as Firewall
+    from importwall.settings import __version__ as __version__
 
 
 def __getattr__(name):  # type: ignore[no-untyped-def]

@@ -1,3 +1,5 @@
-"""The version, written once: the package build (``[tool.hatch.version]``) reads it here."""
+"""The version, as :mod:`importwall.settings` writes it (the package build reads it there)."""
 
-__version__ = "0.1.0.dev0"
+from importwall.settings import __version__
+
+__all__ = ["__version__"]

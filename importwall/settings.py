@@ -1,4 +1,4 @@
-"""The ``IMPORTWALL_*`` environment variables, named once.
+"""importwall's version and the ``IMPORTWALL_*`` environment variables, named once.
 
 They are the contract between a launcher and every Python process it starts: the start-up
 hook reads them, ``importwall run`` and ``audit`` write them, and children inherit them.
@@ -7,6 +7,11 @@ Standard library only: this module is on the start-up path.
 """
 
 from __future__ import annotations
+
+__version__ = "0.1.0.dev0"
+"""The version, written once: the package build (``[tool.hatch.version]``) reads it here.
+Here rather than in ``_version.py`` (which re-exports it) so that the start-up path, which
+needs both for the compiled-policy cache's key, imports one module for them."""
 
 ENV_POLICY = "IMPORTWALL_POLICY"
 """A policy file or shipped pack name; its presence activates the start-up hook."""

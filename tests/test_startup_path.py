@@ -270,7 +270,7 @@ def test_the_record_encoder_writes_what_json_dumps_writes() -> None:
 # (benchmarks/README.md, "Active start-up, lazily (session 4)"): the rest is imported on
 # the first denied import, the first watched module, or the first API name that needs it.
 LEAN_STARTUP = {
-    "importwall", "importwall._bootstrap", "importwall._lean", "importwall._version",
+    "importwall", "importwall._bootstrap", "importwall._lean",
     "importwall.settings", "importwall.policy", "importwall.policy.cache",
     "importwall.policy.model", "importwall.policy.packs",
     "importwall.policy.rules", "importwall.runtime", "importwall.runtime.api",

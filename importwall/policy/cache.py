@@ -32,9 +32,8 @@ import os
 import sys
 import time
 
-from importwall._version import __version__
 from importwall.policy.packs import packs_dir, resolve_reference
-from importwall.settings import ENV_POLICY_CACHE
+from importwall.settings import ENV_POLICY_CACHE, __version__
 
 TYPE_CHECKING = False  # typing is not imported at run time
 if TYPE_CHECKING:
