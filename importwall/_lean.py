@@ -18,8 +18,6 @@ here instead:
 Standard library only, and imports nothing: this module is on the start-up path.
 """
 
-from __future__ import annotations
-
 TYPE_CHECKING = False  # typing is not imported at run time
 if TYPE_CHECKING:
     import dataclasses
@@ -38,7 +36,7 @@ class _DataclassFields:
     The fields are those of a frozen dataclass with the same field names and annotations;
     once made they replace this descriptor on the class."""
 
-    def __get__(self, instance: object, owner: type[Frozen]) -> dict[str, Any]:
+    def __get__(self, instance: object, owner: "type[Frozen]") -> "dict[str, Any]":
         names = owner.__dict__.get("_fields")
         if names is None:  # Frozen itself, or a class that names no fields: not a dataclass
             raise AttributeError("__dataclass_fields__")
@@ -69,16 +67,16 @@ class Frozen:
     """
 
     __slots__ = ()
-    _fields: ClassVar[tuple[str, ...]] = ()
+    _fields: "ClassVar[tuple[str, ...]]" = ()
     if TYPE_CHECKING:
-        __dataclass_fields__: ClassVar[dict[str, dataclasses.Field[Any]]]
-        __match_args__: ClassVar[tuple[str, ...]]
+        __dataclass_fields__: "ClassVar[dict[str, dataclasses.Field[Any]]]"
+        __match_args__: "ClassVar[tuple[str, ...]]"
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
+    def __init_subclass__(cls, **kwargs: "Any") -> None:
         super().__init_subclass__(**kwargs)
         type.__setattr__(cls, "__match_args__", cls._fields)
 
-    def _values(self) -> tuple[Any, ...]:
+    def _values(self) -> "tuple[Any, ...]":
         return tuple([getattr(self, name) for name in self._fields])
 
     def __eq__(self, other: object) -> bool:
@@ -99,10 +97,10 @@ class Frozen:
     def __delattr__(self, name: str) -> None:
         raise AttributeError(f"cannot delete field {name!r}")
 
-    def __reduce__(self) -> tuple[Any, ...]:
+    def __reduce__(self) -> "tuple[Any, ...]":
         return (self.__class__, self._values())
 
-    def __replace__(self: F, **changes: Any) -> F:
+    def __replace__(self: "F", **changes: "Any") -> "F":
         for name in self._fields:
             if name not in changes:
                 changes[name] = getattr(self, name)
@@ -112,7 +110,7 @@ class Frozen:
 type.__setattr__(Frozen, "__dataclass_fields__", _DataclassFields())
 
 
-def replace(obj: F, **changes: Any) -> F:
+def replace(obj: "F", **changes: "Any") -> "F":
     """A copy of ``obj`` with ``changes``, as ``dataclasses.replace`` makes one."""
     return obj.__replace__(**changes)
 
@@ -122,12 +120,12 @@ class suppress:
 
     __slots__ = ("_kinds",)
 
-    def __init__(self, *kinds: type[BaseException]) -> None:
+    def __init__(self, *kinds: "type[BaseException]") -> None:
         self._kinds = kinds
 
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 traceback: TracebackType | None) -> bool:
+    def __exit__(self, kind: "type[BaseException] | None", error: "BaseException | None",
+                 traceback: "TracebackType | None") -> bool:
         return kind is not None and issubclass(kind, self._kinds)

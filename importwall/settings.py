@@ -6,8 +6,6 @@ hook reads them, ``importwall run`` and ``audit`` write them, and children inher
 Standard library only: this module is on the start-up path.
 """
 
-from __future__ import annotations
-
 __version__ = "0.1.0.dev0"
 """The version, written once: the package build (``[tool.hatch.version]``) reads it here.
 Here rather than in ``_version.py`` (which re-exports it) so that the start-up path, which

@@ -12,8 +12,6 @@
 Standard library only: this package is on the start-up path.
 """
 
-from __future__ import annotations
-
 from importwall.policy.model import MODES, POLICY_VERSION, ImportRules, Policy, PolicyWarning
 from importwall.policy.rules import ImportException, Rule
 
@@ -34,7 +32,7 @@ _LAZY = {"PYPROJECT": "loader", "load_policy": "loader", "pack_names": "packs",
          "pack_path": "packs", "packs_dir": "packs", "SCHEMA": "schema"}
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> "Any":
     home = _LAZY.get(name)
     if home is None:
         raise AttributeError(f"module 'importwall.policy' has no attribute {name!r}")

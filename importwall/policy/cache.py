@@ -25,8 +25,6 @@ Where: ``$IMPORTWALL_POLICY_CACHE`` (a folder; ``off`` turns the cache off), els
 Standard library only: this module is on the start-up path, and imports next to nothing.
 """
 
-from __future__ import annotations
-
 import marshal
 import os
 import sys
@@ -66,7 +64,7 @@ def user_cache_dir() -> str:
     return os.path.join(base, "importwall")
 
 
-def cache_dir(environ: dict[str, str] | os._Environ[str] | None = None) -> str | None:
+def cache_dir(environ: "dict[str, str] | os._Environ[str] | None" = None) -> "str | None":
     """The folder compiled policies are kept in, or ``None`` when the cache is off."""
     env = os.environ if environ is None else environ
     configured = env.get(ENV_POLICY_CACHE)
@@ -92,7 +90,7 @@ def _checksum(text: str) -> int:
     return hash(tuple(text.encode("utf-8", "surrogatepass"))) & 0xFFFFFFFF
 
 
-def owned_by_user(status: os.stat_result) -> bool:
+def owned_by_user(status: "os.stat_result") -> bool:
     """Ours and writable by nobody else (no such check on Windows, which has no modes).
     The static scan's parse cache is held to the same rule."""
     if not hasattr(os, "getuid"):
@@ -100,7 +98,7 @@ def owned_by_user(status: os.stat_result) -> bool:
     return status.st_uid == os.getuid() and not status.st_mode & 0o022
 
 
-def _stamps(files: tuple[str, ...]) -> tuple[tuple[str, int, int], ...] | None:
+def _stamps(files: "tuple[str, ...]") -> "tuple[tuple[str, int, int], ...] | None":
     """(path, size, mtime ns) of each file, or ``None`` when one cannot be read."""
     stamps = []
     for name in files:
@@ -112,7 +110,7 @@ def _stamps(files: tuple[str, ...]) -> tuple[tuple[str, int, int], ...] | None:
     return tuple(stamps)
 
 
-def read(target: str, build: Callable[[Any], Policy]) -> Policy | None:
+def read(target: str, build: "Callable[[Any], Policy]") -> "Policy | None":
     """The cached policy for the file ``target`` (absolute), or ``None`` on any miss.
 
     ``build`` turns the stored data back into a :class:`Policy` (the loader does it, see
@@ -139,7 +137,7 @@ def read(target: str, build: Callable[[Any], Policy]) -> Policy | None:
         return None
 
 
-def read_reference(reference: str) -> Policy | None:
+def read_reference(reference: str) -> "Policy | None":
     """The cached policy that ``reference`` (a path or a pack's name, resolved as
     :func:`~importwall.policy.loader.load_policy` resolves it) names, or ``None`` on any
     miss, a reference that names nothing included (the loader then says what is wrong).
@@ -150,7 +148,7 @@ def read_reference(reference: str) -> Policy | None:
     return read(target, cached_policy)
 
 
-def cached_policy(data: Any) -> Policy:
+def cached_policy(data: "Any") -> "Policy":
     """A cache entry's policy, with the compiled matcher data stored beside it."""
     from importwall.policy.model import policy_from_data
 
@@ -160,7 +158,7 @@ def cached_policy(data: Any) -> Policy:
     return policy
 
 
-def write(target: str, files: tuple[str, ...], data: Any) -> bool:
+def write(target: str, files: "tuple[str, ...]", data: "Any") -> bool:
     """Keep ``data`` (marshal-able) for ``target``; ``False`` when it was not written (the
     cache off or unwritable, a folder that is not ours, a file modified too recently)."""
     folder = cache_dir()
@@ -214,19 +212,19 @@ _COMPILED = "_importwall_compiled"
 _ENTRY = "_importwall_cache_entry"
 
 
-def attach(policy: Policy, target: str, data: Any, compiled: Any) -> None:
+def attach(policy: "Policy", target: str, data: "Any", compiled: "Any") -> None:
     """Remember where ``policy`` is cached (with ``data``, the loader's marshal-able form
     of it), and its compiled matcher data if any."""
     object.__setattr__(policy, _ENTRY, (target, data))
     object.__setattr__(policy, _COMPILED, compiled)
 
 
-def compiled_for(policy: Policy) -> Any:
+def compiled_for(policy: "Policy") -> "Any":
     """The compiled matcher data cached with ``policy``, or ``None``."""
     return getattr(policy, "__dict__", {}).get(_COMPILED)
 
 
-def store_compiled(policy: Policy, compiled: Any) -> bool:
+def store_compiled(policy: "Policy", compiled: "Any") -> bool:
     """Add ``compiled`` to ``policy``'s cache entry (once); ``False`` when the policy did
     not come through the cache (built in code, or changed with ``replace``)."""
     entry = getattr(policy, "__dict__", {}).get(_ENTRY)

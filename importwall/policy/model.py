@@ -3,8 +3,6 @@
 Standard library only: this module is on the start-up path.
 """
 
-from __future__ import annotations
-
 from importwall._lean import Frozen
 from importwall.policy.rules import ImportException, Rule
 
@@ -43,16 +41,16 @@ class PolicyWarning(UserWarning):
 
 class ImportRules(Frozen):
     __slots__ = _fields = ("deny", "allow", "deny_distributions", "exceptions", "blocked_error")
-    deny: tuple[Rule, ...]
-    allow: tuple[Rule, ...]
-    deny_distributions: tuple[Rule, ...]
-    exceptions: tuple[ImportException, ...]
-    blocked_error: BlockedError
+    deny: "tuple[Rule, ...]"
+    allow: "tuple[Rule, ...]"
+    deny_distributions: "tuple[Rule, ...]"
+    exceptions: "tuple[ImportException, ...]"
+    blocked_error: "BlockedError"
 
-    def __init__(self, deny: tuple[Rule, ...] = (), allow: tuple[Rule, ...] = (),
-                 deny_distributions: tuple[Rule, ...] = (),
-                 exceptions: tuple[ImportException, ...] = (),
-                 blocked_error: BlockedError = "module-not-found") -> None:
+    def __init__(self, deny: "tuple[Rule, ...]" = (), allow: "tuple[Rule, ...]" = (),
+                 deny_distributions: "tuple[Rule, ...]" = (),
+                 exceptions: "tuple[ImportException, ...]" = (),
+                 blocked_error: "BlockedError" = "module-not-found") -> None:
         _set(self, "deny", deny)
         _set(self, "allow", allow)
         _set(self, "deny_distributions", deny_distributions)
@@ -74,7 +72,7 @@ class _Sections:
     ``section("report")``. A non-data descriptor: once built, the instance's own
     ``sections`` hides it; a policy made by ``__init__`` has its own from the start."""
 
-    def __get__(self, policy: Policy | None, owner: type[Policy]) -> Any:
+    def __get__(self, policy: "Policy | None", owner: "type[Policy]") -> "Any":
         if policy is None:
             return self
         state = policy.__dict__
@@ -85,7 +83,7 @@ class _Sections:
         return sections
 
 
-def _section_of(values: Mapping[str, tuple[str, Any]]) -> dict[str, Any]:
+def _section_of(values: "Mapping[str, tuple[str, Any]]") -> "dict[str, Any]":
     return {key: _rules_of(value) if kind == "rules" else value
             for key, (kind, value) in values.items()}
 
@@ -103,22 +101,22 @@ class Policy(Frozen):
     _fields = ("path", "files", "mode", "strict", "check_at_startup", "imports", "sections",
                "warnings")
     path: str
-    files: tuple[str, ...]
-    mode: Mode | None
+    files: "tuple[str, ...]"
+    mode: "Mode | None"
     strict: bool
     check_at_startup: bool
-    imports: ImportRules
+    imports: "ImportRules"
     if TYPE_CHECKING:
-        sections: Mapping[str, Mapping[str, Any]]
+        sections: "Mapping[str, Mapping[str, Any]]"
     else:
         sections = _Sections()  # a policy read from the cache builds them on first use
-    warnings: tuple[str, ...]
+    warnings: "tuple[str, ...]"
 
-    def __init__(self, path: str, files: tuple[str, ...], mode: Mode | None = None,
+    def __init__(self, path: str, files: "tuple[str, ...]", mode: "Mode | None" = None,
                  strict: bool = False, check_at_startup: bool = False,
-                 imports: ImportRules = _NO_IMPORT_RULES,
-                 sections: Mapping[str, Mapping[str, Any]] | None = None,
-                 warnings: tuple[str, ...] = ()) -> None:
+                 imports: "ImportRules" = _NO_IMPORT_RULES,
+                 sections: "Mapping[str, Mapping[str, Any]] | None" = None,
+                 warnings: "tuple[str, ...]" = ()) -> None:
         _set(self, "path", path)
         _set(self, "files", files)
         _set(self, "mode", mode)
@@ -130,21 +128,21 @@ class Policy(Frozen):
 
     if TYPE_CHECKING:  # the overloads are for the type checker: typing is not imported
         @overload
-        def section(self, name: Literal["environment"]) -> EnvironmentSection: ...
+        def section(self, name: "Literal['environment']") -> "EnvironmentSection": ...
         @overload
-        def section(self, name: Literal["gpu"]) -> GpuSection: ...
+        def section(self, name: "Literal['gpu']") -> "GpuSection": ...
         @overload
-        def section(self, name: Literal["resources"]) -> ResourcesSection: ...
+        def section(self, name: "Literal['resources']") -> "ResourcesSection": ...
         @overload
-        def section(self, name: Literal["distributions"]) -> DistributionsSection: ...
+        def section(self, name: "Literal['distributions']") -> "DistributionsSection": ...
         @overload
-        def section(self, name: Literal["standardize"]) -> StandardizeSection: ...
+        def section(self, name: "Literal['standardize']") -> "StandardizeSection": ...
         @overload
-        def section(self, name: Literal["models"]) -> ModelsSection: ...
+        def section(self, name: "Literal['models']") -> "ModelsSection": ...
         @overload
-        def section(self, name: Literal["report"]) -> ReportSection: ...
+        def section(self, name: "Literal['report']") -> "ReportSection": ...
 
-    def section(self, name: str) -> Mapping[str, Any]:
+    def section(self, name: str) -> "Mapping[str, Any]":
         """One check's section, normalized (rules as :class:`Rule`, paths absolute); empty
         when no file of the policy wrote it."""
         if name not in CHECK_SECTIONS:
@@ -159,7 +157,7 @@ class Policy(Frozen):
             return section
         return self.sections.get(name, {})
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> "dict[str, Any]":
         """The resolved, merged policy, as ``importwall check --show`` prints it."""
         data: dict[str, Any] = {
             "version": POLICY_VERSION,
@@ -190,12 +188,12 @@ class Policy(Frozen):
 # Here, not in the loader, so that a process that starts from the cache imports neither the
 # loader nor what it reads source with (policy/cache.py ``read_reference``).
 
-def _rules_of(data: Sequence[Sequence[Any]]) -> tuple[Rule, ...]:
+def _rules_of(data: "Sequence[Sequence[Any]]") -> "tuple[Rule, ...]":
     return tuple(Rule(pattern, reason, severity, source, precedence, extra)
                  for pattern, reason, severity, source, precedence, extra in data)
 
 
-def policy_from_data(data: Sequence[Any]) -> Policy:
+def policy_from_data(data: "Sequence[Any]") -> "Policy":
     """The :class:`Policy` that :func:`~importwall.policy.loader.policy_to_data` stored.
     Its ``sections`` are built on first use (:class:`_Sections`)."""
     path, files, mode, strict, check_at_startup, imports, sections, warnings_ = data

@@ -7,8 +7,6 @@ install or a source checkout reads them from the folder beside the package.
 Standard library only: this module is on the start-up path.
 """
 
-from __future__ import annotations
-
 import os
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -26,7 +24,7 @@ def packs_dir() -> str:
     return _IN_WHEEL if os.path.isdir(_IN_WHEEL) else _IN_SOURCE_TREE
 
 
-def pack_names() -> list[str]:
+def pack_names() -> "list[str]":
     """Names of the policy packs shipped with importwall."""
     try:
         entries = os.listdir(packs_dir())
@@ -35,7 +33,7 @@ def pack_names() -> list[str]:
     return sorted(name[: -len(SUFFIX)] for name in entries if name.endswith(SUFFIX))
 
 
-def pack_path(name: str) -> str | None:
+def pack_path(name: str) -> "str | None":
     """The file of the shipped pack ``name``, or ``None`` when there is no such pack."""
     candidate = os.path.join(packs_dir(), name + SUFFIX)
     return candidate if os.path.isfile(candidate) else None
@@ -45,7 +43,7 @@ def looks_like_pack_name(reference: str) -> bool:
     return os.sep not in reference and "/" not in reference and not reference.endswith(".toml")
 
 
-def resolve_reference(reference: str, base_dir: str) -> str | None:
+def resolve_reference(reference: str, base_dir: str) -> "str | None":
     """What a policy reference (``IMPORTWALL_POLICY``, ``extends``) names: a path relative to
     ``base_dir``, else a shipped pack by name; ``None`` if neither."""
     if looks_like_pack_name(reference):

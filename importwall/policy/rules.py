@@ -4,8 +4,6 @@ importer-aware exception.
 Standard library only: this module is on the start-up path.
 """
 
-from __future__ import annotations
-
 from importwall._lean import Frozen
 
 TYPE_CHECKING = False  # typing is not imported at run time: this module is on the start-up path
@@ -25,15 +23,15 @@ class Rule(Frozen):
 
     __slots__ = _fields = ("pattern", "reason", "severity", "source", "precedence", "extra")
     pattern: str
-    reason: str | None
+    reason: "str | None"
     severity: str
     source: str
     precedence: int
-    extra: Mapping[str, Any]
+    extra: "Mapping[str, Any]"
 
-    def __init__(self, pattern: str, reason: str | None = None, severity: str = "error",
+    def __init__(self, pattern: str, reason: "str | None" = None, severity: str = "error",
                  source: str = "", precedence: int = 0,
-                 extra: Mapping[str, Any] | None = None) -> None:
+                 extra: "Mapping[str, Any] | None" = None) -> None:
         _set(self, "pattern", pattern)
         _set(self, "reason", reason)
         _set(self, "severity", severity)
@@ -41,7 +39,7 @@ class Rule(Frozen):
         _set(self, "precedence", precedence)
         _set(self, "extra", {} if extra is None else extra)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> "dict[str, Any]":
         data: dict[str, Any] = {"pattern": self.pattern, "severity": self.severity,
                                 "source": self.source}
         if self.reason:
@@ -56,16 +54,16 @@ class ImportException(Frozen):
     __slots__ = _fields = ("module", "importer", "reason", "source")
     module: str
     importer: str
-    reason: str | None
+    reason: "str | None"
     source: str
 
-    def __init__(self, module: str, importer: str, reason: str | None = None,
+    def __init__(self, module: str, importer: str, reason: "str | None" = None,
                  source: str = "") -> None:
         _set(self, "module", module)
         _set(self, "importer", importer)
         _set(self, "reason", reason)
         _set(self, "source", source)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> "dict[str, Any]":
         return {"module": self.module, "importer": self.importer, "reason": self.reason,
                 "source": self.source}

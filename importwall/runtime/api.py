@@ -3,8 +3,6 @@
 Standard library only: this module is on the start-up path.
 """
 
-from __future__ import annotations
-
 import _thread
 import os
 import sys
@@ -24,8 +22,8 @@ DEFAULT_MODE = "enforce"
 _lock = _thread.allocate_lock()  # threading.Lock, without importing threading
 
 
-def resolve_mode(explicit: str | None, policy: Policy | None,
-                 environ: Mapping[str, str] | None = None) -> str:
+def resolve_mode(explicit: "str | None", policy: "Policy | None",
+                 environ: "Mapping[str, str] | None" = None) -> str:
     """The mode in force: the argument, else ``IMPORTWALL_MODE``, else the policy's
     ``mode``, else ``enforce``."""
     env = os.environ if environ is None else environ
@@ -42,8 +40,8 @@ def resolve_mode(explicit: str | None, policy: Policy | None,
     return DEFAULT_MODE
 
 
-def resolve_data_dir(policy: Policy | None,
-                     environ: os._Environ[str] | dict[str, str] | None = None) -> str | None:
+def resolve_data_dir(policy: "Policy | None",
+                     environ: "os._Environ[str] | dict[str, str] | None" = None) -> "str | None":
     """Where record files go: ``IMPORTWALL_DATA_DIR``, else the policy's ``[report]
     data_dir`` (relative to the policy file that sets it), else nowhere."""
     env = os.environ if environ is None else environ
@@ -56,8 +54,8 @@ def resolve_data_dir(policy: Policy | None,
     return str(configured) if configured else None
 
 
-def activate(policy: str | os.PathLike[str] | Policy | None = None, mode: str | None = None,
-             *, sinks: Sequence[Sink] = ()) -> Firewall:
+def activate(policy: "str | os.PathLike[str] | Policy | None" = None, mode: "str | None" = None,
+             *, sinks: "Sequence[Sink]" = ()) -> "Firewall":
     """Start the firewall in this process and return it.
 
     ``policy`` is a path, a shipped pack name, a loaded :class:`Policy`, or ``None`` for
@@ -113,7 +111,7 @@ def activate(policy: str | os.PathLike[str] | Policy | None = None, mode: str | 
     return firewall
 
 
-def deactivate() -> Firewall | None:
+def deactivate() -> "Firewall | None":
     """Stop the firewall in this process; return it (with its findings), or ``None``.
 
     Under strict mode the finder is removed, but the audit hook keeps deciding with the
@@ -123,12 +121,12 @@ def deactivate() -> Firewall | None:
         return _remove_installed()
 
 
-def active() -> Firewall | None:
+def active() -> "Firewall | None":
     """The firewall active in this process, if any."""
     return installed()
 
 
-def _remove_installed() -> Firewall | None:
+def _remove_installed() -> "Firewall | None":
     current = installed()
     while True:
         firewall = installed()
@@ -141,7 +139,7 @@ def _remove_installed() -> Firewall | None:
 
 # ------------------------------------------- settings handed to children (runtime/propagate.py)
 
-def settings(policy: Policy, mode: str, environ: Mapping[str, str]) -> dict[str, str]:
+def settings(policy: "Policy", mode: str, environ: "Mapping[str, str]") -> "dict[str, str]":
     """The ``IMPORTWALL_*`` values that start the same firewall in a child."""
     values = {ENV_POLICY: policy.path, ENV_MODE: mode}
     data_dir = environ.get(ENV_DATA_DIR)
@@ -156,7 +154,7 @@ def settings(policy: Policy, mode: str, environ: Mapping[str, str]) -> dict[str,
     return values
 
 
-def export(firewall: Firewall) -> None:
+def export(firewall: "Firewall") -> None:
     """Rewrite this process's ``IMPORTWALL_*`` variables to their resolved, absolute
     values, so children it starts (in any directory) activate the same firewall."""
     os.environ.update(settings(firewall.policy, firewall.mode, os.environ))

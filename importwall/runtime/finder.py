@@ -16,8 +16,6 @@ it is handling one (by a warning filter, a sink) passes straight through.
 Standard library only: this module is on the start-up path.
 """
 
-from __future__ import annotations
-
 # Only what is built in or already loaded at interpreter start: ``threading``, ``warnings``
 # and ``importlib.machinery`` are Python modules on top of ``_thread``, ``_warnings`` and
 # ``_frozen_importlib_external`` (the same functions), and cost every process their import.
@@ -58,8 +56,8 @@ if TYPE_CHECKING:
 
     Sink = Callable[[Finding], None]
 
-    _ACTIONS: dict[str, str] = {}  # mode -> action
-    _CODES: dict[str, str] = {}  # action -> finding code
+    _ACTIONS: "dict[str, str]" = {}  # mode -> action
+    _CODES: "dict[str, str]" = {}  # action -> finding code
 else:
     _chain = None  # not loaded yet: _load_judging()
 
@@ -124,8 +122,8 @@ class Firewall:
     Findings are kept in :attr:`findings` (in order) and handed to every sink.
     """
 
-    def __init__(self, policy: Policy, mode: str, matcher: Matcher | None = None,
-                 sinks: Sequence[Sink] = (), helpers: Collection[str] = ()) -> None:
+    def __init__(self, policy: "Policy", mode: str, matcher: "Matcher | None" = None,
+                 sinks: "Sequence[Sink]" = (), helpers: "Collection[str]" = ()) -> None:
         """``helpers``: modules whose frames are skipped when finding the importer (see
         :func:`importwall.runtime.chain.locate`)."""
         if mode not in MODES:
@@ -151,7 +149,7 @@ class Firewall:
         return f"<importwall.Firewall mode={self.mode} policy={self.policy.path!r}>"
 
     @property
-    def guard(self) -> ImportGuard:
+    def guard(self) -> "ImportGuard":
         """The import guard (imports of watched modules that are already loaded), made the
         first time it is needed: the first module to watch, or a caller asking. A firewall
         that never watches a module does not import the guard's module, nor the judging
@@ -167,11 +165,11 @@ class Firewall:
         return guard
 
     @guard.setter
-    def guard(self, guard: ImportGuard) -> None:
+    def guard(self, guard: "ImportGuard") -> None:
         self._guard = guard
 
     @property
-    def _error_class(self) -> type[ForbiddenImportError] | type[ForbiddenImportRuntimeError]:
+    def _error_class(self) -> "type[ForbiddenImportError] | type[ForbiddenImportRuntimeError]":
         """The blocked-import error the policy asks for (``[imports] blocked_error``)."""
         if _chain is None:
             _load_judging()
@@ -179,8 +177,8 @@ class Firewall:
 
     # -- the meta-path finder protocol
 
-    def find_spec(self, fullname: str, path: Sequence[str] | None = None,
-                  target: ModuleType | None = None) -> ModuleSpec | None:
+    def find_spec(self, fullname: str, path: "Sequence[str] | None" = None,
+                  target: "ModuleType | None" = None) -> "ModuleSpec | None":
         try:
             if fullname.rpartition(".")[0] in self.matcher.allowed_below:
                 return None  # no rule reaches below the package: no call, no lookup
@@ -211,7 +209,7 @@ class Firewall:
         except Exception as error:
             self.fail_closed(fullname, None, error)
 
-    def _judge_loaded_from(self, caller: FrameType | None, fullname: str) -> None:
+    def _judge_loaded_from(self, caller: "FrameType | None", fullname: str) -> None:
         if caller is not None:
             if caller.f_code is _READ_FILE:
                 # The import system reading a module's file: io.open_code imports `_io`
@@ -234,9 +232,9 @@ class Firewall:
         if decision is not None and decision.denied:
             self._judge_once(fullname, decision, loading=False)
 
-    def _judge_once(self, fullname: str, decision: Decision, loading: bool,
-                    asked: bool = False, path: Sequence[str] | None = None,
-                    target: ModuleType | None = None) -> ModuleSpec | None:
+    def _judge_once(self, fullname: str, decision: "Decision", loading: bool,
+                    asked: bool = False, path: "Sequence[str] | None" = None,
+                    target: "ModuleType | None" = None) -> "ModuleSpec | None":
         """:meth:`_judge`, unless this thread is already inside it: an import made while
         importwall handles one (a sink, a warning filter) passes straight through.
         ``asked``: the import system asked the finder (with ``path`` and ``target``: the
@@ -258,8 +256,8 @@ class Firewall:
         finally:
             busy.active = False
 
-    def fail_closed(self, fullname: str, decision: Decision | None,
-                    error: BaseException) -> None:
+    def fail_closed(self, fullname: str, decision: "Decision | None",
+                    error: "BaseException") -> None:
         """importwall failed while judging an import that may be denied: an
         ``internal-error`` finding and, in ``enforce`` mode, the blocked-import error (an
         import importwall cannot judge is not let through); ``warn`` and ``audit`` let the
@@ -279,9 +277,9 @@ class Firewall:
             f"importwall could not judge this import ({what}), and enforce mode refuses "
             "what it cannot judge", None, (), rule.source if rule is not None else None)
 
-    def _judge(self, fullname: str, decision: Decision, loading: bool,
-               asked: bool = False, path: Sequence[str] | None = None,
-               target: ModuleType | None = None) -> ModuleSpec | None:
+    def _judge(self, fullname: str, decision: "Decision", loading: bool,
+               asked: bool = False, path: "Sequence[str] | None" = None,
+               target: "ModuleType | None" = None) -> "ModuleSpec | None":
         # Decide from the import site alone first; the whole chain is captured only when a
         # finding may be recorded or raised. In audit mode with ``deny = ["*"]`` nearly
         # every import ends at one of the early returns below.
@@ -360,8 +358,8 @@ class Firewall:
             self._quiet.add(fullname)
         self.guard.watch(fullname)
 
-    def _look_up(self, fullname: str, path: Sequence[str] | None,
-                 target: ModuleType | None) -> tuple[bool, ModuleSpec | None]:
+    def _look_up(self, fullname: str, path: "Sequence[str] | None",
+                 target: "ModuleType | None") -> "tuple[bool, ModuleSpec | None]":
         """Whether another finder on ``sys.meta_path`` finds ``fullname``, and its spec:
         what the import system would do next. (True, None) when that cannot be told (a
         finder that fails or is of the old protocol): judged as installed. In enforce a
@@ -384,8 +382,8 @@ class Firewall:
                 return True, spec
         return False, None
 
-    def _judge_absent(self, fullname: str, decision: Decision, frame: FrameType | None,
-                      from_list: bool, key: tuple[str, str, int]) -> None:
+    def _judge_absent(self, fullname: str, decision: "Decision", frame: "FrameType | None",
+                      from_list: bool, key: "tuple[str, str, int]") -> None:
         """A denied module that is not installed: the import fails as it would without
         importwall (the usual ModuleNotFoundError, in every mode: a library's
         ``try: import pyspark except ImportError`` goes on), and an ``import-absent``
@@ -397,8 +395,8 @@ class Firewall:
         finding = self._finding(fullname, decision, ACTION_ABSENT, site.importer, site.chain)
         self.record(replace(finding, severity="info"))
 
-    def _finding(self, fullname: str, decision: Decision, action: str, importer: str | None,
-                 frames: tuple[Any, ...]) -> Finding:
+    def _finding(self, fullname: str, decision: "Decision", action: str, importer: "str | None",
+                 frames: "tuple[Any, ...]") -> "Finding":
         rule = decision.rule
         by = f" by {importer}" if importer else ""
         verb = {ACTION_PRELOADED: "was already imported before the firewall started",
@@ -418,14 +416,14 @@ class Firewall:
             details={"mode": self.mode},
         )
 
-    def _warn(self, finding: Finding) -> None:
+    def _warn(self, finding: "Finding") -> None:
         site = finding.chain[-1] if finding.chain else None
         message = finding.message + (f" ({finding.reason})" if finding.reason else "")
         self.warn_at(message, site.file if site else "<importwall>", site.line if site else 0,
                      module=site.module if site else None)
 
     def warn_at(self, message: str, filename: str, lineno: int,
-                module: str | None = None) -> None:
+                module: "str | None" = None) -> None:
         """Emit an :class:`ImportWallWarning` pointing at ``filename:lineno``.
 
         A warnings filter may turn it into an exception (``python -W error``, pytest's
@@ -448,7 +446,7 @@ class Firewall:
                 f"a warning could not be shown as a warning ({type(error).__name__}); "
                 "it was written to stderr"))
 
-    def record(self, finding: Finding) -> None:
+    def record(self, finding: "Finding") -> None:
         """Keep a finding and hand it to the sinks. A failing sink is recorded, not raised:
         importwall's own trouble must never break the host program."""
         with self._lock:
@@ -461,13 +459,13 @@ class Firewall:
                 with self._lock:
                     self.findings.append(internal_error(f"a finding sink failed: {error!r}"))
 
-    def add_sink(self, sink: Sink) -> None:
+    def add_sink(self, sink: "Sink") -> None:
         with self._lock:
             self._sinks.append(sink)
 
     # -- activation-time survey
 
-    def survey_loaded(self, modules: dict[str, ModuleType]) -> list[Finding]:
+    def survey_loaded(self, modules: "dict[str, ModuleType]") -> "list[Finding]":
         """Record denied modules that were imported before the firewall started."""
         found = []
         for name in sorted(modules):
@@ -484,7 +482,7 @@ class Firewall:
         return found
 
 
-def _outermost(fullname: str, modules: Collection[str]) -> str:
+def _outermost(fullname: str, modules: "Collection[str]") -> str:
     """The shortest dotted prefix of ``fullname`` (itself included) that is in
     ``modules``; ``fullname`` when none is."""
     end = fullname.find(".")
@@ -513,7 +511,7 @@ def _is_availability_probe() -> bool:
     return caller.co_name == "find_spec" and caller.co_filename.endswith(_UTIL_SUFFIXES)
 
 
-def internal_error(message: str) -> Finding:
+def internal_error(message: str) -> "Finding":
     """A finding for importwall's own failure, recorded in warn and audit modes."""
     if _chain is None:
         _load_judging()
@@ -521,7 +519,7 @@ def internal_error(message: str) -> Finding:
                    subject="importwall", message=message)
 
 
-def installed(meta_path: list[Any] | None = None) -> Firewall | None:
+def installed(meta_path: "list[Any] | None" = None) -> "Firewall | None":
     """The firewall on ``sys.meta_path``, if any."""
     for finder in sys.meta_path if meta_path is None else meta_path:
         if isinstance(finder, Firewall):

@@ -14,8 +14,6 @@ the segment; only other globs (rare) are tested one by one.
 Standard library only: this module is on the start-up path.
 """
 
-from __future__ import annotations
-
 import gc
 
 TYPE_CHECKING = False  # typing is not imported at run time: this module is on the start-up path
@@ -47,7 +45,7 @@ def _is_glob(segment: str) -> bool:
     return "*" in segment or "?" in segment
 
 
-def specificity(pattern: str) -> Score:
+def specificity(pattern: str) -> "Score":
     """(segments, literal segments, literal characters): larger is more specific."""
     segments = pattern.split(".")
     literal = 0
@@ -64,15 +62,15 @@ def specificity(pattern: str) -> Score:
 # created when first needed: a policy of 100,000 rules has some 300,000 nodes, nearly all
 # leaves, and empty tables were most of what building one cost.
 _LITERAL, _PREFIX, _STAR, _GLOBS, _ENTRIES = range(5)
-_REGEXES: dict[str, re.Pattern[str]] = {}
+_REGEXES: "dict[str, re.Pattern[str]]" = {}
 """Inner globs ("a*b", "x?") compiled once per process (regexes are not marshal data)."""
 
 
-def _new_node() -> list[Any]:
+def _new_node() -> "list[Any]":
     return [None, None, None, None, None]
 
 
-def _child(node: list[Any], segment: str) -> list[Any]:
+def _child(node: "list[Any]", segment: str) -> "list[Any]":
     if "*" not in segment and "?" not in segment:
         return _keyed_child(node, _LITERAL, segment)
     if segment == "*":
@@ -93,7 +91,7 @@ def _child(node: list[Any], segment: str) -> list[Any]:
     return created
 
 
-def _keyed_child(node: list[Any], slot: int, key: str) -> list[Any]:
+def _keyed_child(node: "list[Any]", slot: int, key: str) -> "list[Any]":
     """The child under ``key`` in the node's literal or prefix table, made if missing."""
     table: dict[str, list[Any]] | None = node[slot]
     if table is None:
@@ -114,7 +112,7 @@ def _glob_matches(glob: str, segment: str) -> bool:
     return regex.match(segment) is not None
 
 
-def _step(node: list[Any], segment: str, out: list[list[Any]]) -> None:
+def _step(node: "list[Any]", segment: str, out: "list[list[Any]]") -> None:
     table = node[_LITERAL]
     if table is not None:
         found = table.get(segment)
@@ -150,11 +148,11 @@ class PatternTrie(Generic[T]):
     covers a name (the name itself or one of its parents matches the pattern). The trie
     is plain lists and dicts (:attr:`root`): with marshal-able values, it is data."""
 
-    def __init__(self, root: list[Any] | None = None, size: int = 0) -> None:
+    def __init__(self, root: "list[Any] | None" = None, size: int = 0) -> None:
         self.root: list[Any] = _new_node() if root is None else root
         self.size = size
 
-    def add(self, pattern: str, value: T) -> None:
+    def add(self, pattern: str, value: "T") -> None:
         node = self.root
         for segment in pattern.split("."):
             node = _child(node, segment)
@@ -164,7 +162,7 @@ class PatternTrie(Generic[T]):
             node[_ENTRIES].append(value)
         self.size += 1
 
-    def matches(self, name: str) -> list[T]:
+    def matches(self, name: str) -> "list[T]":
         found: list[T] = []
         frontier = [self.root]
         for segment in name.split("."):
@@ -185,7 +183,7 @@ class Decision:
 
     __slots__ = ("_label", "rule", "verdict", "via")
 
-    def __init__(self, verdict: str, rule: Rule, via: str) -> None:
+    def __init__(self, verdict: str, rule: "Rule", via: str) -> None:
         self.verdict = verdict
         self.rule = rule
         self.via = via  # the policy key that holds the rule: deny | allow | deny_distributions
@@ -239,13 +237,13 @@ class Matcher:
 
     def __init__(
         self,
-        deny: Iterable[Rule] = (),
-        allow: Iterable[Rule] = (),
-        exceptions: Iterable[ImportException] = (),
-        deny_distributions: Iterable[Rule] = (),
-        resolve_distribution: DistributionResolver | None = None,
+        deny: "Iterable[Rule]" = (),
+        allow: "Iterable[Rule]" = (),
+        exceptions: "Iterable[ImportException]" = (),
+        deny_distributions: "Iterable[Rule]" = (),
+        resolve_distribution: "DistributionResolver | None" = None,
         *,
-        _compiled: Any = None,
+        _compiled: "Any" = None,
     ) -> None:
         self._by_kind: tuple[list[Rule], list[Rule], list[Rule]] = (
             list(deny), list(allow), [])
@@ -292,8 +290,8 @@ class Matcher:
             importers.add(exception.importer, True)
             self._exceptions.add(exception.module, (importers.root, index))
 
-    def _add_distributions(self, deny_distributions: Iterable[Rule],
-                           resolve_distribution: DistributionResolver) -> None:
+    def _add_distributions(self, deny_distributions: "Iterable[Rule]",
+                           resolve_distribution: "DistributionResolver") -> None:
         """Rules for the modules installed distributions provide: resolved in every
         process (what is installed changes without the policy changing), never cached."""
         from importwall.policy.rules import Rule
@@ -312,8 +310,8 @@ class Matcher:
         self.allowed_below.clear()
 
     @classmethod
-    def from_policy(cls, policy: Policy,
-                    resolve_distribution: DistributionResolver | None = None) -> Matcher:
+    def from_policy(cls, policy: "Policy",
+                    resolve_distribution: "DistributionResolver | None" = None) -> "Matcher":
         """The policy's rules compiled, or read back from the compiled-policy cache when
         the policy came from it; a policy loaded from source has its trie cached."""
         imports = policy.imports
@@ -333,16 +331,16 @@ class Matcher:
             matcher._add_distributions(imports.deny_distributions, resolve_distribution)
         return matcher
 
-    def to_data(self) -> tuple[Any, ...]:
+    def to_data(self) -> "tuple[Any, ...]":
         """The compiled tries as marshal-able data (before any distribution rules)."""
         return (COMPILED_FORMAT, self._rules.root, self._rules.size, self._exceptions.root,
                 self._exceptions.size)
 
-    def _add(self, rule: Rule, kind: int, index: int) -> None:
+    def _add(self, rule: "Rule", kind: int, index: int) -> None:
         rank = (specificity(rule.pattern), rule.precedence, 1 if kind != _ALLOW else 0)
         self._rules.add(rule.pattern, (rank, kind, index))
 
-    def _decision(self, kind: int, index: int) -> Decision:
+    def _decision(self, kind: int, index: int) -> "Decision":
         decision = self._decisions.get((kind, index))
         if decision is None:
             verdict, via = _KINDS[kind]
@@ -354,7 +352,7 @@ class Matcher:
     def rule_count(self) -> int:
         return self._rules.size
 
-    def decide(self, name: str) -> Decision | None:
+    def decide(self, name: str) -> "Decision | None":
         """The most specific rule covering ``name``, or ``None`` when no rule does."""
         known = self._known
         state = known.get(name)
@@ -371,7 +369,7 @@ class Matcher:
             state = self._settle(name)
         return state[0]
 
-    def _settle(self, name: str) -> _Known:
+    def _settle(self, name: str) -> "_Known":
         """Decide ``name`` and each of its undecided parents, outermost first, each one
         step from its parent's walk (a top-level name walks from the root)."""
         known = self._known
@@ -402,8 +400,8 @@ class Matcher:
         return state
 
     @staticmethod
-    def _walk(segments: Iterable[str], best: _Entry | None,
-              frontier: list[list[Any]]) -> tuple[_Entry | None, list[list[Any]]]:
+    def _walk(segments: "Iterable[str]", best: "_Entry | None",
+              frontier: "list[list[Any]]") -> "tuple[_Entry | None, list[list[Any]]]":
         """``best`` and ``frontier`` stepped through ``segments``: the most specific entry
         of what :meth:`PatternTrie.matches` finds, and the nodes reached that have
         children (none: no longer name can match more)."""
@@ -425,7 +423,7 @@ class Matcher:
                 break
         return best, frontier
 
-    def exception_for(self, name: str, importer: str | None) -> ImportException | None:
+    def exception_for(self, name: str, importer: "str | None") -> "ImportException | None":
         """The importer-aware exception that lets ``importer`` import ``name``, if any."""
         if importer is None or not self._exceptions.size:
             return None
@@ -435,7 +433,7 @@ class Matcher:
         return None
 
 
-def _fits(compiled: Any, policy: Policy) -> bool:
+def _fits(compiled: "Any", policy: "Policy") -> bool:
     """Cached tries for this policy's own rules (the entry holds both; checked anyway)."""
     try:
         form, _, rule_count, _, exception_count = compiled
