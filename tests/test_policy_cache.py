@@ -86,6 +86,24 @@ def test_a_cached_policy_is_the_policy_loaded_from_source(policy: Path, tmp_path
     assert policy_from_data(marshal.loads(marshal.dumps(policy_to_data(fresh)))) == fresh
 
 
+def test_a_cached_policys_sections_are_built_on_first_use_and_are_the_same(
+        policy: Path) -> None:
+    fresh = load_policy(policy)
+    cached = cache.read_reference(str(policy))  # the start-up hook's path
+    assert cached is not None
+    assert "sections" not in vars(cached)  # not built yet: the firewall asks for one only
+    report = cached.section("report")
+    assert report == fresh.section("report") and report["data_dir"].endswith("records")
+    assert cached.section("report") is report  # built once
+    assert "sections" not in vars(cached)
+    assert cached.section("environment") == fresh.section("environment")
+    assert cached.section("resources") == fresh.section("resources") == {}
+    assert cached.sections == fresh.sections  # now all of them, the built ones kept
+    assert cached.sections["report"] is report and "sections" in vars(cached)
+    assert cached.section("gpu") is cached.sections["gpu"]
+    assert cache.read_reference(str(policy.parent / "missing.toml")) is None
+
+
 def test_a_change_to_any_file_of_the_chain_is_seen(policy: Path, tmp_path: Path) -> None:
     assert [r.pattern for r in load_policy(policy).imports.deny][:2] == [
         "optuna", "sklearn.model_selection"]
