@@ -24,9 +24,12 @@ from __future__ import annotations
 import _frozen_importlib_external
 import _thread
 import _warnings
+import _weakref
 import os
 import sys
+import time
 
+from importwall import _lean as contextlib
 from importwall._lean import replace
 from importwall.errors import (
     ForbiddenImportError,
@@ -67,6 +70,10 @@ _CODES = {
 }
 _warn_explicit = _warnings.warn_explicit  # warnings.warn_explicit
 _getframe = sys._getframe
+_monotonic = time.monotonic
+FLUSH_EVERY = 1.0
+"""Seconds between two hand-overs of the hit counts to the sinks (and at exit)."""
+_GUARD_CODES = (ImportGuard._import.__code__, ImportGuard._gcd_import.__code__)
 _READ_FILE = _frozen_importlib_external.SourceFileLoader.get_data.__code__  # FileLoader's
 # importlib.util is frozen on 3.11+ and a plain file on 3.10.
 _UTIL_SUFFIXES = ("<frozen importlib.util>", os.path.join("importlib", "util.py"))
@@ -97,8 +104,16 @@ class Firewall:
         self._seen: set[tuple[str, str, int]] = set()
         self._let_through: set[str] = set()
         self._present: set[str] = set()
-        # warn/audit: the statements judged, (module, id(code), instruction) -> code.
-        self._seen_at: dict[tuple[str, int, int], CodeType] = {}
+        # warn/audit: the statements judged, (module, id(code), instruction) -> (code,
+        # finding key): the code is kept, so its id stays.
+        self._seen_at: dict[tuple[str, int, int], tuple[CodeType, tuple[str, str, int]]] = {}
+        # Hits: import attempts judged, per finding key (module, site file, line); the
+        # finding recorded for each key, what the sinks were last told.
+        self._hits: dict[tuple[str, str, int], int] = {}
+        self._hit_findings: dict[tuple[str, str, int], Finding] = {}
+        self._hits_told: dict[tuple[str, str, int], int] = {}
+        self._hit_sinks: list[Any] = []
+        self._tell_at = 0.0
         self._quiet: set[str] = set()
         self.guard = ImportGuard(self._judge_loaded, self._quiet)
         self._error_class: type[ForbiddenImportError] | type[ForbiddenImportRuntimeError] = (
@@ -108,6 +123,72 @@ class Firewall:
 
     def __repr__(self) -> str:
         return f"<importwall.Firewall mode={self.mode} policy={self.policy.path!r}>"
+
+    # -- hits
+
+    def hits(self, finding: Finding) -> int:
+        """How many import attempts ``finding`` stands for in this process: one ``import``
+        statement run 12 times is one finding of 12 hits, in every mode (1 for a finding
+        that is not an import site's)."""
+        for key, recorded in list(self._hit_findings.items()):
+            if recorded is finding:
+                return self._hits.get(key, 1)
+        return 1
+
+    def _hit(self, key: tuple[str, str, int], token: object = None) -> None:
+        """Count one more attempt at the finding of ``key``. ``token`` (warn/audit, where
+        one statement can be judged more than once: by the finder, then by the guard when
+        it returns) names the statement being run; a key is counted once per token."""
+        if token is not None:
+            busy = self._busy
+            mark = getattr(busy, "mark", None)
+            if mark is not None and mark[0] == token:
+                if key in mark[1]:
+                    return  # this run of the statement is counted already
+                mark[1].add(key)
+            else:
+                busy.mark = (token, {key})
+        hits = self._hits
+        if key in hits:
+            hits[key] += 1
+            if self._hit_sinks and _monotonic() >= self._tell_at:
+                self.flush_hits()
+
+    def flush_hits(self) -> None:
+        """Hand the hit counts that changed to the sinks that take them (``hits``
+        method): at most every :data:`FLUSH_EVERY` seconds while imports go on, and at
+        exit. A failing sink is recorded, not raised."""
+        self._tell_at = _monotonic() + FLUSH_EVERY
+        with self._lock:
+            told = self._hits_told
+            changed = [(self._hit_findings[key], total)
+                       for key, total in list(self._hits.items())
+                       if total > 1 and told.get(key) != total]
+            for key, total in list(self._hits.items()):
+                told[key] = total
+            sinks = list(self._hit_sinks)
+        if not changed:
+            return
+        for sink in sinks:
+            try:
+                sink.hits(changed)
+            except Exception as error:
+                with self._lock:
+                    self.findings.append(internal_error(f"a finding sink failed: {error!r}"))
+
+    def _forked(self) -> None:
+        """In a forked child: its findings and hits are its own (the memo, the marks and
+        the counts are the parent's), recorded in its own record file."""
+        self._lock = _thread.allocate_lock()
+        self._busy = _thread._local()
+        self._seen.clear()
+        self._seen_at.clear()
+        self._hits.clear()
+        self._hit_findings.clear()
+        self._hits_told.clear()
+        self._tell_at = 0.0
+        if self._hit_sinks:
+            _flush_at_multiprocessing_exit(self)
 
     # -- the meta-path finder protocol
 
@@ -132,18 +213,17 @@ class Firewall:
 
     def _judge_loaded(self, fullname: str) -> None:
         """Called by the guard when an import statement names a watched, loaded module."""
+        guard = _getframe(1)  # _judge_loaded <- guard <- importer
+        caller = guard.f_back
         try:
-            caller: FrameType | None = _getframe(2)  # _judge_loaded <- guard <- importer
-        except ValueError:
-            caller = None
-        try:
-            self._judge_loaded_from(caller, fullname)
+            self._judge_loaded_from(caller, fullname, guard)
         except (ForbiddenImportError, ForbiddenImportRuntimeError):
             raise
         except Exception as error:
             self.fail_closed(fullname, None, error)
 
-    def _judge_loaded_from(self, caller: FrameType | None, fullname: str) -> None:
+    def _judge_loaded_from(self, caller: FrameType | None, fullname: str,
+                           guard: FrameType | None = None) -> None:
         if caller is not None:
             if caller.f_code is _READ_FILE:
                 # The import system reading a module's file: io.open_code imports `_io`
@@ -159,27 +239,33 @@ class Firewall:
             # the import at a.b, and that is the finding to match (a.b.c itself may have
             # been loaded since by a library allowed to).
             fullname = _outermost(fullname, self._let_through)
-            if (caller is not None
-                    and (fullname, id(caller.f_code), caller.f_lasti) in self._seen_at):
-                return  # a statement whose finding is recorded: no walk, no line number
+            seen = (None if caller is None
+                    else self._seen_at.get((fullname, id(caller.f_code), caller.f_lasti)))
+            if seen is not None:
+                # A statement whose finding is recorded: no walk, no line number; one
+                # more hit, unless the finder counted this run of it on the way in.
+                self._hit(seen[1], guard)
+                return
         decision = self.matcher.decide(fullname)
         if decision is not None and decision.denied:
-            self._judge_once(fullname, decision, loading=False)
+            self._judge_once(fullname, decision, loading=False, guard=guard)
 
     def _judge_once(self, fullname: str, decision: Decision, loading: bool,
                     asked: bool = False, path: Sequence[str] | None = None,
-                    target: ModuleType | None = None) -> ModuleSpec | None:
+                    target: ModuleType | None = None, guard: FrameType | None = None
+                    ) -> ModuleSpec | None:
         """:meth:`_judge`, unless this thread is already inside it: an import made while
         importwall handles one (a sink, a warning filter) passes straight through.
         ``asked``: the import system asked the finder (with ``path`` and ``target``: the
         module may not be installed); otherwise the module is loaded, or its code is
-        running (strict mode's hook). Returns the spec :meth:`_judge` found, if any."""
+        running (strict mode's hook). ``guard``: the import guard's frame, when the guard
+        judges a statement that returned. Returns the spec :meth:`_judge` found, if any."""
         busy = self._busy
         if getattr(busy, "active", False):
             return None
         busy.active = True
         try:
-            return self._judge(fullname, decision, loading, asked, path, target)
+            return self._judge(fullname, decision, loading, asked, path, target, guard)
         except (ForbiddenImportError, ForbiddenImportRuntimeError):
             raise
         except Exception as error:
@@ -209,7 +295,8 @@ class Firewall:
 
     def _judge(self, fullname: str, decision: Decision, loading: bool,
                asked: bool = False, path: Sequence[str] | None = None,
-               target: ModuleType | None = None) -> ModuleSpec | None:
+               target: ModuleType | None = None, guard: FrameType | None = None
+               ) -> ModuleSpec | None:
         # Decide from the import site alone first; the whole chain is captured only when a
         # finding may be recorded or raised. In audit mode with ``deny = ["*"]`` nearly
         # every import ends at one of the early returns below.
@@ -255,17 +342,27 @@ class Firewall:
             if frame is not None:
                 # The statement, by code and instruction: the guard sees it again when it
                 # returns, and each time it runs (the code is kept, so its id stays).
-                self._seen_at[(judged, id(frame.f_code), frame.f_lasti)] = frame.f_code
+                self._seen_at[(judged, id(frame.f_code), frame.f_lasti)] = (frame.f_code, key)
+            # The import goes on: this run of the statement may be judged again (by the
+            # guard when it returns, by the finder for a submodule it names) and counts
+            # once.
+            token = _statement(frame, guard)
             if key in self._seen:
+                self._hit(key, token)
                 return spec  # this site's finding is recorded (and warned) already
+            self._hit(key, token)  # the mark only: the finding below is the first hit
         site = _chain.describe(frame, from_list)
         finding = self._finding(judged, judged_decision, action, site.importer, site.chain)
         first_time = key not in self._seen
         if first_time:
             # One finding per import site: a lazy import in a request handler runs on
-            # every request, and must not fill the record with copies.
+            # every request, and must not fill the record with copies; its hits count.
             self._seen.add(key)
+            self._hits[key] = 1
+            self._hit_findings[key] = finding
             self.record(finding)
+        else:
+            self._hit(key)  # enforce: every attempt is stopped, and is a hit
         if action == ACTION_BLOCKED:
             rule = decision.rule
             error = self._error_class(fullname, decision.label, rule.reason, site.importer,
@@ -319,11 +416,15 @@ class Firewall:
         ``try: import pyspark except ImportError`` goes on), and an ``import-absent``
         finding at ``info`` says which site asked for it."""
         if key in self._seen:
+            self._hit(key)  # fails each time, in every mode: each attempt is a hit
             return
         self._seen.add(key)
         site = _chain.describe(frame, from_list)
         finding = self._finding(fullname, decision, ACTION_ABSENT, site.importer, site.chain)
-        self.record(replace(finding, severity="info"))
+        finding = replace(finding, severity="info")
+        self._hits[key] = 1
+        self._hit_findings[key] = finding
+        self.record(finding)
 
     def _finding(self, fullname: str, decision: Decision, action: str, importer: str | None,
                  frames: tuple[Any, ...]) -> Finding:
@@ -388,8 +489,20 @@ class Firewall:
                     self.findings.append(internal_error(f"a finding sink failed: {error!r}"))
 
     def add_sink(self, sink: Sink) -> None:
+        """Hand every finding to ``sink``; one with a ``hits(changes)`` method is also
+        handed the hit counts that changed, as (finding, total) pairs (:meth:`flush_hits`)."""
         with self._lock:
             self._sinks.append(sink)
+            if callable(getattr(sink, "hits", None)):
+                first = not self._hit_sinks
+                self._hit_sinks.append(sink)
+            else:
+                first = False
+        if first:
+            import atexit  # built in: costs nothing to import
+
+            atexit.register(self.flush_hits)
+            _forget_at_fork(self)
 
     # -- activation-time survey
 
@@ -406,6 +519,57 @@ class Firewall:
             self.guard.watch(name)
             found.append(finding)
         return found
+
+
+def _statement(site: FrameType | None, guard: FrameType | None) -> object:
+    """What names the run of the import statement at ``site`` being judged: the import
+    guard's frame when the guard wraps it (it judges the statement again when it returns;
+    the frame is kept by the mark, so no later frame can take its id), else the site's
+    frame and instruction."""
+    if guard is not None:
+        return guard
+    if site is None:
+        return None
+    frame: FrameType | None = _getframe(2)
+    while frame is not None and frame is not site:
+        code = frame.f_code
+        if code is _GUARD_CODES[0] or code is _GUARD_CODES[1]:
+            return frame  # the nearest guard call: the one for this statement
+        frame = frame.f_back
+    return id(site), site.f_lasti
+
+
+_FIREWALLS: list[Any] = []  # weak references to the firewalls with hit sinks
+
+
+def _forget_at_fork(firewall: Firewall) -> None:
+    """Have a forked child clear ``firewall``'s memo and counts (:meth:`Firewall._forked`)."""
+    if not _FIREWALLS and hasattr(os, "register_at_fork"):
+        os.register_at_fork(after_in_child=_after_fork_in_child)
+    _FIREWALLS[:] = [ref for ref in _FIREWALLS if ref() is not None]
+    _FIREWALLS.append(_weakref.ref(firewall))
+
+
+def _after_fork_in_child() -> None:
+    for ref in list(_FIREWALLS):
+        firewall = ref()
+        if firewall is not None:
+            with contextlib.suppress(Exception):
+                firewall._forked()
+
+
+def _flush_at_multiprocessing_exit(firewall: Firewall) -> None:
+    """A multiprocessing worker ends with ``os._exit``: atexit never runs. Its finalizers
+    do (``util._exit_function``), but those of the parent are cleared after the fork, and
+    then the after-fork callbacks run: register one that adds ours."""
+    util = sys.modules.get("multiprocessing.util")
+    if util is not None:
+        util.register_after_fork(firewall, _finalize_flush)
+
+
+def _finalize_flush(firewall: Firewall) -> None:
+    util = sys.modules["multiprocessing.util"]
+    util.Finalize(firewall, firewall.flush_hits, exitpriority=100)
 
 
 def _outermost(fullname: str, modules: Collection[str]) -> str:
