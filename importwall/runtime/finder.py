@@ -70,6 +70,7 @@ _CODES = {
 }
 _warn_explicit = _warnings.warn_explicit  # warnings.warn_explicit
 _getframe = sys._getframe
+_get_ident = _thread.get_ident
 _monotonic = time.monotonic
 FLUSH_EVERY = 1.0
 """Seconds between two hand-overs of the hit counts to the sinks (and at exit)."""
@@ -114,6 +115,9 @@ class Firewall:
         self._hits_told: dict[tuple[str, str, int], int] = {}
         self._hit_sinks: list[Any] = []
         self._tell_at = 0.0
+        # The marks of the statement runs counted (see _hit_entering): (thread, where, keys).
+        self._run: tuple[int, tuple[int, int], set[tuple[str, str, int]]] | None = None
+        self._unguarded: tuple[int, tuple[int, int], set[tuple[str, str, int]]] | None = None
         self._quiet: set[str] = set()
         self.guard = ImportGuard(self._judge_loaded, self._quiet)
         self._error_class: type[ForbiddenImportError] | type[ForbiddenImportRuntimeError] = (
@@ -135,24 +139,58 @@ class Firewall:
                 return self._hits.get(key, 1)
         return 1
 
-    def _hit(self, key: tuple[str, str, int], token: object = None) -> None:
-        """Count one more attempt at the finding of ``key``. ``token`` (warn/audit, where
-        one statement can be judged more than once: by the finder, then by the guard when
-        it returns) names the statement being run; a key is counted once per token."""
-        if token is not None:
-            busy = self._busy
-            mark = getattr(busy, "mark", None)
-            if mark is not None and mark[0] == token:
-                if key in mark[1]:
-                    return  # this run of the statement is counted already
-                mark[1].add(key)
-            else:
-                busy.mark = (token, {key})
+    # In warn and audit one run of an import statement can be judged more than once: by
+    # the finder on the way in (for a package and its submodule, `import a.b.c`), then by
+    # the guard as it returns (once for each name of a from-list). A run counts one hit a
+    # finding. The finder marks what it counted, with its thread: ``_run``, keyed by the
+    # frame that called the guard (it judges this run again when it returns, and uses the
+    # mark up), or ``_unguarded``, keyed by the site's frame (no guard wraps the
+    # statement: it was installed by this very judgement). The guard's side keeps the
+    # rest of one run in the list it hands over (``counted``). Keys are ids and
+    # instruction offsets: no frame is kept alive, and a repeated hit reads one attribute.
+
+    def _hit_entering(self, key: tuple[str, str, int], site: FrameType | None) -> bool:
+        """The finder lets ``key``'s import go on: count it unless this run of the
+        statement is counted already. Whether it counted."""
+        if site is None:
+            return self._hit(key)
+        slot, token = _statement(site)
+        thread = _get_ident()
+        mark = getattr(self, slot)
+        if mark is not None and mark[0] == thread and mark[1] == token:
+            if key in mark[2]:
+                return False  # this run of the statement is counted already
+            mark[2].add(key)
+        else:
+            setattr(self, slot, (thread, token, {key}))
+        return self._hit(key)
+
+    def _hit_returned(self, key: tuple[str, str, int], caller: FrameType | None,
+                      counted: list[Any] | None) -> bool:
+        """The guard judges a statement that returned: count ``key`` unless the finder
+        counted this run on the way in, or the guard did for another name of it."""
+        run = self._run
+        if run is not None and run[0] == _get_ident():
+            self._run = None  # used up, or left by a run the guard did not see end
+            if caller is not None and run[1] == (id(caller), caller.f_lasti):
+                if counted is not None:
+                    counted.extend(run[2])
+                if key in run[2]:
+                    return False
+        if counted is not None:
+            if key in counted:
+                return False
+            counted.append(key)
+        return self._hit(key)
+
+    def _hit(self, key: tuple[str, str, int]) -> bool:
+        """Count one more attempt at the finding of ``key`` (if it is recorded)."""
         hits = self._hits
         if key in hits:
             hits[key] += 1
             if self._hit_sinks and _monotonic() >= self._tell_at:
                 self.flush_hits()
+        return True
 
     def flush_hits(self) -> None:
         """Hand the hit counts that changed to the sinks that take them (``hits``
@@ -181,6 +219,7 @@ class Firewall:
         the counts are the parent's), recorded in its own record file."""
         self._lock = _thread.allocate_lock()
         self._busy = _thread._local()
+        self._run = self._unguarded = None
         self._seen.clear()
         self._seen_at.clear()
         self._hits.clear()
@@ -211,19 +250,22 @@ class Firewall:
 
     # -- handling a denied import
 
-    def _judge_loaded(self, fullname: str) -> None:
-        """Called by the guard when an import statement names a watched, loaded module."""
-        guard = _getframe(1)  # _judge_loaded <- guard <- importer
-        caller = guard.f_back
+    def _judge_loaded(self, fullname: str, counted: list[Any] | None = None) -> None:
+        """Called by the guard when an import statement names a watched, loaded module
+        (``counted``: see :class:`ImportGuard`)."""
         try:
-            self._judge_loaded_from(caller, fullname, guard)
+            caller: FrameType | None = _getframe(2)  # _judge_loaded <- guard <- importer
+        except ValueError:
+            caller = None
+        try:
+            self._judge_loaded_from(caller, fullname, counted)
         except (ForbiddenImportError, ForbiddenImportRuntimeError):
             raise
         except Exception as error:
             self.fail_closed(fullname, None, error)
 
     def _judge_loaded_from(self, caller: FrameType | None, fullname: str,
-                           guard: FrameType | None = None) -> None:
+                           counted: list[Any] | None = None) -> None:
         if caller is not None:
             if caller.f_code is _READ_FILE:
                 # The import system reading a module's file: io.open_code imports `_io`
@@ -244,28 +286,34 @@ class Firewall:
             if seen is not None:
                 # A statement whose finding is recorded: no walk, no line number; one
                 # more hit, unless the finder counted this run of it on the way in.
-                self._hit(seen[1], guard)
+                if self._run is None and counted is None:
+                    self._hit(seen[1])  # the common case: no mark to look at
+                else:
+                    self._hit_returned(seen[1], caller, counted)
                 return
         decision = self.matcher.decide(fullname)
         if decision is not None and decision.denied:
-            self._judge_once(fullname, decision, loading=False, guard=guard)
+            self._judge_once(fullname, decision, loading=False,
+                             returned=(caller, counted))
 
     def _judge_once(self, fullname: str, decision: Decision, loading: bool,
                     asked: bool = False, path: Sequence[str] | None = None,
-                    target: ModuleType | None = None, guard: FrameType | None = None
+                    target: ModuleType | None = None,
+                    returned: tuple[FrameType | None, list[Any] | None] | None = None
                     ) -> ModuleSpec | None:
         """:meth:`_judge`, unless this thread is already inside it: an import made while
         importwall handles one (a sink, a warning filter) passes straight through.
         ``asked``: the import system asked the finder (with ``path`` and ``target``: the
         module may not be installed); otherwise the module is loaded, or its code is
-        running (strict mode's hook). ``guard``: the import guard's frame, when the guard
-        judges a statement that returned. Returns the spec :meth:`_judge` found, if any."""
+        running (strict mode's hook). ``returned``: the guard judges a statement that
+        returned, (the frame that called the guard, the names counted for this run).
+        Returns the spec :meth:`_judge` found, if any."""
         busy = self._busy
         if getattr(busy, "active", False):
             return None
         busy.active = True
         try:
-            return self._judge(fullname, decision, loading, asked, path, target, guard)
+            return self._judge(fullname, decision, loading, asked, path, target, returned)
         except (ForbiddenImportError, ForbiddenImportRuntimeError):
             raise
         except Exception as error:
@@ -295,7 +343,8 @@ class Firewall:
 
     def _judge(self, fullname: str, decision: Decision, loading: bool,
                asked: bool = False, path: Sequence[str] | None = None,
-               target: ModuleType | None = None, guard: FrameType | None = None
+               target: ModuleType | None = None,
+               returned: tuple[FrameType | None, list[Any] | None] | None = None
                ) -> ModuleSpec | None:
         # Decide from the import site alone first; the whole chain is captured only when a
         # finding may be recorded or raised. In audit mode with ``deny = ["*"]`` nearly
@@ -345,12 +394,13 @@ class Firewall:
                 self._seen_at[(judged, id(frame.f_code), frame.f_lasti)] = (frame.f_code, key)
             # The import goes on: this run of the statement may be judged again (by the
             # guard when it returns, by the finder for a submodule it names) and counts
-            # once.
-            token = _statement(frame, guard)
+            # once (the first time, the finding below is the first hit).
+            if returned is None:
+                self._hit_entering(key, frame)
+            else:
+                self._hit_returned(key, *returned)
             if key in self._seen:
-                self._hit(key, token)
                 return spec  # this site's finding is recorded (and warned) already
-            self._hit(key, token)  # the mark only: the finding below is the first hit
         site = _chain.describe(frame, from_list)
         finding = self._finding(judged, judged_decision, action, site.importer, site.chain)
         first_time = key not in self._seen
@@ -521,22 +571,20 @@ class Firewall:
         return found
 
 
-def _statement(site: FrameType | None, guard: FrameType | None) -> object:
-    """What names the run of the import statement at ``site`` being judged: the import
-    guard's frame when the guard wraps it (it judges the statement again when it returns;
-    the frame is kept by the mark, so no later frame can take its id), else the site's
-    frame and instruction."""
-    if guard is not None:
-        return guard
-    if site is None:
-        return None
+def _statement(site: FrameType) -> tuple[str, tuple[int, int]]:
+    """Where the finder marks the run of the import statement at ``site`` it judges (see
+    :meth:`Firewall._hit_entering`): the nearest guard call between here and the site is
+    the one for this statement, and its caller is the frame the guard hands over when it
+    returns; without one, the site itself."""
     frame: FrameType | None = _getframe(2)
     while frame is not None and frame is not site:
         code = frame.f_code
         if code is _GUARD_CODES[0] or code is _GUARD_CODES[1]:
-            return frame  # the nearest guard call: the one for this statement
+            caller = frame.f_back
+            if caller is not None:
+                return "_run", (id(caller), caller.f_lasti)
         frame = frame.f_back
-    return id(site), site.f_lasti
+    return "_unguarded", (id(site), site.f_lasti)
 
 
 _FIREWALLS: list[Any] = []  # weak references to the firewalls with hit sinks
