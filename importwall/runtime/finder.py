@@ -27,28 +27,10 @@ import _warnings
 import _weakref
 import os
 import sys
-import time
 
 from importwall import _lean as contextlib
 from importwall._lean import replace
-from importwall.errors import (
-    ForbiddenImportError,
-    ForbiddenImportRuntimeError,
-    ImportWallWarning,
-)
-from importwall.findings import (
-    ACTION_ABSENT,
-    ACTION_BLOCKED,
-    ACTION_PRELOADED,
-    ACTION_RECORDED,
-    ACTION_WARNED,
-    KIND_IMPORT,
-    KIND_INTERNAL,
-    Finding,
-)
 from importwall.policy import MODES, Policy
-from importwall.runtime import chain as _chain
-from importwall.runtime._importlib_bootstrap_guard import ImportGuard
 from importwall.runtime.matcher import Decision, Matcher
 
 TYPE_CHECKING = False  # typing is not imported at run time: this module is on the start-up path
@@ -58,23 +40,91 @@ if TYPE_CHECKING:
     from types import CodeType, FrameType, ModuleType
     from typing import Any
 
+    # Bound at run time by _load_judging(), on the first denied import: see there.
+    from importwall.errors import (
+        ForbiddenImportError,
+        ForbiddenImportRuntimeError,
+        ImportWallWarning,
+    )
+    from importwall.findings import (
+        ACTION_ABSENT,
+        ACTION_BLOCKED,
+        ACTION_PRELOADED,
+        ACTION_WARNED,
+        KIND_IMPORT,
+        KIND_INTERNAL,
+        Finding,
+    )
+    from importwall.runtime import chain as _chain
+    from importwall.runtime._importlib_bootstrap_guard import ImportGuard
+
     Sink = Callable[[Finding], None]
 
-_ACTIONS = {"enforce": ACTION_BLOCKED, "warn": ACTION_WARNED, "audit": ACTION_RECORDED}
-_CODES = {
-    ACTION_BLOCKED: "import-blocked",
-    ACTION_WARNED: "import-warned",
-    ACTION_RECORDED: "import-recorded",
-    ACTION_PRELOADED: "import-preloaded",
-    ACTION_ABSENT: "import-absent",
-}
+    _ACTIONS: dict[str, str] = {}  # mode -> action
+    _CODES: dict[str, str] = {}  # action -> finding code
+    _GUARD_CODES: tuple[CodeType, CodeType]  # the guard's two ways in
+    _monotonic: Callable[[], float]
+else:
+    _chain = None  # not loaded yet: _load_judging()
+    _GUARD_CODES = ()
+    _monotonic = None
+
+_loading = _thread._local()  # this thread is loading what judging needs: _load_judging()
+
+
+def _load_judging() -> bool:
+    """Import what judging a denied import needs (the errors, the findings, the chain
+    walk, the import guard) and bind their names here, once per process; ``False`` while
+    this thread is already doing it.
+
+    Only a denied import needs them: a firewall that denies nothing never loads them, and
+    an interpreter start with an active firewall imports four modules fewer
+    (benchmarks/README.md, "Active start-up, lazily (session 4)"). The imports made here pass
+    straight through every firewall (:meth:`Firewall._judge_once` lets an import through
+    while this thread loads): under ``deny = ["*"]`` importwall's own modules are denied
+    too, and judging them would need them.
+    """
+    if getattr(_loading, "active", False):
+        return False
+    _loading.active = True
+    try:
+        import time
+
+        from importwall import errors, findings
+        from importwall.runtime import chain
+        from importwall.runtime._importlib_bootstrap_guard import ImportGuard
+
+        actions = {"enforce": findings.ACTION_BLOCKED, "warn": findings.ACTION_WARNED,
+                   "audit": findings.ACTION_RECORDED}
+        codes = {
+            findings.ACTION_BLOCKED: "import-blocked",
+            findings.ACTION_WARNED: "import-warned",
+            findings.ACTION_RECORDED: "import-recorded",
+            findings.ACTION_PRELOADED: "import-preloaded",
+            findings.ACTION_ABSENT: "import-absent",
+        }
+        globals().update(
+            ForbiddenImportError=errors.ForbiddenImportError,
+            ForbiddenImportRuntimeError=errors.ForbiddenImportRuntimeError,
+            ImportWallWarning=errors.ImportWallWarning,
+            ACTION_ABSENT=findings.ACTION_ABSENT, ACTION_BLOCKED=findings.ACTION_BLOCKED,
+            ACTION_PRELOADED=findings.ACTION_PRELOADED, ACTION_WARNED=findings.ACTION_WARNED,
+            KIND_IMPORT=findings.KIND_IMPORT, KIND_INTERNAL=findings.KIND_INTERNAL,
+            Finding=findings.Finding, ImportGuard=ImportGuard, _ACTIONS=actions,
+            _CODES=codes,
+            _GUARD_CODES=(ImportGuard._import.__code__, ImportGuard._gcd_import.__code__),
+            _monotonic=time.monotonic,
+            _chain=chain)  # last: _chain set means everything above is
+    finally:
+        _loading.active = False
+    return True
+
+
 _warn_explicit = _warnings.warn_explicit  # warnings.warn_explicit
 _getframe = sys._getframe
 _get_ident = _thread.get_ident
-_monotonic = time.monotonic
 FLUSH_EVERY = 1.0
 """Seconds between two hand-overs of the hit counts to the sinks (and at exit)."""
-_GUARD_CODES = (ImportGuard._import.__code__, ImportGuard._gcd_import.__code__)
 _READ_FILE = _frozen_importlib_external.SourceFileLoader.get_data.__code__  # FileLoader's
 # importlib.util is frozen on 3.11+ and a plain file on 3.10.
 _UTIL_SUFFIXES = ("<frozen importlib.util>", os.path.join("importlib", "util.py"))
@@ -119,11 +169,8 @@ class Firewall:
         self._run: tuple[int, tuple[int, int], set[tuple[str, str, int]]] | None = None
         self._unguarded: tuple[int, tuple[int, int], set[tuple[str, str, int]]] | None = None
         self._quiet: set[str] = set()
-        self.guard = ImportGuard(self._judge_loaded, self._quiet)
-        self._error_class: type[ForbiddenImportError] | type[ForbiddenImportRuntimeError] = (
-            ForbiddenImportRuntimeError if policy.imports.blocked_error == "runtime"
-            else ForbiddenImportError
-        )
+        self._guard: ImportGuard | None = None  # made when first needed: see guard
+        self._runtime_error = policy.imports.blocked_error == "runtime"
 
     def __repr__(self) -> str:
         return f"<importwall.Firewall mode={self.mode} policy={self.policy.path!r}>"
@@ -196,6 +243,8 @@ class Firewall:
         """Hand the hit counts that changed to the sinks that take them (``hits``
         method): at most every :data:`FLUSH_EVERY` seconds while imports go on, and at
         exit. A failing sink is recorded, not raised."""
+        if not self._hits:
+            return  # nothing judged (nor the judging code loaded)
         self._tell_at = _monotonic() + FLUSH_EVERY
         with self._lock:
             told = self._hits_told
@@ -228,6 +277,33 @@ class Firewall:
         self._tell_at = 0.0
         if self._hit_sinks:
             _flush_at_multiprocessing_exit(self)
+
+    @property
+    def guard(self) -> ImportGuard:
+        """The import guard (imports of watched modules that are already loaded), made the
+        first time it is needed: the first module to watch, or a caller asking. A firewall
+        that never watches a module does not import the guard's module, nor the judging
+        code (:func:`_load_judging`) the guard calls back into."""
+        guard = self._guard
+        if guard is None:
+            if _chain is None:
+                _load_judging()
+            with self._lock:
+                guard = self._guard
+                if guard is None:
+                    guard = self._guard = ImportGuard(self._judge_loaded, self._quiet)
+        return guard
+
+    @guard.setter
+    def guard(self, guard: ImportGuard) -> None:
+        self._guard = guard
+
+    @property
+    def _error_class(self) -> type[ForbiddenImportError] | type[ForbiddenImportRuntimeError]:
+        """The blocked-import error the policy asks for (``[imports] blocked_error``)."""
+        if _chain is None:
+            _load_judging()
+        return ForbiddenImportRuntimeError if self._runtime_error else ForbiddenImportError
 
     # -- the meta-path finder protocol
 
@@ -311,6 +387,8 @@ class Firewall:
         busy = self._busy
         if getattr(busy, "active", False):
             return None
+        if _chain is None and not _load_judging():
+            return None  # an import made while this thread loads the judging code
         busy.active = True
         try:
             return self._judge(fullname, decision, loading, asked, path, target, returned)
@@ -328,6 +406,8 @@ class Firewall:
         ``internal-error`` finding and, in ``enforce`` mode, the blocked-import error (an
         import importwall cannot judge is not let through); ``warn`` and ``audit`` let the
         host program go on."""
+        if _chain is None and not _load_judging():
+            return  # importwall's own modules, imported while this thread loads them
         what = f"{type(error).__name__}: {error}"
         enforce = self.mode == "enforce"
         self.record(internal_error(
@@ -511,6 +591,8 @@ class Firewall:
         ``filterwarnings = error``); in warn mode that must not break the host, so the
         message goes to stderr instead and the failure is recorded.
         """
+        if _chain is None:
+            _load_judging()
         try:
             if module is None:  # an explicit module=None silences warn_explicit
                 _warn_explicit(message, ImportWallWarning, filename, lineno)
@@ -563,6 +645,8 @@ class Firewall:
             decision = self.matcher.decide(name)
             if decision is None or not decision.denied:
                 continue
+            if _chain is None:
+                _load_judging()
             finding = self._finding(name, decision, ACTION_PRELOADED, None, ())
             finding = replace(finding, severity="warning")
             self.record(finding)
@@ -651,6 +735,8 @@ def _is_availability_probe() -> bool:
 
 def internal_error(message: str) -> Finding:
     """A finding for importwall's own failure, recorded in warn and audit modes."""
+    if _chain is None:
+        _load_judging()
     return Finding(kind=KIND_INTERNAL, code="internal-error", severity="warning",
                    subject="importwall", message=message)
 
