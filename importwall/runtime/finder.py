@@ -28,8 +28,7 @@ import _weakref
 import os
 import sys
 
-from importwall import _lean as contextlib
-from importwall._lean import replace
+from importwall._lean import replace, suppress
 from importwall.policy import MODES, Policy
 from importwall.runtime.matcher import Decision, Matcher
 
@@ -686,7 +685,7 @@ def _after_fork_in_child() -> None:
     for ref in list(_FIREWALLS):
         firewall = ref()
         if firewall is not None:
-            with contextlib.suppress(Exception):
+            with suppress(Exception):
                 firewall._forked()
 
 
