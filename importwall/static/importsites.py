@@ -12,6 +12,7 @@ import ast
 import hashlib
 import marshal
 import os
+import re
 import sys
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -58,15 +59,97 @@ def parse_imports(source: bytes, filename: str) -> list[ImportSite]:
     Import statements are statements: unless the file mentions a dynamic importer
     (``import_module``, ``__import__``), only statement lists are walked, not every
     expression node, which is most of what a full visit of a syntax tree costs."""
+    if len(source) >= _REGIONS_FROM and _COOKIE.search(source, 0, 400) is None and \
+            source.count(b"\r") == source.count(b"\r\n"):
+        try:
+            return _parse_regions(source, filename)
+        except SyntaxError:
+            pass  # a region did not parse alone: the whole file says why, or parses
+    return _sorted(_parse(source, filename))
+
+
+def _parse(source: bytes, filename: str) -> list[ImportSite]:
     tree = ast.parse(source, filename=filename)
-    if any(name.encode() in source for name in _DYNAMIC_IMPORTERS):
+    sites: list[ImportSite] = []
+    if any(name in source for name in _DYNAMIC_IMPORTER_BYTES):
         collector = _Collector()
         collector.visit(tree)
         sites = collector.sites
     else:
-        sites = []
         _statements(tree.body, [], 0, sites)
+    return sites
+
+
+def _sorted(sites: list[ImportSite]) -> list[ImportSite]:
     return sorted(sites, key=lambda site: site.line)
+
+
+# -- large files: parse only the top-level statements that can import
+#
+# Most of a large module is function and class bodies without an import statement, and
+# parsing is most of a cold scan's time. A top-level statement starts at a line that begins
+# (in column 0) with one of _STATEMENT's keywords, outside a triple-quoted string (an even
+# count of each kind of triple quote before it) and not after a backslash continuation; a
+# decorator keeps the statement it decorates. Regions between such lines that hold no
+# possible import (_MAY_IMPORT: ``import``/``from`` starting a line or following ``;``/``:``,
+# or a dynamic importer's name) are skipped; the rest are parsed alone, and their sites are
+# the file's. A line taken for a statement start wrongly (inside a string or brackets)
+# leaves a region that does not parse alone, and then the whole file is parsed. (Files with
+# a coding cookie or old Mac line ends are parsed whole: a region has neither.)
+
+_REGIONS_FROM = 8192
+"""Smaller files are parsed whole: splitting them saves less than it costs."""
+_STATEMENT = re.compile(rb"\n(?:def|class|async|import|from|if|try|with|for|while|@)")
+_MAY_IMPORT = re.compile(rb"[\n;:][ \t\f]*(?:import|from)\b|__import__|import_module")
+_FIRST_LINE_IMPORT = re.compile(rb"(?:\xef\xbb\xbf)?[ \t\f]*(?:import|from)\b")
+_COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=]", re.MULTILINE)
+
+
+def _regions(source: bytes) -> list[tuple[int, int]]:
+    """``(start, end)`` byte offsets of the runs of top-level statements that may import."""
+    imports = [match.start() for match in _MAY_IMPORT.finditer(source)]
+    if _FIRST_LINE_IMPORT.match(source):
+        imports.insert(0, 0)
+    if not imports:
+        return []
+    bounds = [0]
+    double = single = last = 0
+    decorated = False
+    for match in _STATEMENT.finditer(source):
+        at = match.start() + 1  # the line's first byte
+        follows_decorator, decorated = decorated, source[at] == 64  # "@"
+        if follows_decorator:
+            continue
+        double += source.count(b'"""', last, at)
+        single += source.count(b"'''", last, at)
+        last = at
+        if double & 1 or single & 1 or source.endswith(b"\\", 0, at - 1) or \
+                source.endswith(b"\\\r", 0, at - 1):
+            continue
+        bounds.append(at)
+    bounds.append(len(source))
+    regions: list[tuple[int, int]] = []
+    index = 0
+    for start, end in zip(bounds, bounds[1:]):
+        while index < len(imports) and imports[index] < start - 1:
+            index += 1  # (a match starts at the newline before its line)
+        if index < len(imports) and imports[index] < end - 1:
+            if regions and regions[-1][1] == start:
+                regions[-1] = (regions[-1][0], end)
+            else:
+                regions.append((start, end))
+    return regions
+
+
+def _parse_regions(source: bytes, filename: str) -> list[ImportSite]:
+    """:func:`parse_imports` for a large file; raises :class:`SyntaxError` when a region
+    does not parse alone."""
+    sites: list[ImportSite] = []
+    for start, end in _regions(source):
+        found = _parse(source[start:end], filename)
+        offset = source.count(b"\n", 0, start)
+        sites.extend(site._replace(line=site.line + offset) for site in found)
+    return _sorted(sites)
 
 
 _Import, _ImportFrom, _If = ast.Import, ast.ImportFrom, ast.If
@@ -117,6 +200,7 @@ def _is_type_checking(test: ast.expr) -> bool:
 
 
 _DYNAMIC_IMPORTERS = ("import_module", "__import__")
+_DYNAMIC_IMPORTER_BYTES = tuple(name.encode() for name in _DYNAMIC_IMPORTERS)
 
 
 class _Collector(ast.NodeVisitor):
