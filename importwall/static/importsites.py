@@ -59,8 +59,7 @@ def parse_imports(source: bytes, filename: str) -> list[ImportSite]:
     Import statements are statements: unless the file mentions a dynamic importer
     (``import_module``, ``__import__``), only statement lists are walked, not every
     expression node, which is most of what a full visit of a syntax tree costs."""
-    if len(source) >= _REGIONS_FROM and _COOKIE.search(source, 0, 400) is None and \
-            source.count(b"\r") == source.count(b"\r\n"):
+    if len(source) >= _REGIONS_FROM and _splittable(source):
         try:
             return _parse_regions(source, filename)
         except SyntaxError:
@@ -99,21 +98,49 @@ def _sorted(sites: list[ImportSite]) -> list[ImportSite]:
 
 _REGIONS_FROM = 8192
 """Smaller files are parsed whole: splitting them saves less than it costs."""
-_STATEMENT = re.compile(rb"\n(?:def|class|async|import|from|if|try|with|for|while|@)")
+_SPLIT_BODY_FROM = 16384
+"""A class or function statement at least this large that may import has its body split
+the same way, one indentation level down."""
+_KEYWORDS = rb"(?:def|class|async|import|from|if|try|with|for|while|@)"
+_STATEMENT = re.compile(rb"\n" + _KEYWORDS)
 _LINE_IMPORT = re.compile(rb"\n[ \t\f]*(?:import|from)\b")
 _INLINE_IMPORT = re.compile(rb"[;:][ \t\f]*(?:import|from)\b")
 _FIRST_LINE_IMPORT = re.compile(rb"(?:\xef\xbb\xbf)?[ \t\f]*(?:import|from)\b")
+_MISLEADING_QUOTES = re.compile(rb"#[^\n]*(?:\"{3}|'{3})")
+_QUOTED_QUOTES = tuple(q.encode() for q in ('\\"""', "\\'''", "'\"\"\"", "\"\"\"'", "\"'''", "'''\""))
 _COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=]", re.MULTILINE)
+_HEADER = re.compile(rb"(async[ \t]+def|def|class)[ \t]+(\w+)")
+_BODY_INDENT = re.compile(rb"\n([ \t]+)(?:def|async|@)")
+_INDENTED: dict[bytes, re.Pattern[bytes]] = {}
+
+Region = tuple[int, int, bytes]
+"""``(start, end, header)``: ``source[start:end]`` parses after ``header``, a synthetic
+``class NAME:`` or ``def NAME():`` line when the region is part of a body (one line)."""
 
 
-def _regions(source: bytes) -> list[tuple[int, int]]:
-    """``(start, end)`` byte offsets of the runs of top-level statements that may import."""
-    bounds = [0]
-    double = single = last = 0
-    decorated = False
-    for match in _STATEMENT.finditer(source):
+def _splittable(source: bytes) -> bool:
+    """Whether counting triple quotes tells where ``source``'s strings are: one kind only,
+    none after a ``#``, a backslash or the other quote (a comment, an escape, a
+    single-quoted string); and no coding cookie or old Mac line ends."""
+    return not (b'"""' in source and b"'''" in source
+                or _MISLEADING_QUOTES.search(source) is not None
+                or any(quote in source for quote in _QUOTED_QUOTES)
+                or _COOKIE.search(source, 0, 400) is not None
+                or source.count(b"\r") != source.count(b"\r\n"))
+
+
+def _bounds(source: bytes, start: int, end: int, pattern: re.Pattern[bytes]) -> list[int]:
+    """The offsets in ``[start, end)`` where ``pattern`` (a newline, the indentation, a
+    statement keyword) starts a statement: ``start``, then each line it matches outside
+    a triple-quoted string and not after a backslash, a decorator's statement excepted."""
+    bounds = [start]
+    double = single = 0
+    last = start
+    decorated = source[start] == 64 if start < end else False
+    for match in pattern.finditer(source, start, end):
         at = match.start() + 1  # the line's first byte
-        follows_decorator, decorated = decorated, source[at] == 64  # "@"
+        follows_decorator = decorated
+        decorated = source[match.end() - 1] == 64  # "@"
         if follows_decorator:
             continue
         double += source.count(b'"""', last, at)
@@ -123,15 +150,64 @@ def _regions(source: bytes) -> list[tuple[int, int]]:
                 source.endswith(b"\\\r", 0, at - 1):
             continue
         bounds.append(at)
-    bounds.append(len(source))
-    regions: list[tuple[int, int]] = []
+    bounds.append(end)
+    return bounds
+
+
+def _regions(source: bytes) -> list[Region]:
+    """The runs of top-level statements that may import, and within a large class or
+    function statement that may, the runs of its body's statements that may."""
+    regions: list[Region] = []
+    bounds = _bounds(source, 0, len(source), _STATEMENT)
     for start, end in zip(bounds, bounds[1:]):
-        if _may_import(source, start, end):
-            if regions and regions[-1][1] == start:
-                regions[-1] = (regions[-1][0], end)
-            else:
-                regions.append((start, end))
+        if not _may_import(source, start, end):
+            continue
+        if end - start >= _SPLIT_BODY_FROM:
+            body = _body_regions(source, start, end)
+            if body is not None:
+                regions.extend(body)
+                continue
+        _add(regions, start, end, b"")
     return regions
+
+
+def _body_regions(source: bytes, start: int, end: int) -> list[Region] | None:
+    """The statement at ``start`` split at its body's statements, or ``None`` when it is
+    not one ``class``/``def`` (after its decorators) with an indented body."""
+    at = start
+    while source[at] == 64:  # "@": the decorators stay in the first region
+        at = source.find(b"\n", at, end) + 1
+        if at == 0:
+            return None
+    header = _HEADER.match(source, at, end)
+    indent = _BODY_INDENT.search(source, at, end)
+    if header is None or indent is None:
+        return None
+    body = indent.start() + 1
+    if source.count(b'"""', start, body) & 1 or source.count(b"'''", start, body) & 1:
+        return None  # that line is in a string
+    kind, name = header.groups()
+    synthetic = b"class " + name + b":\n" if kind == b"class" else \
+        kind + b" " + name + b"():\n"
+    pattern = _INDENTED.get(indent.group(1))
+    if pattern is None:
+        pattern = _INDENTED[indent.group(1)] = re.compile(
+            rb"\n" + re.escape(indent.group(1)) + _KEYWORDS)
+    regions: list[Region] = []
+    bounds = _bounds(source, body, end, pattern)
+    if _may_import(source, start, bounds[0]):
+        _add(regions, start, bounds[0], b"")  # the decorators, header and what precedes
+    for first, last in zip(bounds, bounds[1:]):  # the first indented def
+        if _may_import(source, first, last):
+            _add(regions, first, last, synthetic)
+    return regions
+
+
+def _add(regions: list[Region], start: int, end: int, header: bytes) -> None:
+    if regions and regions[-1][1] == start and regions[-1][2] == header:
+        regions[-1] = (regions[-1][0], end, header)
+    else:
+        regions.append((start, end, header))
 
 
 def _may_import(source: bytes, start: int, end: int) -> bool:
@@ -152,9 +228,9 @@ def _parse_regions(source: bytes, filename: str) -> list[ImportSite]:
     """:func:`parse_imports` for a large file; raises :class:`SyntaxError` when a region
     does not parse alone."""
     sites: list[ImportSite] = []
-    for start, end in _regions(source):
-        found = _parse(source[start:end], filename)
-        offset = source.count(b"\n", 0, start)
+    for start, end, header in _regions(source):
+        found = _parse(header + source[start:end], filename)
+        offset = source.count(b"\n", 0, start) - (1 if header else 0)
         sites.extend(site._replace(line=site.line + offset) for site in found)
     return _sorted(sites)
 
