@@ -9,6 +9,7 @@ start-up), ``if TYPE_CHECKING:`` bodies are not (they never run), and so are cal
 from __future__ import annotations
 
 import ast
+import bisect
 import hashlib
 import marshal
 import os
@@ -83,34 +84,37 @@ def _sorted(sites: list[ImportSite]) -> list[ImportSite]:
     return sorted(sites, key=lambda site: site.line)
 
 
-# -- large files: parse only the top-level statements that can import
+# -- large files: parse only the statements that can import
 #
 # Most of a large module is function and class bodies without an import statement, and
 # parsing is most of a cold scan's time. A top-level statement starts at a line that begins
-# (in column 0) with one of _STATEMENT's keywords, outside a triple-quoted string (an even
-# count of each kind of triple quote before it) and not after a backslash continuation; a
-# decorator keeps the statement it decorates. Regions between such lines that hold no
-# possible import (_may_import: ``import``/``from`` starting a line or following ``;``/``:``,
-# or a dynamic importer's name) are skipped; the rest are parsed alone, and their sites are
-# the file's. A line taken for a statement start wrongly (inside a string or brackets)
-# leaves a region that does not parse alone, and then the whole file is parsed. (Files with
-# a coding cookie or old Mac line ends are parsed whole: a region has neither.)
+# (in column 0) with one of _KEYWORDS, outside a triple-quoted string and not after a
+# backslash continuation; a decorator keeps the statement it decorates. Regions between
+# such lines that hold no possible import (_may_import) are skipped; the rest are parsed
+# alone, and their sites are the file's. A large class or function statement that may
+# import is split the same way one indentation level down, each part parsed after a
+# synthetic ``class NAME:`` / ``def NAME():`` line, so its functions keep their names. A
+# line taken for a statement start wrongly (inside brackets, say) leaves a region that does
+# not parse alone, and then the whole file is parsed. Triple-quoted strings are found by
+# their quotes alone, so a file where a triple quote may be something else (after a ``#``,
+# a backslash or the other quote character) is parsed whole, and so is one with a coding
+# cookie or old Mac line ends (a region has neither).
 
 _REGIONS_FROM = 8192
 """Smaller files are parsed whole: splitting them saves less than it costs."""
 _SPLIT_BODY_FROM = 16384
-"""A class or function statement at least this large that may import has its body split
-the same way, one indentation level down."""
+"""A class or function statement at least this large that may import has its body split."""
 _KEYWORDS = rb"(?:def|class|async|import|from|if|try|with|for|while|@)"
 _STATEMENT = re.compile(rb"\n" + _KEYWORDS)
 _LINE_IMPORT = re.compile(rb"\n[ \t\f]*(?:import|from)\b")
 _INLINE_IMPORT = re.compile(rb"[;:][ \t\f]*(?:import|from)\b")
 _FIRST_LINE_IMPORT = re.compile(rb"(?:\xef\xbb\xbf)?[ \t\f]*(?:import|from)\b")
+_TRIPLE_QUOTE = re.compile(rb"\"{3}|'{3}")
 _MISLEADING_QUOTES = re.compile(rb"#[^\n]*(?:\"{3}|'{3})")
 _QUOTED_QUOTES = tuple(q.encode() for q in ('\\"""', "\\'''", "'\"\"\"", "\"\"\"'", "\"'''", "'''\""))
 _COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=]", re.MULTILINE)
 _HEADER = re.compile(rb"(async[ \t]+def|def|class)[ \t]+(\w+)")
-_BODY_INDENT = re.compile(rb"\n([ \t]+)(?:def|async|@)")
+_BODY_INDENT = re.compile(rb"\n([ \t]+)(?:def\b|async\b|@)")
 _INDENTED: dict[bytes, re.Pattern[bytes]] = {}
 
 Region = tuple[int, int, bytes]
@@ -118,52 +122,72 @@ Region = tuple[int, int, bytes]
 ``class NAME:`` or ``def NAME():`` line when the region is part of a body (one line)."""
 
 
+class _Strings:
+    """Where a file's triple-quoted strings are, by their quotes: one opens a string that
+    only the same three quotes close."""
+
+    def __init__(self, source: bytes) -> None:
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+        closing = b""
+        for match in _TRIPLE_QUOTE.finditer(source):
+            quote = match.group()
+            if not closing:
+                closing = quote
+                self.starts.append(match.start())
+            elif quote == closing:
+                closing = b""
+                self.ends.append(match.end())
+        self.closed = not closing
+
+    def inside(self, offset: int) -> bool:
+        index = bisect.bisect_right(self.starts, offset) - 1
+        return index >= 0 and self.ends[index] > offset
+
+
 def _splittable(source: bytes) -> bool:
-    """Whether counting triple quotes tells where ``source``'s strings are: one kind only,
-    none after a ``#``, a backslash or the other quote (a comment, an escape, a
-    single-quoted string); and no coding cookie or old Mac line ends."""
-    return not (b'"""' in source and b"'''" in source
-                or _MISLEADING_QUOTES.search(source) is not None
+    """Whether a triple quote in ``source`` can only be a string's (none after a ``#``, a
+    backslash or the other quote: a comment, an escape, a single-quoted string); and no
+    coding cookie or old Mac line ends."""
+    return not (_MISLEADING_QUOTES.search(source) is not None
                 or any(quote in source for quote in _QUOTED_QUOTES)
                 or _COOKIE.search(source, 0, 400) is not None
                 or source.count(b"\r") != source.count(b"\r\n"))
 
 
-def _bounds(source: bytes, start: int, end: int, pattern: re.Pattern[bytes]) -> list[int]:
+def _bounds(source: bytes, strings: _Strings, start: int, end: int,
+            pattern: re.Pattern[bytes]) -> list[int]:
     """The offsets in ``[start, end)`` where ``pattern`` (a newline, the indentation, a
     statement keyword) starts a statement: ``start``, then each line it matches outside
     a triple-quoted string and not after a backslash, a decorator's statement excepted."""
     bounds = [start]
-    double = single = 0
-    last = start
-    decorated = source[start] == 64 if start < end else False
+    decorated = start < end and source[start] == 64  # "@"
     for match in pattern.finditer(source, start, end):
         at = match.start() + 1  # the line's first byte
         follows_decorator = decorated
-        decorated = source[match.end() - 1] == 64  # "@"
-        if follows_decorator:
-            continue
-        double += source.count(b'"""', last, at)
-        single += source.count(b"'''", last, at)
-        last = at
-        if double & 1 or single & 1 or source.endswith(b"\\", 0, at - 1) or \
-                source.endswith(b"\\\r", 0, at - 1):
+        decorated = source[match.end() - 1] == 64
+        if follows_decorator or strings.inside(at) or source.endswith(b"\\", 0, at - 1) \
+                or source.endswith(b"\\\r", 0, at - 1):
             continue
         bounds.append(at)
     bounds.append(end)
     return bounds
 
 
-def _regions(source: bytes) -> list[Region]:
+def _regions(source: bytes) -> list[Region] | None:
     """The runs of top-level statements that may import, and within a large class or
-    function statement that may, the runs of its body's statements that may."""
+    function statement that may, the runs of its body's statements that may; ``None``
+    when a triple-quoted string does not end."""
+    strings = _Strings(source)
+    if not strings.closed:
+        return None
     regions: list[Region] = []
-    bounds = _bounds(source, 0, len(source), _STATEMENT)
+    bounds = _bounds(source, strings, 0, len(source), _STATEMENT)
     for start, end in zip(bounds, bounds[1:]):
         if not _may_import(source, start, end):
             continue
         if end - start >= _SPLIT_BODY_FROM:
-            body = _body_regions(source, start, end)
+            body = _body_regions(source, strings, start, end)
             if body is not None:
                 regions.extend(body)
                 continue
@@ -171,7 +195,8 @@ def _regions(source: bytes) -> list[Region]:
     return regions
 
 
-def _body_regions(source: bytes, start: int, end: int) -> list[Region] | None:
+def _body_regions(source: bytes, strings: _Strings, start: int, end: int
+                  ) -> list[Region] | None:
     """The statement at ``start`` split at its body's statements, or ``None`` when it is
     not one ``class``/``def`` (after its decorators) with an indented body."""
     at = start
@@ -181,11 +206,10 @@ def _body_regions(source: bytes, start: int, end: int) -> list[Region] | None:
             return None
     header = _HEADER.match(source, at, end)
     indent = _BODY_INDENT.search(source, at, end)
+    while indent is not None and strings.inside(indent.start() + 1):  # a docstring's
+        indent = _BODY_INDENT.search(source, indent.end(), end)
     if header is None or indent is None:
         return None
-    body = indent.start() + 1
-    if source.count(b'"""', start, body) & 1 or source.count(b"'''", start, body) & 1:
-        return None  # that line is in a string
     kind, name = header.groups()
     synthetic = b"class " + name + b":\n" if kind == b"class" else \
         kind + b" " + name + b"():\n"
@@ -194,7 +218,7 @@ def _body_regions(source: bytes, start: int, end: int) -> list[Region] | None:
         pattern = _INDENTED[indent.group(1)] = re.compile(
             rb"\n" + re.escape(indent.group(1)) + _KEYWORDS)
     regions: list[Region] = []
-    bounds = _bounds(source, body, end, pattern)
+    bounds = _bounds(source, strings, indent.start() + 1, end, pattern)
     if _may_import(source, start, bounds[0]):
         _add(regions, start, bounds[0], b"")  # the decorators, header and what precedes
     for first, last in zip(bounds, bounds[1:]):  # the first indented def
@@ -227,8 +251,11 @@ def _may_import(source: bytes, start: int, end: int) -> bool:
 def _parse_regions(source: bytes, filename: str) -> list[ImportSite]:
     """:func:`parse_imports` for a large file; raises :class:`SyntaxError` when a region
     does not parse alone."""
+    regions = _regions(source)
+    if regions is None:
+        return _sorted(_parse(source, filename))
     sites: list[ImportSite] = []
-    for start, end, header in _regions(source):
+    for start, end, header in regions:
         found = _parse(header + source[start:end], filename)
         offset = source.count(b"\n", 0, start) - (1 if header else 0)
         sites.extend(site._replace(line=site.line + offset) for site in found)
