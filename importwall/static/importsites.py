@@ -15,6 +15,7 @@ import marshal
 import os
 import re
 import sys
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -381,6 +382,42 @@ def default_cache_dir() -> str:
     return user_cache_dir()
 
 
+_PARALLEL_FROM = 64
+"""Fewer files than this to parse at once are parsed in this process."""
+
+_Parsed = tuple[str, int, int, str, "list[ImportSite] | BaseException"]
+"""A worker's answer: file, mtime_ns, size, sha256, and its sites or why it has none."""
+
+
+class _Outcome:
+    """A worker's parse, given back the way :func:`parse_imports` gives it."""
+
+    def __init__(self, outcome: list[ImportSite] | BaseException) -> None:
+        self.outcome = outcome
+
+    def __call__(self) -> list[ImportSite]:
+        if isinstance(self.outcome, BaseException):
+            raise self.outcome
+        return self.outcome
+
+
+def _read_and_parse(filename: str) -> _Parsed:
+    """Read and parse one file (in a worker process): what :meth:`SiteCache.sites` does
+    for a file the cache cannot answer."""
+    try:
+        status = os.stat(filename)
+        with open(filename, "rb") as handle:
+            source = handle.read()
+    except OSError as error:
+        return filename, 0, 0, "", error
+    digest = hashlib.sha256(source).hexdigest()
+    try:
+        return filename, status.st_mtime_ns, status.st_size, digest, \
+            parse_imports(source, filename)
+    except (SyntaxError, ValueError) as error:
+        return filename, status.st_mtime_ns, status.st_size, digest, error
+
+
 @dataclass
 class CacheStats:
     parsed: int = 0
@@ -391,23 +428,102 @@ class SiteCache:
     """Import sites per file, reused while the file's mtime and size are unchanged, or,
     when those changed, while its content hash is (a checkout that touched the file).
 
-    ``path`` is one JSON file; ``None`` keeps the cache in memory only.
+    ``path`` is one marshal file; ``None`` keeps the cache in memory only. ``workers``:
+    how many processes may parse the files :meth:`prefetch` is given (below 2: none).
     """
 
-    def __init__(self, path: str | None) -> None:
+    def __init__(self, path: str | None, workers: int = 0) -> None:
         self.path = path
         self.stats = CacheStats()
+        self.workers = workers
         self._entries: dict[str, dict[str, object]] = {}
         self._dirty = False
+        self._status: dict[str, os.stat_result] = {}
+        self._parsing: dict[str, Iterator[_Parsed]] = {}
+        self._parsed: dict[str, _Parsed] = {}
+        self._pool: Any = None
         if path:
             self._entries = _read_cache(path)
 
-    def sites(self, filename: str) -> list[ImportSite]:
-        """Raises :class:`SyntaxError` or :class:`OSError` for a file that cannot be read."""
-        status = os.stat(filename)
+    def _fresh(self, filename: str, status: os.stat_result) -> dict[str, object] | None:
         entry = self._entries.get(filename)
         if entry and entry.get("mtime_ns") == status.st_mtime_ns and \
                 entry.get("size") == status.st_size:
+            return entry
+        return None
+
+    def prefetch(self, filenames: Sequence[str]) -> None:
+        """Start parsing, in worker processes, those of ``filenames`` the cache cannot
+        answer (when there are enough of them to be worth it); :meth:`sites` then takes
+        their answers. The answers are the same either way."""
+        if self.workers < 2:
+            return
+        todo = []
+        for filename in filenames:
+            if filename in self._parsing or filename in self._parsed:
+                continue
+            try:
+                status = self._status[filename] = os.stat(filename)
+            except OSError:
+                continue  # sites() says why
+            if self._fresh(filename, status) is None:
+                todo.append(filename)
+        if len(todo) < _PARALLEL_FROM:
+            return
+        pool = self._start_pool()
+        if pool is None:
+            return
+        chunk = max(1, min(64, len(todo) // (self.workers * 4)))
+        results: Iterator[_Parsed] = pool.imap(_read_and_parse, todo, chunk)
+        for filename in todo:
+            self._parsing[filename] = results
+
+    def _start_pool(self) -> Any:
+        """Forked workers (they inherit this process: no start-up), or ``None`` where
+        forking is not safe (not Linux, or other threads running)."""
+        if self._pool is None:
+            import threading
+
+            if sys.platform != "linux" or threading.active_count() > 1:
+                self.workers = 0
+                return None
+            import multiprocessing
+
+            self._pool = multiprocessing.get_context("fork").Pool(self.workers)
+        return self._pool
+
+    def close(self) -> None:
+        """Stop the workers, if any were started."""
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool.join()
+            self._pool = None
+        self._parsing.clear()
+        self._parsed.clear()
+
+    def _take(self, filename: str) -> _Parsed | None:
+        """A worker's answer for ``filename``, waiting for it; ``None`` when none was asked."""
+        results = self._parsing.pop(filename, None)
+        if results is None:
+            return self._parsed.pop(filename, None)
+        while filename not in self._parsed:
+            parsed = next(results)
+            if parsed[0] != filename:
+                self._parsing.pop(parsed[0], None)
+            self._parsed[parsed[0]] = parsed
+        return self._parsed.pop(filename)
+
+    def sites(self, filename: str) -> list[ImportSite]:
+        """Raises :class:`SyntaxError` or :class:`OSError` for a file that cannot be read."""
+        parsed = self._take(filename) if self._parsing else None
+        if parsed is not None:
+            _, mtime_ns, size, digest, outcome = parsed
+            if isinstance(outcome, OSError):
+                raise outcome
+            return self._answer(filename, mtime_ns, size, digest, _Outcome(outcome))
+        status = self._status.pop(filename, None) or os.stat(filename)
+        entry = self._fresh(filename, status)
+        if entry:
             cached = _sites_of(entry)
             if cached is not None:
                 self.stats.reused += 1
@@ -415,17 +531,25 @@ class SiteCache:
         with open(filename, "rb") as handle:
             source = handle.read()
         digest = hashlib.sha256(source).hexdigest()
+        return self._answer(filename, status.st_mtime_ns, status.st_size, digest,
+                            lambda: parse_imports(source, filename))
+
+    def _answer(self, filename: str, mtime_ns: int, size: int, digest: str,
+                parse: Callable[[], list[ImportSite]]) -> list[ImportSite]:
+        """The sites of a file whose mtime or size changed: the cached ones while its
+        content hash is unchanged, else ``parse()``'s, recorded."""
         self._dirty = True
+        entry = self._entries.get(filename)
         if entry and entry.get("sha256") == digest:
             cached = _sites_of(entry)
             if cached is not None:
-                entry.update(mtime_ns=status.st_mtime_ns, size=status.st_size)
+                entry.update(mtime_ns=mtime_ns, size=size)
                 self.stats.reused += 1
                 return cached
         self.stats.parsed += 1
-        sites = parse_imports(source, filename)
-        self._entries[filename] = {"mtime_ns": status.st_mtime_ns, "size": status.st_size,
-                                   "sha256": digest, "sites": [s.to_list() for s in sites]}
+        sites = parse()
+        self._entries[filename] = {"mtime_ns": mtime_ns, "size": size, "sha256": digest,
+                                   "sites": [s.to_list() for s in sites]}
         return sites
 
     def save(self) -> None:
