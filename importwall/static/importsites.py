@@ -103,24 +103,28 @@ def _sorted(sites: list[ImportSite]) -> list[ImportSite]:
 
 _REGIONS_FROM = 8192
 """Smaller files are parsed whole: splitting them saves less than it costs."""
-_SPLIT_BODY_FROM = 16384
-"""A class or function statement at least this large that may import has its body split."""
+_SPLIT_BODY_FROM = 8192
+"""A top-level class or function statement at least this large that may import has its
+body split; one inside a body, from _SPLIT_NESTED_FROM."""
+_SPLIT_NESTED_FROM = 2048
 _KEYWORDS = rb"(?:def|class|async|import|from|if|try|with|for|while|@)"
 _STATEMENT = re.compile(rb"\n" + _KEYWORDS)
 _LINE_IMPORT = re.compile(rb"\n[ \t\f]*(?:import|from)\b")
 _INLINE_IMPORT = re.compile(rb"[;:][ \t\f]*(?:import|from)\b")
 _FIRST_LINE_IMPORT = re.compile(rb"(?:\xef\xbb\xbf)?[ \t\f]*(?:import|from)\b")
-_TRIPLE_QUOTE = re.compile(rb"\"{3}|'{3}")
 _MISLEADING_QUOTES = re.compile(rb"#[^\n]*(?:\"{3}|'{3})")
 _QUOTED_QUOTES = tuple(q.encode() for q in ('\\"""', "\\'''", "'\"\"\"", "\"\"\"'", "\"'''", "'''\""))
 _COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=]", re.MULTILINE)
-_HEADER = re.compile(rb"(async[ \t]+def|def|class)[ \t]+(\w+)")
-_BODY_INDENT = re.compile(rb"\n([ \t]+)(?:def\b|async\b|@)")
+_HEADER = re.compile(rb"([ \t]*)(async[ \t]+def|def|class)[ \t]+(\w+)")
+_DECORATOR = re.compile(rb"[ \t]*@")
+_BODY_LINE = re.compile(
+    rb"\n([ \t]+)(?:(?:def|class|async|import|from|if|try|with|for|while)\b|@)")
+"""The first line of a body that starts a statement, for the body's indentation."""
 _INDENTED: dict[bytes, re.Pattern[bytes]] = {}
 
 Region = tuple[int, int, bytes]
-"""``(start, end, header)``: ``source[start:end]`` parses after ``header``, a synthetic
-``class NAME:`` or ``def NAME():`` line when the region is part of a body (one line)."""
+"""``(start, end, header)``: ``source[start:end]`` parses after ``header``: for a part of
+a body, the synthetic ``class NAME:`` / ``def NAME():`` lines of the scopes around it."""
 
 
 class _Strings:
@@ -130,16 +134,21 @@ class _Strings:
     def __init__(self, source: bytes) -> None:
         self.starts: list[int] = []
         self.ends: list[int] = []
-        closing = b""
-        for match in _TRIPLE_QUOTE.finditer(source):
-            quote = match.group()
-            if not closing:
-                closing = quote
-                self.starts.append(match.start())
-            elif quote == closing:
-                closing = b""
-                self.ends.append(match.end())
-        self.closed = not closing
+        self.closed = True
+        double, single = source.find(b'"""'), source.find(b"'''")
+        while double >= 0 or single >= 0:
+            quote, at = (b'"""', double) if single < 0 or 0 <= double < single else \
+                (b"'''", single)
+            close = source.find(quote, at + 3)
+            self.starts.append(at)
+            if close < 0:
+                self.closed = False
+                return
+            self.ends.append(close + 3)
+            if 0 <= double < close + 3:
+                double = source.find(b'"""', close + 3)
+            if 0 <= single < close + 3:
+                single = source.find(b"'''", close + 3)
 
     def inside(self, offset: int) -> bool:
         index = bisect.bisect_right(self.starts, offset) - 1
@@ -177,55 +186,72 @@ def _bounds(source: bytes, strings: _Strings, start: int, end: int,
 
 def _regions(source: bytes) -> list[Region] | None:
     """The runs of top-level statements that may import, and within a large class or
-    function statement that may, the runs of its body's statements that may; ``None``
-    when a triple-quoted string does not end."""
+    function statement that may, the runs of its body's statements that may, and so on
+    down; ``None`` when a triple-quoted string does not end."""
     strings = _Strings(source)
     if not strings.closed:
         return None
     regions: list[Region] = []
     bounds = _bounds(source, strings, 0, len(source), _STATEMENT)
     for start, end in zip(bounds, bounds[1:]):
-        if not _may_import(source, start, end):
-            continue
-        if end - start >= _SPLIT_BODY_FROM:
-            body = _body_regions(source, strings, start, end)
-            if body is not None:
-                regions.extend(body)
-                continue
-        _add(regions, start, end, b"")
+        if _may_import(source, start, end) and (
+                end - start < _SPLIT_BODY_FROM
+                or not _split_body(source, strings, start, end, b"", regions)):
+            _add(regions, start, end, b"")
     return regions
 
 
-def _body_regions(source: bytes, strings: _Strings, start: int, end: int
-                  ) -> list[Region] | None:
-    """The statement at ``start`` split at its body's statements, or ``None`` when it is
-    not one ``class``/``def`` (after its decorators) with an indented body."""
+def _split_body(source: bytes, strings: _Strings, start: int, end: int, headers: bytes,
+                regions: list[Region]) -> bool:
+    """Add to ``regions`` those of the statement at ``start`` split at its body's
+    statements (parsed after ``headers``, the synthetic lines of the scopes around it, and
+    its own); ``False``, adding none, when it is not one ``class``/``def`` (after its
+    decorators) with an indented body."""
     at = start
-    while source[at] == 64:  # "@": the decorators stay in the first region
+    while _DECORATOR.match(source, at, end) is not None:  # they stay in the first region
         at = source.find(b"\n", at, end) + 1
         if at == 0:
-            return None
+            return False
     header = _HEADER.match(source, at, end)
-    indent = _BODY_INDENT.search(source, at, end)
-    while indent is not None and strings.inside(indent.start() + 1):  # a docstring's
-        indent = _BODY_INDENT.search(source, indent.end(), end)
-    if header is None or indent is None:
-        return None
-    kind, name = header.groups()
-    synthetic = b"class " + name + b":\n" if kind == b"class" else \
-        kind + b" " + name + b"():\n"
-    pattern = _INDENTED.get(indent.group(1))
+    if header is None:
+        return False
+    own, kind, name = header.groups()
+    body = _body_line(source, strings, header.end(), end, own)
+    if body is None:
+        return False
+    indent = body.group(1)
+    scope = headers + own + (b"class " + name + b":\n" if kind == b"class" else
+                             kind + b" " + name + b"():\n")
+    pattern = _INDENTED.get(indent)
     if pattern is None:
-        pattern = _INDENTED[indent.group(1)] = re.compile(
-            rb"\n" + re.escape(indent.group(1)) + _KEYWORDS)
-    regions: list[Region] = []
-    bounds = _bounds(source, strings, indent.start() + 1, end, pattern)
-    if _may_import(source, start, bounds[0]):
-        _add(regions, start, bounds[0], b"")  # the decorators, header and what precedes
-    for first, last in zip(bounds, bounds[1:]):  # the first indented def
-        if _may_import(source, first, last):
-            _add(regions, first, last, synthetic)
-    return regions
+        pattern = _INDENTED[indent] = re.compile(rb"\n" + re.escape(indent) + _KEYWORDS)
+    bounds = _bounds(source, strings, body.start() + 1, end, pattern)
+    if _may_import(source, start, bounds[0]):  # decorators, header, what precedes
+        _add(regions, start, bounds[0], headers)
+    for first, last in zip(bounds, bounds[1:]):
+        if _may_import(source, first, last) and (
+                last - first < _SPLIT_NESTED_FROM
+                or not _split_body(source, strings, first, last, scope, regions)):
+            _add(regions, first, last, scope)
+    return True
+
+
+def _body_line(source: bytes, strings: _Strings, start: int, end: int, own: bytes
+               ) -> re.Match[bytes] | None:
+    """The least indented statement line of the body in ``[start, end)`` (a keyword line
+    deeper than that, inside brackets, is not the body's), outside strings; ``None`` when
+    none is indented deeper than ``own``."""
+    best = None
+    for line in _BODY_LINE.finditer(source, start, end):
+        indent = line.group(1)
+        if strings.inside(line.start() + 1) or len(indent) <= len(own) or \
+                not indent.startswith(own):
+            continue
+        if best is None or len(indent) < len(best.group(1)):
+            best = line
+            if len(indent) <= len(own) + 4:
+                break  # as shallow as a body is
+    return best
 
 
 def _add(regions: list[Region], start: int, end: int, header: bytes) -> None:
@@ -258,7 +284,7 @@ def _parse_regions(source: bytes, filename: str) -> list[ImportSite]:
     sites: list[ImportSite] = []
     for start, end, header in regions:
         found = _parse(header + source[start:end], filename)
-        offset = source.count(b"\n", 0, start) - (1 if header else 0)
+        offset = source.count(b"\n", 0, start) - header.count(b"\n")
         sites.extend(site._replace(line=site.line + offset) for site in found)
     return _sorted(sites)
 
