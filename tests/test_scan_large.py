@@ -4,11 +4,13 @@ worker processes, give the same answers as a whole-file parse in one process."""
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import textwrap
 
 import pytest
+from helpers import run_python
 
 from importwall.policy import load_policy
 from importwall.static import importsites
@@ -231,3 +233,20 @@ def test_prefetch_leaves_unreadable_and_fresh_files_to_sites(tmp_path):
     finally:
         cache.close()
     assert cache.stats.parsed == len(files) - 1
+
+
+def test_the_command_takes_a_number_of_jobs(tmp_path):
+    _tree(tmp_path, 200)
+    outputs = []
+    for jobs in ("1", "2"):
+        done = run_python(["-m", "importwall", "scan", "app", "--policy", "policy.toml",
+                           "--no-cache", "--format", "json", "--jobs", jobs],
+                          cwd=tmp_path, pythonpath=[tmp_path])
+        assert done.returncode == 1, done.output
+        outputs.append([(f["code"], f["subject"], f["chain"])
+                        for f in json.loads(done.stdout)["findings"]])
+    assert outputs[0] == outputs[1] and len(outputs[0]) > 10
+    wrong = run_python(["-m", "importwall", "scan", "app", "--policy", "policy.toml", "-j",
+                        "0"], cwd=tmp_path, pythonpath=[tmp_path])
+    assert wrong.returncode == 2
+    assert "expected a number of processes" in wrong.stderr
