@@ -17,6 +17,7 @@ import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any, NamedTuple
 
 from importwall.policy.cache import owned_by_user, user_cache_dir
@@ -113,7 +114,9 @@ _LINE_IMPORT = re.compile(rb"\n[ \t\f]*(?:import|from)\b")
 _INLINE_IMPORT = re.compile(rb"[;:][ \t\f]*(?:import|from)\b")
 _FIRST_LINE_IMPORT = re.compile(rb"(?:\xef\xbb\xbf)?[ \t\f]*(?:import|from)\b")
 _MISLEADING_QUOTES = re.compile(rb"#[^\n]*(?:\"{3}|'{3})")
-_QUOTED_QUOTES = tuple(q.encode() for q in ('\\"""', "\\'''", "'\"\"\"", "\"\"\"'", "\"'''", "'''\""))
+_QUOTED_QUOTES = tuple(quotes.encode() for quotes in (
+    '\\"""', "\\'''", "'\"\"\"", "\"\"\"'", "\"'''", "'''\""))
+"""A triple quote after a backslash or the other quote: not (only) a string's."""
 _COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=]", re.MULTILINE)
 _HEADER = re.compile(rb"([ \t]*)(async[ \t]+def|def|class)[ \t]+(\w+)")
 _DECORATOR = re.compile(rb"[ \t]*@")
@@ -193,7 +196,7 @@ def _regions(source: bytes) -> list[Region] | None:
         return None
     regions: list[Region] = []
     bounds = _bounds(source, strings, 0, len(source), _STATEMENT)
-    for start, end in zip(bounds, bounds[1:]):
+    for start, end in pairwise(bounds):
         if _may_import(source, start, end) and (
                 end - start < _SPLIT_BODY_FROM
                 or not _split_body(source, strings, start, end, b"", regions)):
@@ -228,7 +231,7 @@ def _split_body(source: bytes, strings: _Strings, start: int, end: int, headers:
     bounds = _bounds(source, strings, body.start() + 1, end, pattern)
     if _may_import(source, start, bounds[0]):  # decorators, header, what precedes
         _add(regions, start, bounds[0], headers)
-    for first, last in zip(bounds, bounds[1:]):
+    for first, last in pairwise(bounds):
         if _may_import(source, first, last) and (
                 last - first < _SPLIT_NESTED_FROM
                 or not _split_body(source, strings, first, last, scope, regions)):
