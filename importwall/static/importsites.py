@@ -471,6 +471,9 @@ class SiteCache:
         self._parsing: dict[str, Iterator[_Parsed]] = {}
         self._parsed: dict[str, _Parsed] = {}
         self._pool: Any = None
+        self.read: dict[str, tuple[int, int] | None] = {}
+        """Each file asked for, with its ``(mtime_ns, size)`` when it was read (``None``:
+        it could not be)."""
         if path:
             self._entries = _read_cache(path)
 
@@ -544,13 +547,16 @@ class SiteCache:
 
     def sites(self, filename: str) -> list[ImportSite]:
         """Raises :class:`SyntaxError` or :class:`OSError` for a file that cannot be read."""
+        self.read[filename] = None
         parsed = self._take(filename) if self._parsing else None
         if parsed is not None:
             _, mtime_ns, size, digest, outcome = parsed
             if isinstance(outcome, OSError):
                 raise outcome
+            self.read[filename] = (mtime_ns, size)
             return self._answer(filename, mtime_ns, size, digest, _Outcome(outcome))
         status = self._status.pop(filename, None) or os.stat(filename)
+        self.read[filename] = (status.st_mtime_ns, status.st_size)
         entry = self._fresh(filename, status)
         if entry:
             cached = _sites_of(entry)

@@ -77,6 +77,7 @@ class Scanner:
                  first_party: Sequence[str] = (), follow_third_party: bool = False,
                  cache_dir: str | None = None, progress: Progress | None = None,
                  workers: int | None = None) -> None:
+        self.policy = policy
         self.matcher = Matcher.from_policy(policy)
         self.workers = default_workers() if workers is None else workers
         """Processes that parse a large tree's files side by side (below 2: none)."""
@@ -107,6 +108,11 @@ class Scanner:
     def scan(self, entrypoints: Sequence[str]) -> ScanResult:
         from importwall.static.importsites import SiteCache, cache_file
 
+        if self.cache_dir:  # before any folder is listed: it may be in one
+            try:
+                os.makedirs(self.cache_dir, mode=0o700, exist_ok=True)
+            except OSError:
+                pass  # then nothing is kept
         names, roots = self._entrypoints(entrypoints)
         search_path = [*roots, *self._search_path]
         finder = SourceFinder(search_path)
@@ -119,6 +125,20 @@ class Scanner:
                     "from the project folder, pass --path FOLDER, or give the file's path")
             if not self._first_party and found.origin and _root_of(found) not in first_party:
                 first_party.append(_root_of(found))
+        kept = key = None
+        if self.cache_dir:
+            from importwall.static import scanresult
+
+            key = scanresult.result_key(self.policy, names, finder.search_path, first_party,
+                                        self.follow_third_party)
+            if key is not None:
+                kept = cache_file(self.cache_dir, "result\0" + key)
+                answer = scanresult.load(kept, key)
+                if answer is not None:
+                    findings, modules = answer
+                    return ScanResult(findings, modules, 0, modules, names)
+        policy_files = {path: scanresult.file_status(path) for path in self.policy.files} \
+            if kept else {}
         cache = SiteCache(cache_file(self.cache_dir, "\0".join(sorted(first_party)))
                           if self.cache_dir else None, self.workers)
         walk = _Walk(self, finder, first_party, cache)
@@ -127,6 +147,9 @@ class Scanner:
         finally:
             cache.close()
         cache.save()
+        if kept and key:
+            scanresult.save(kept, key, walk.findings, walk.done,
+                            {**cache.read, **policy_files}, finder.folder_mtimes)
         return ScanResult(walk.findings, walk.done, cache.stats.parsed, cache.stats.reused,
                           names)
 
