@@ -11,6 +11,7 @@ with the chain that reaches it, file and line per hop.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections import deque
@@ -109,10 +110,8 @@ class Scanner:
         from importwall.static.importsites import SiteCache, cache_file
 
         if self.cache_dir:  # before any folder is listed: it may be in one
-            try:
+            with contextlib.suppress(OSError):  # (then nothing is kept)
                 os.makedirs(self.cache_dir, mode=0o700, exist_ok=True)
-            except OSError:
-                pass  # then nothing is kept
         names, roots = self._entrypoints(entrypoints)
         search_path = [*roots, *self._search_path]
         finder = SourceFinder(search_path)
