@@ -120,6 +120,18 @@ def reported_seconds(argv: Sequence[str], env: Mapping[str, str]) -> float:
     return float(done.stdout.split()[-1])
 
 
+PRINT_PEAK_RSS = ("for line in open('/proc/self/status'):\n"
+                  "    line.startswith('VmHWM:') and print(line.split()[1])\n")
+"""Code that prints the process's own peak resident memory in KiB (Linux). The child must
+read it itself: a child's ``ru_maxrss`` includes the parent's pages it held between fork
+and exec, which hides anything smaller than the parent."""
+
+
+def peak_rss_kib(argv: Sequence[str], env: Mapping[str, str]) -> float:
+    """A fresh process that ends with :data:`PRINT_PEAK_RSS`: its peak RSS, in KiB."""
+    return reported_seconds(argv, env)
+
+
 def have_valgrind() -> bool:
     return shutil.which("valgrind") is not None
 

@@ -28,13 +28,15 @@ from benchmarks import (
     audit_env,
     import_overhead,
     large_policy,
+    memory,
     pytest_plugin_overhead,
     scan_vs_lint_imports,
     startup_pth,
 )
 from benchmarks._measure import CACHE, Row, have_valgrind
 
-GROUPS = ("imports", "startup", "activation", "policy", "matcher", "audit", "scan", "plugin")
+GROUPS = ("imports", "startup", "memory", "activation", "policy", "matcher", "audit", "scan",
+          "plugin")
 SCAN_LIMITS = {"cold": 1.0, "warm": 0.5}
 """importwall scan against the faster of lint-imports and tach, at the same temperature."""
 
@@ -99,6 +101,10 @@ def main(argv: list[str] | None = None) -> int:
                      "serving-base packs), coverage.py active",
                      lambda: startup_pth.measure(rounds, "sklearn", callgrind,
                                                  coverage=not args.smoke))],
+        "memory": [("peak RSS: an installed .pth unused, the firewall active, an app's imports",
+                    lambda: memory.measure(min(rounds, 15),
+                                           ("smoke",) if args.smoke else
+                                           ("stdlib", *(["heavy"] if args.heavy else []))))],
         "activation": [("activation", lambda: activation.activation(rounds))],
         "policy": [("large policies: load + validate + compile, importwall check",
                     lambda: large_policy.measure(policy_sizes, 1 if args.smoke else 5,

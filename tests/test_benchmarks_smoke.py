@@ -21,6 +21,8 @@ EXPECTED_ROWS = (
     "start-up without .pth (wall)",
     "start-up with .pth (wall)",
     "start-up with .pth, enabled (wall)",
+    "peak RSS, start-up with .pth, unused",
+    "peak RSS, import smoke set (5 names), enforce",
     "activation, 3 files with extends (fresh)",
     "policy   1000 rules: load+compile, from source",
     "policy   1000 rules: load+compile, from cache",
@@ -35,7 +37,7 @@ EXPECTED_ROWS = (
 # Rows whose label ends in a number that depends on the machine (its installed packages).
 EXPECTED_PREFIXES = ("importwall audit, ", "importwall audit --entrypoint, ")
 # A measured row: label, a number with its unit, then the detail column.
-MEASURED = re.compile(r"^  (?P<label>.+?)\s+(?P<value>\d+(\.\d+)?) (ms|s|ns|M instr|instr)\b")
+MEASURED = re.compile(r"^  (?P<label>.+?)\s+(?P<value>\d+(\.\d+)?) (ms|s|ns|M instr|instr|MiB)\b")
 
 
 def test_smoke_run_prints_every_benchmark_row() -> None:

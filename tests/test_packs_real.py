@@ -2,9 +2,11 @@
 first-party training imports are blocked with the chain that names the handler.
 
 One virtual environment with scikit-learn, LightGBM, XGBoost, pandas, FastAPI, MLflow
-(skinny) and Optuna is built once per session and shared. Skipped when the package registry
-cannot be reached. Marked ``slow`` and ``heavy``: the default run leaves it out, and
-``pytest -m heavy`` (a CI step of its own) runs it; the venv is cached between runs.
+(skinny) and Optuna is built once per session and shared; the transformers tests have one of
+their own (torch's CPU build, transformers, accelerate, MLflow skinny). Skipped when the
+package registry cannot be reached. Marked ``slow`` and ``heavy``: the default run leaves
+it out, and ``pytest -m heavy`` (a CI step of its own) runs it; the venvs are cached between
+runs.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -70,24 +73,27 @@ SERVING = {
                 return [len(train_test_split(list(range(4))))]
     """,
     # Runs (in a loopback-only namespace) the stock `mlflow models serve` through
-    # `importwall run` in enforce, POSTs one row, stops the server; prints status and body.
+    # `importwall run` in enforce (policy: argv[3], default stock.toml), POSTs one request
+    # (argv[4], default one iris row), stops the server; prints status and body.
     "stock_serve.py": """
         import json, os, signal, socket, subprocess, sys, time, urllib.error, urllib.request
 
         model, data_dir = sys.argv[1], sys.argv[2]
+        policy = sys.argv[3] if len(sys.argv) > 3 else "stock.toml"
+        body = (sys.argv[4] if len(sys.argv) > 4
+                else json.dumps({"inputs": [[6.1, 2.8, 4.7, 1.2]]})).encode()
         bin_dir = os.path.dirname(sys.executable)
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
         server = subprocess.Popen(
-            [os.path.join(bin_dir, "importwall"), "run", "--policy", "stock.toml",
+            [os.path.join(bin_dir, "importwall"), "run", "--policy", policy,
              "--mode", "enforce", "--data-dir", data_dir, "--",
              os.path.join(bin_dir, "mlflow"), "models", "serve", "--env-manager", "local",
              "-m", model, "-h", "127.0.0.1", "-p", str(port)],
             # mlflow starts `uvicorn` by name: the venv's bin first, as when it is activated
             env={**os.environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")},
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-        body = json.dumps({"inputs": [[6.1, 2.8, 4.7, 1.2]]}).encode()
         answer = None
         for _ in range(120):  # the server's start-up, bounded
             time.sleep(1)
@@ -100,7 +106,7 @@ SERVING = {
                 with urllib.request.urlopen(request, timeout=30) as response:
                     answer = [response.status, json.loads(response.read())]
             except urllib.error.HTTPError as error:
-                answer = [error.code, error.read().decode("utf-8", "replace")[-2000:]]
+                answer = [error.code, error.read().decode("utf-8", "replace")[-8000:]]
             except OSError:
                 continue
             break
@@ -241,12 +247,14 @@ def served(ml_python: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def _serve_stock(ml_python: Path, root: Path, model: str, data_dir: Path) -> tuple[dict, dict]:
+def _serve_stock(ml_python: Path, root: Path, model: str, data_dir: Path,
+                 *request: str, env: dict[str, str] | None = None) -> tuple[dict, dict]:
     """``mlflow models serve`` of ``models/<model>`` under the shipped packs in enforce: the
-    server's answer to one request, and the report of every process it started."""
+    server's answer to one request, and the report of every process it started. ``request``:
+    the policy file and the JSON body, when not stock.toml and one iris row."""
     done = subprocess.run(loopback_only([str(ml_python), "stock_serve.py", f"models/{model}",
-                                         str(data_dir)]),
-                          cwd=root, env=clean_env(None, [root]), capture_output=True,
+                                         str(data_dir), *request]),
+                          cwd=root, env=clean_env(env, [root]), capture_output=True,
                           text=True, timeout=400, stdin=subprocess.DEVNULL)
     assert done.returncode == 0, done.stdout + done.stderr
     served: dict = json.loads(done.stdout.strip().splitlines()[-1])
@@ -279,14 +287,20 @@ def test_the_stock_mlflow_server_blocks_a_first_party_models_training_import(
     answer, report = _serve_stock(ml_python, served, "mlflow-first-party", tmp_path / "data")
     status, body = answer["answer"]
     assert status >= 400 and "sklearn.model_selection" in body, answer
+    _assert_only_blocked_in_predict(report, "sklearn.model_selection",
+                                    served / "first_party_model.py", "sklearn.model_selection")
+
+
+def _assert_only_blocked_in_predict(report: dict, module: str, source: Path, statement: str
+                                    ) -> None:
+    """The report's one error: ``module`` blocked, imported by the first-party model in
+    ``source``, the chain ending at its ``statement`` line in ``predict``; audit exits 1."""
     [blocked] = [f for f in report["findings"] if f["severity"] == "error"]
-    assert (blocked["subject"], blocked["importer"]) == ("sklearn.model_selection",
-                                                         "first_party_model")
+    assert (blocked["subject"], blocked["importer"]) == (module, source.stem)
     site = blocked["chain"][-1]
-    lines = (served / "first_party_model.py").read_text(encoding="utf-8").splitlines()
+    lines = source.read_text(encoding="utf-8").splitlines()
     assert (os.path.basename(site["file"]), site["line"], site["function"]) == (
-        "first_party_model.py",
-        next(n for n, line in enumerate(lines, 1) if "sklearn.model_selection" in line),
+        source.name, next(n for n, line in enumerate(lines, 1) if statement in line),
         "predict")
     assert report["exit"] == 1
 
@@ -409,3 +423,142 @@ def test_readme_main_job_audits_the_serving_example(ml_python: Path, tmp_path: P
     for finding in imports:
         assert finding["importer"] == "irisserve.app"
         assert finding["chain"][-1]["function"] == "explain"
+
+
+# The transformers tier: a venv of its own, so the tier above does not carry torch (about
+# 0.7 GB installed). torch is the CPU build, pinned by its local version: the registry's
+# plain `torch` is the CUDA build, gigabytes. Where this Python has no CPU build of it to
+# install, the tier is skipped.
+TORCH_CPU = "torch==2.13.0+cpu"
+TRANSFORMERS_LIBRARIES = (TORCH_CPU, "transformers", "accelerate", "mlflow-skinny", "pandas")
+
+TRAIN_TRANSFORMERS = """
+    import json
+    import torch
+    import mlflow.pyfunc, mlflow.transformers
+    from transformers import (BertConfig, BertForSequenceClassification, BertTokenizerFast,
+                              pipeline)
+    import first_party_classifier
+
+    # A tiny BERT made here, never downloaded: a word-level vocabulary, one layer.
+    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "good", "bad", "great",
+             "awful", "movie", "film"]
+    with open("vocab.txt", "w", encoding="utf-8") as handle:
+        handle.write("\\n".join(words) + "\\n")
+    tokenizer = BertTokenizerFast("vocab.txt")
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=len(words), hidden_size=32, num_hidden_layers=1,
+                        num_attention_heads=2, intermediate_size=37,
+                        id2label={0: "NEGATIVE", 1: "POSITIVE"},
+                        label2id={"NEGATIVE": 0, "POSITIVE": 1})
+    BertForSequenceClassification(config).eval().save_pretrained("models/tiny-bert")
+    tokenizer.save_pretrained("models/tiny-bert")
+    classifier = pipeline("text-classification", model="models/tiny-bert")
+    with open("models/expected.json", "w", encoding="utf-8") as handle:
+        json.dump(classifier(["a good movie", "an awful film"]), handle)
+    requirements = ["transformers", "torch"]  # not inferred: that would load the model again
+    mlflow.transformers.save_model(classifier, "models/mlflow-transformers",
+                                   pip_requirements=requirements)
+    mlflow.pyfunc.save_model("models/mlflow-transformers-first-party",
+                             python_model=first_party_classifier.Feedback(),
+                             artifacts={"bert": "models/tiny-bert"},
+                             code_paths=["first_party_classifier.py"],
+                             pip_requirements=requirements)
+"""
+
+SERVING_TRANSFORMERS = {
+    # A first-party pyfunc model around the same pipeline whose predict() reaches for the
+    # Trainer per request (a lazy attribute of transformers: its _LazyModule imports it).
+    "first_party_classifier.py": """
+        import mlflow.pyfunc
+        import numpy
+
+        class Feedback(mlflow.pyfunc.PythonModel):
+            def load_context(self, context):
+                from transformers import pipeline
+                self.classifier = pipeline("text-classification",
+                                           model=context.artifacts["bert"])
+
+            def predict(self, context, model_input, params=None):
+                texts = [str(text) for text in numpy.ravel(numpy.asarray(model_input))]
+                labels = [answer["label"] for answer in self.classifier(texts)]
+                from transformers import Trainer
+                return labels if Trainer else []
+    """,
+    "stock-transformers.toml": """
+        version = 1
+        extends = ["huggingface", "mlflow"]
+    """,
+}
+
+TEXTS = json.dumps({"inputs": ["a good movie", "an awful film"]})
+
+
+def _offline(root: Path) -> dict[str, str]:
+    """Nothing from the hub: transformers and huggingface_hub offline, their cache in ``root``."""
+    return {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+            "HF_HOME": str(root / "hf-home")}
+
+
+@pytest.fixture(scope="session")
+def transformers_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A venv with torch (CPU), transformers, accelerate, MLflow (skinny) and this importwall."""
+    probe = subprocess.run([sys.executable, "-m", "pip", "install", "--dry-run", "--no-deps",
+                            "-q", "--disable-pip-version-check", TORCH_CPU],
+                           capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+    if probe.returncode != 0:
+        pytest.skip(f"no {TORCH_CPU} (the CPU build) to install for this Python: "
+                    f"{(probe.stdout + probe.stderr).strip().splitlines()[-1]}")
+    return venv_with_packages(tmp_path_factory.mktemp("transformers-venv"),
+                              [*TRANSFORMERS_LIBRARIES, "-e", str(REPO)])
+
+
+@pytest.fixture(scope="session")
+def transformers_served(transformers_python: Path,
+                        tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny BERT pipeline saved as an ``mlflow.transformers`` model and inside a first-party
+    pyfunc model (written without the firewall), and the server's files."""
+    root = tmp_path_factory.mktemp("transformers-served")
+    (root / "models").mkdir()
+    write_files(root, {"train_transformers.py": TRAIN_TRANSFORMERS,
+                       "stock_serve.py": SERVING["stock_serve.py"], **SERVING_TRANSFORMERS})
+    trained = run_python(["train_transformers.py"], cwd=root, python=transformers_python,
+                         env=_offline(root), pythonpath=[root], timeout=600)
+    assert trained.returncode == 0, trained.output
+    return root
+
+
+def test_the_stock_mlflow_server_serves_a_transformers_pipeline_under_the_shipped_packs(
+        transformers_python: Path, transformers_served: Path, tmp_path: Path) -> None:
+    root = transformers_served
+    answer, report = _serve_stock(transformers_python, root, "mlflow-transformers",
+                                  tmp_path / "data", "stock-transformers.toml", TEXTS,
+                                  env=_offline(root))
+    expected = json.loads((root / "models" / "expected.json").read_text(encoding="utf-8"))
+    status, body = answer["answer"] or [None, None]
+    assert status == 200, answer
+    # The server's answer is the pipeline's own, as computed without the firewall.
+    assert [(row["label"], pytest.approx(row["score"], rel=1e-4)) for row in expected] == [
+        (row["label"], row["score"]) for row in body["predictions"]]
+    # Loading and predicting imports accelerate (from transformers), torch.distributed (from
+    # torch and transformers), torch.utils.data (from transformers.pipelines): the packs'
+    # exceptions. mlflow's pyspark probes are import-absent, info.
+    assert [(f["severity"], f["code"], f["subject"], f["importer"]) for f in report["findings"]
+            if f["severity"] != "info"] == []
+    assert report["exit"] == 0
+    assert len(report["processes"]) >= 2  # the mlflow command and its uvicorn server
+
+
+def test_the_stock_mlflow_server_blocks_a_transformers_models_trainer_import(
+        transformers_python: Path, transformers_served: Path, tmp_path: Path) -> None:
+    root = transformers_served
+    answer, report = _serve_stock(transformers_python, root,
+                                  "mlflow-transformers-first-party", tmp_path / "data",
+                                  "stock-transformers.toml", TEXTS, env=_offline(root))
+    status, body = answer["answer"]
+    # transformers' _LazyModule answers with an error of its own ("Could not import module
+    # 'Trainer'"); importwall's is its cause, in the stack trace the server sends back.
+    assert status >= 400 and "import of 'transformers.trainer' is forbidden" in body, answer
+    # The chain looks through transformers' _LazyModule to the first-party line.
+    _assert_only_blocked_in_predict(report, "transformers.trainer",
+                                    root / "first_party_classifier.py", "import Trainer")

@@ -27,6 +27,35 @@ print(sorted(name for name in {NOT_ON_THE_STARTUP_PATH!r} if name in sys.modules
     assert result.stdout.strip() == "[]"
 
 
+# Loaded on the first denied import (or watched module), not by activation.
+JUDGING_CODE = ("importwall.errors", "importwall.findings", "importwall.runtime.chain",
+                "importwall.runtime._importlib_bootstrap_guard", "importwall.policy.discovery")
+
+
+def test_an_activated_firewall_loads_the_judging_code_only_when_it_judges(project) -> None:
+    # A policy made in code: one read from source also loads the validator, which uses the
+    # findings' vocabulary.
+    project.write({"optuna/__init__.py": ""})
+    result = project.run(f"""
+import sys
+from importwall.policy import ImportRules, Policy, Rule
+from importwall.runtime.api import activate
+rules = ImportRules(deny=(Rule("optuna"), Rule("jupyter*")))
+firewall = activate(Policy("policy.toml", ("policy.toml",), imports=rules))
+import json, email.message
+print(sorted(name for name in {JUDGING_CODE!r} if name in sys.modules), firewall.findings)
+try:
+    import optuna
+except ImportError as error:
+    print(type(error).__name__, [f.subject for f in firewall.findings])
+print(sorted(name for name in {JUDGING_CODE!r} if name in sys.modules))
+""")
+    assert result.returncode == 0, result.output
+    assert result.stdout.splitlines() == [
+        "[] []", "ForbiddenImportError ['optuna']",
+        str(sorted(set(JUDGING_CODE) - {"importwall.policy.discovery"}))]
+
+
 def test_host_name_is_what_socket_reports() -> None:
     assert host_name() == socket.gethostname()
     finding = Finding(kind="import", code="import-recorded", severity="info", subject="x",

@@ -4,6 +4,7 @@ in warn/audit, and the ``importwall run`` route with sitecustomize chaining."""
 from __future__ import annotations
 
 import ast
+import os
 import sys
 from pathlib import Path
 
@@ -263,3 +264,107 @@ def test_the_record_encoder_writes_what_json_dumps_writes() -> None:
     for bad in ({"x": object()}, {"x": {1, 2}}):
         with pytest.raises(TypeError, match="is not JSON serializable"):
             dumps(bad, sort_keys=True)
+
+
+# What an active firewall that has denied nothing imports of importwall, from a warm cache
+# (benchmarks/README.md, "Active start-up, lazily (session 4)"): the rest is imported on
+# the first denied import, the first watched module, or the first API name that needs it.
+LEAN_STARTUP = {
+    "importwall", "importwall._bootstrap", "importwall._lean", "importwall._version",
+    "importwall.settings", "importwall.policy", "importwall.policy.cache",
+    "importwall.policy.loader", "importwall.policy.model", "importwall.policy.packs",
+    "importwall.policy.rules", "importwall.runtime", "importwall.runtime.api",
+    "importwall.runtime.bootstrap", "importwall.runtime.finder",
+    "importwall.runtime.matcher", "importwall.runtime.propagate",
+}
+ON_THE_FIRST_DENIED_IMPORT = ("importwall.errors", "importwall.findings",
+                              "importwall.runtime.chain",
+                              "importwall.runtime._importlib_bootstrap_guard")
+
+
+def _warm_start(project, tmp_path, program: str, policy: str = "sklearn",
+                mode: str = "enforce") -> list[str]:
+    env = {"IMPORTWALL_POLICY": policy, "IMPORTWALL_MODE": mode,
+           "IMPORTWALL_POLICY_CACHE": str(tmp_path / "cache")}
+    lines: list[str] = []
+    for _run in ("cold", "warm"):  # the first start fills the cache, the second reads it
+        result = run_python(program, cwd=project.root, pythonpath=[STARTUP_DIR, project.root],
+                            env=env)
+        assert result.returncode == 0, result.output
+        lines = result.stdout.splitlines()
+    return lines
+
+
+def test_a_firewall_that_denied_nothing_loads_only_the_lean_set(project, tmp_path) -> None:
+    program = """
+import sys
+loaded = sorted(name for name in sys.modules if name.startswith("importwall"))
+import importwall
+firewall = importwall.active()
+print(loaded)
+print(firewall.mode, firewall._guard is None, sorted(name for name in sys.modules
+      if name.startswith("importwall") and name not in loaded))
+"""
+    loaded, state = _warm_start(project, tmp_path, program)
+    assert set(ast.literal_eval(loaded)) == LEAN_STARTUP
+    # `import importwall` and importwall.active() needed nothing more, and made no guard.
+    assert state == "enforce True []"
+
+
+def test_the_first_denied_import_loads_the_judging_code_and_blocks(project, tmp_path) -> None:
+    project.write({"optuna/__init__.py": ""})
+    program = f"""
+import sys
+try:
+    import optuna
+except ImportError as error:
+    print(type(error).__name__, error.name)
+print([name in sys.modules for name in {ON_THE_FIRST_DENIED_IMPORT!r}])
+import importwall
+print([(f.subject, f.action, f.importer) for f in importwall.active().findings])
+"""
+    blocked, loaded, findings = _warm_start(project, tmp_path, program)
+    assert blocked == "ForbiddenImportError optuna"
+    assert loaded == "[True, True, True, True]"
+    assert ast.literal_eval(findings) == [("optuna", "blocked", "__main__")]
+
+
+def test_the_judging_code_loads_unjudged_under_deny_everything(project, tmp_path) -> None:
+    # deny = ["*"] denies importwall's own modules too: the ones loaded for the first
+    # judgement pass straight through instead of being judged (or recorded) themselves.
+    policy = project.policy('version = 1\nmode = "audit"\n[imports]\ndeny = ["*"]\n')
+    project.write({"tuner/__init__.py": ""})
+    program = """
+import tuner
+import importwall
+print(sorted({f.subject for f in importwall.active().findings if f.action != "preloaded"}))
+"""
+    # The policy must be older than the cache's two-second window to be cached.
+    os.utime(policy, (policy.stat().st_atime - 10, policy.stat().st_mtime - 10))
+    (recorded,) = _warm_start(project, tmp_path, program, policy=str(policy), mode="audit")
+    subjects = ast.literal_eval(recorded)
+    assert "tuner" in subjects and "importwall" in subjects
+    assert [name for name in subjects if name.startswith("importwall.")] == []
+
+
+def test_every_public_name_is_there_on_first_use() -> None:
+    program = """
+import sys
+import importwall
+print(sorted(name for name in sys.modules if name.startswith("importwall")))
+print(all(hasattr(importwall, name) for name in importwall.__all__),
+      set(importwall.__all__) <= set(dir(importwall)))
+from importwall import *
+print(sorted(set(importwall.__all__) - set(globals())))
+print(importwall.Finding.__module__, importwall.Firewall.__module__)
+try:
+    importwall.no_such_name
+except AttributeError as error:
+    print(error)
+"""
+    result = run_python(program, cwd=REPO)
+    assert result.returncode == 0, result.output
+    lines = result.stdout.splitlines()
+    assert ast.literal_eval(lines[0]) == ["importwall"]  # nothing until a name is asked for
+    assert lines[1:4] == ["True True", "[]", "importwall.findings importwall.runtime.finder"]
+    assert lines[4] == "module 'importwall' has no attribute 'no_such_name'"

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 
-from importwall.errors import ConfigurationError
 from importwall.policy.loader import PYPROJECT, load_policy
 from importwall.policy.model import Policy
 from importwall.settings import ENV_POLICY
@@ -36,6 +35,8 @@ def resolve_policy(policy: str | os.PathLike[str] | Policy | None, *, warn: bool
     if policy is None:
         policy = os.environ.get(ENV_POLICY)
         if not policy:
+            from importwall.errors import ConfigurationError  # only to raise it
+
             raise ConfigurationError(
                 f"importwall: no policy given; pass policy=PATH or set {ENV_POLICY} to a "
                 "policy file or a shipped pack name (e.g. serving-base)")

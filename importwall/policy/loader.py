@@ -18,7 +18,6 @@ from __future__ import annotations
 import gc
 import os
 
-from importwall.errors import PolicyError
 from importwall.policy import cache as _cache
 from importwall.policy.model import ImportRules, Policy, PolicyWarning
 from importwall.policy.packs import PYPROJECT as PYPROJECT
@@ -62,6 +61,7 @@ def _load_policy(path: str | os.PathLike[str]) -> Policy:
     reference = os.fspath(path)
     target = resolve_reference(reference, base_dir=os.getcwd())
     if target is None:
+        from importwall.errors import PolicyError
         from importwall.policy import validate  # to word the problem
 
         unusable = validate._unusable_path(reference, os.getcwd())
@@ -76,6 +76,8 @@ def _load_policy(path: str | os.PathLike[str]) -> Policy:
         loader = validate._Loader()
         raw_sections = loader.load(target, chain=())
         if loader.problems:
+            from importwall.errors import PolicyError  # not imported from the cache
+
             raise PolicyError(loader.problems, loader.warnings)
         policy = validate._build(target, loader.files, raw_sections, loader.warnings)
         data = policy_to_data(policy)

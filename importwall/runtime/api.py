@@ -9,9 +9,7 @@ import _thread
 import os
 import sys
 
-from importwall.errors import ConfigurationError
 from importwall.policy import MODES, Policy
-from importwall.policy.discovery import resolve_policy
 from importwall.runtime.finder import Firewall, installed
 from importwall.settings import ENV_DATA_DIR, ENV_LOG, ENV_MODE
 
@@ -34,6 +32,8 @@ def resolve_mode(explicit: str | None, policy: Policy | None,
     for value, origin in ((explicit, "mode argument"), (env.get(ENV_MODE), ENV_MODE)):
         if value:
             if value not in MODES:
+                from importwall.errors import ConfigurationError  # only to raise it
+
                 raise ConfigurationError(
                     f"importwall: {origin} is {value!r}; use one of {', '.join(MODES)}")
             return value
@@ -73,7 +73,12 @@ def activate(policy: str | os.PathLike[str] | Policy | None = None, mode: str | 
     (:func:`importwall.check_environment`); in ``enforce`` mode an error-severity finding
     raises :class:`~importwall.errors.EnvironmentRejectedError` and nothing is activated.
     """
-    loaded = resolve_policy(policy)
+    if isinstance(policy, Policy):
+        loaded = policy  # the start-up hook's: policy.discovery is not on the start-up path
+    else:
+        from importwall.policy.discovery import resolve_policy
+
+        loaded = resolve_policy(policy)
     firewall = Firewall(loaded, resolve_mode(mode, loaded), sinks=sinks)
     data_dir = resolve_data_dir(loaded)
     if data_dir:

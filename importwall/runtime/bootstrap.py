@@ -32,11 +32,13 @@ def startup() -> None:
         return  # the CLI is not the guarded program: it never records itself
     policy = None
     try:
-        from importwall.policy.discovery import resolve_policy
+        from importwall.policy.loader import load_policy
         from importwall.runtime.api import activate
         from importwall.runtime.propagate import export
 
-        policy = resolve_policy(None, warn=False)
+        # What resolve_policy(None) does, without importing policy.discovery (the command
+        # line's discovery rules): the variable is set, and names the policy.
+        policy = load_policy(os.environ["IMPORTWALL_POLICY"], warn=False)
         for message in policy.warnings:  # one line each, with the policy's file and line
             sys.stderr.write(f"importwall: warning: {message}\n")
         export(activate(policy))

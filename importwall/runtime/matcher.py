@@ -124,10 +124,20 @@ def _step(node: list[Any], segment: str, out: list[list[Any]]) -> None:
         out.append(node[_STAR])
     prefixes = node[_PREFIX]
     if prefixes is not None:
-        for end in range(len(segment) + 1):
-            found = prefixes.get(segment[:end])
-            if found is not None:
-                out.append(found)
+        if len(prefixes) <= len(segment):
+            # Fewer prefixes than the segment has: test each (a policy has a handful,
+            # ``jupyter*``, ``tensorboard*``) rather than probing every slice of the
+            # segment. Added shortest first, as the probing below adds them.
+            matched = [prefix for prefix in prefixes if segment.startswith(prefix)]
+            if len(matched) > 1:
+                matched.sort(key=len)
+            for prefix in matched:
+                out.append(prefixes[prefix])
+        else:
+            for end in range(len(segment) + 1):
+                found = prefixes.get(segment[:end])
+                if found is not None:
+                    out.append(found)
     globs = node[_GLOBS]
     if globs is not None:
         for glob, found in globs:

@@ -93,6 +93,9 @@ PROTECT_EVENT = "importwall.strict.protect"
 """The audit event :func:`protect` raises to hand the hook a firewall: add only."""
 
 _BLOCKED = (ForbiddenImportError, ForbiddenImportRuntimeError)
+# The finder loads its judging code on the first denied import; a strict process has it
+# (this module imports it anyway) bound before the hook's integrity check is taken.
+_finder._load_judging()
 # The firewall's own code, kept from when this module was imported: the hook calls these,
 # never what the classes hold at the time.
 _JUDGE_ONCE = Firewall._judge_once
