@@ -27,6 +27,7 @@ before). Wall time and CPU time (user + system of the process and its threads) a
 medians of ``--repeat`` interleaved rounds; the figures include interpreter start-up.
 
     python benchmarks/scan_vs_lint_imports.py [--modules 10000] [--repeat 3] [--no-real]
+        [--real-from DIR]
 """
 
 from __future__ import annotations
@@ -108,12 +109,13 @@ def configure(root: Path, packages: Sequence[str], entries: Sequence[str],
     (root / "entries.txt").write_text("\n".join(entries))
 
 
-def copy_real_tree(root: Path) -> bool:
-    """The scikit-learn and pandas sources in ``root``; ``False`` without the venv."""
-    if not all((HEAVY_SITE / package).is_dir() for package in REAL_PACKAGES):
+def copy_real_tree(root: Path, site: Path = HEAVY_SITE) -> bool:
+    """The scikit-learn and pandas sources (from ``site``) in ``root``; ``False`` when
+    ``site`` does not hold them."""
+    if not all((site / package).is_dir() for package in REAL_PACKAGES):
         return False
     for package in REAL_PACKAGES:
-        shutil.copytree(HEAVY_SITE / package, root / package,
+        shutil.copytree(site / package, root / package,
                         ignore=shutil.ignore_patterns("__pycache__"))
     configure(root, REAL_PACKAGES, ("sklearn.pipeline", "pandas"), "sklearn.model_selection")
     return True
@@ -195,7 +197,8 @@ def _source_files(root: Path) -> int:
     return sum(1 for _ in root.rglob("*.py"))
 
 
-def measure(modules: int, repeat: int, real: bool, build_tools: bool = True
+def measure(modules: int, repeat: int, real: bool, build_tools: bool = True,
+            real_from: Path = HEAVY_SITE
             ) -> list[tuple[str, int, dict[str, tuple[float, float]], dict[str, str]]]:
     """One entry per tree: its title, files, medians and verdicts. ``build_tools``: build
     the tool venv with tach when it is missing (else tach is left out)."""
@@ -206,7 +209,7 @@ def measure(modules: int, repeat: int, real: bool, build_tools: bool = True
         trees.append((f"generated, {modules} modules", generated))
         real_root = Path(folder) / "real"
         real_root.mkdir()
-        if real and copy_real_tree(real_root):
+        if real and copy_real_tree(real_root, real_from):
             trees.append(("scikit-learn + pandas", real_root))
         results = []
         for title, root in trees:
@@ -221,9 +224,13 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-real", action="store_true",
                         help="only the generated tree (not the scikit-learn + pandas sources)")
+    parser.add_argument("--real-from", type=Path, default=HEAVY_SITE, metavar="DIR",
+                        help="a folder holding sklearn/ and pandas/ (default: the heavy "
+                             "venv's site-packages)")
     args = parser.parse_args()
     print(f"Python {sys.version.split()[0]}, median of {args.repeat} interleaved rounds")
-    for title, files, medians, verdicts in measure(args.modules, args.repeat, not args.no_real):
+    for title, files, medians, verdicts in measure(args.modules, args.repeat, not args.no_real,
+                                                   real_from=args.real_from):
         print(f"tree: {title} ({files} .py files)")
         for label, (wall, cpu) in medians.items():
             print(f"  {label:<34} {wall:7.3f} s  cpu {cpu:7.3f} s")

@@ -84,6 +84,13 @@ def optional_text(data: dict[str, Any], key: str) -> str | None:
     return value
 
 
+def hit_count(value: object) -> int:
+    """A hit count read back from a record or a report: a whole number, at least 1."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"hits must be a whole number >= 1, not {value!r}")
+    return value
+
+
 def _table(data: dict[str, Any], key: str) -> dict[str, Any]:
     value = data.get(key) or {}
     if not isinstance(value, dict):
@@ -120,7 +127,7 @@ class Finding(Frozen):
 
     __slots__ = _fields = ("kind", "code", "severity", "subject", "message", "rule", "reason",
                            "source", "action", "importer", "chain", "details", "pid", "host",
-                           "timestamp")
+                           "timestamp", "hits")
     kind: str
     code: str
     severity: str
@@ -137,13 +144,16 @@ class Finding(Frozen):
     pid: int
     host: str
     timestamp: float
+    hits: int
+    """How many import attempts it stands for in its process (1 but for an import site
+    run more than once): a hit count, apart from the count of processes that reported it."""
 
     def __init__(self, kind: str, code: str, severity: str, subject: str, message: str,
                  rule: str | None = None, reason: str | None = None,
                  source: str | None = None, action: str | None = None,
                  importer: str | None = None, chain: tuple[Frame, ...] = (),
                  details: dict[str, Any] | None = None, pid: int | None = None,
-                 host: str = _HOST, timestamp: float | None = None) -> None:
+                 host: str = _HOST, timestamp: float | None = None, hits: int = 1) -> None:
         if severity not in SEVERITY_RANK:
             raise ValueError(f"unknown severity {severity!r}; use one of {SEVERITIES}")
         _set(self, "kind", kind)
@@ -161,9 +171,10 @@ class Finding(Frozen):
         _set(self, "pid", _getpid() if pid is None else pid)
         _set(self, "host", host)
         _set(self, "timestamp", _time() if timestamp is None else timestamp)
+        _set(self, "hits", hits)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "kind": self.kind,
             "code": self.code,
             "severity": self.severity,
@@ -180,6 +191,9 @@ class Finding(Frozen):
             "host": self.host,
             "timestamp": self.timestamp,
         }
+        if self.hits != 1:  # a finding's first record is its first hit
+            data["hits"] = self.hits
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Finding:
@@ -199,6 +213,7 @@ class Finding(Frozen):
             pid=int(data.get("pid", 0)),
             host=str(data.get("host", "")),
             timestamp=float(data.get("timestamp", 0.0)),
+            hits=hit_count(data.get("hits", 1)),
         )
 
     def at_least(self, severity: str) -> bool:

@@ -173,3 +173,29 @@ def test_follow_refuses_what_it_cannot_do(tmp_path: Path, options) -> None:
     result = run_python(["-m", "importwall", "report", "--follow", str(tmp_path), *options])
     assert result.returncode == 2
     assert result.stderr.startswith("importwall report --follow: "), result.stderr
+
+
+def test_a_site_hit_again_is_a_hits_event_not_a_new_finding(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    writer = RecordWriter(str(data), {"mode": "audit"})
+    follower = Follower(str(data), from_start=True)
+    seen = _finding("svc.training")
+    writer(seen)
+    events = follower.poll()
+    assert sorted(type(e).__name__ for e in events) == ["Finding", "ProcessInfo"]
+    assert [e.hits for e in events if isinstance(e, Finding)] == [1]
+    assert writer.hits([(seen, 4)]) and writer.hits([(seen, 9)])
+    events = follower.poll()
+    assert len(events) == 2  # no new finding, no new process
+    assert [(type(e).__name__, e.finding.subject, e.finding.hits) for e in events
+            if isinstance(e, follow.Hits)] == [
+        ("Hits", "svc.training", 4), ("Hits", "svc.training", 9)]
+    result = run_python(["-m", "importwall", "report", "--follow", str(data), "--from-start",
+                         "--duration", "0.2", "--interval", "0.1", "--format", "json"])
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["hits"] for r in records if r["type"] == "hits"] == [4, 9]
+    assert sum(r["type"] == "finding" for r in records) == 1, records
+    text = run_python(["-m", "importwall", "report", "--follow", str(data), "--from-start",
+                       "--duration", "0.2", "--interval", "0.1"])
+    assert "seen 9 times in this process" in text.stdout, text.output
+    assert "1 finding(s) shown" in text.stderr

@@ -40,8 +40,9 @@ def sample_report() -> Report:
                        message="import of 'myservice.training' recorded by myservice.app",
                        rule="deny 'myservice.training'", reason="training code <only>",
                        source=f"{ROOT}/importwall.toml:7", action="recorded",
-                       importer="myservice.app", chain=CHAIN, pid=pid, host="web-1")
-               for pid in (101, 102)]
+                       importer="myservice.app", chain=CHAIN, pid=pid, host="web-1",
+                       hits=hits)
+               for pid, hits in ((101, 5), (102, 7))]
     env = Finding(kind="environment", code="env-denied-variable", severity="warning",
                   subject="WANDB_API_KEY", message="WANDB_API_KEY is set in the environment",
                   rule="deny 'WANDB_*'", source=f"{ROOT}/importwall.toml:12", pid=101)
@@ -182,9 +183,11 @@ def test_github_annotates_each_finding_on_its_import_line_or_its_rule() -> None:
         "reason: training code <only>",
         "import chain: __main__  (serve.py:6) -> myservice.app  (myservice/app.py:14, in "
         "handle_request()) -> myservice.training",
-        "rule at importwall.toml:7"]
+        "rule at importwall.toml:7",
+        "seen 12 times in 2 processes (pid 101, 102)"]  # hits, apart from processes
     assert (warning[1]["file"], warning[1]["line"]) == ("importwall.toml", "12")
-    assert "file" not in notice[1] and notice[2] == "matplotlib | 3.8 is installed"
+    assert "file" not in notice[1] and notice[2].splitlines() == [
+        "matplotlib | 3.8 is installed", "seen 1 time in 1 process (pid 101)"]
     assert lines[0] == "importwall: 1 error, 1 warning, 1 info"  # two pids, one finding
 
 
@@ -325,3 +328,23 @@ def test_html_chain_tree_renders_in_a_headless_browser(tmp_path: Path) -> None:
         shots[name] = _png_pixels(shot)
     assert len(set(shots["open"])) > 16, "the screenshot is blank"
     assert shots["open"] != shots["closed"], "opening the chain tree changed nothing on screen"
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "junit", "html", "github"])
+def test_each_format_shows_hits_apart_from_processes(fmt: str) -> None:
+    """One import site hit 5 times in pid 101 and 7 in pid 102: 12 hits, 2 processes."""
+    text = render(sample_report(), fmt, OPTIONS)
+    if fmt == "html":
+        assert "<td>12 in 2</td>" in text and "seen 12 times in 2 processes" in text
+    else:
+        assert "seen 12 times in 2 processes (pid 101, 102)" in text, text
+
+
+def test_json_and_sarif_carry_hits_and_count() -> None:
+    report = json.loads(render(sample_report(), "json", OPTIONS))
+    item = next(f for f in report["findings"] if f["subject"] == "myservice.training")
+    assert (item["hits"], item["count"], item["pids"]) == (12, 2, [101, 102])
+    sarif = json.loads(render(sample_report(), "sarif", OPTIONS))
+    result = next(r for r in sarif["runs"][0]["results"]
+                  if r["properties"]["subject"] == "myservice.training")
+    assert (result["properties"]["hits"], result["properties"]["count"]) == (12, 2)

@@ -252,3 +252,26 @@ def test_many_processes_writing_at_once_lose_nothing(project, processes: int) ->
     assert len(report.items) == 21  # the same imports, de-duplicated across processes
     for item in report.items:
         assert item.count == processes and set(item.pids) == pids
+
+
+def test_hits_lines_name_findings_by_their_id_in_the_file(tmp_path) -> None:
+    from importwall.findings import Finding
+    from importwall.runtime.record_reader import read_record_file
+
+    writer = RecordWriter(str(tmp_path))
+    first, second, unwritten = (Finding(kind="import", code="import-recorded", severity="error",
+                                        subject=name, message=name)
+                                for name in ("a", "b", "c"))
+    writer(first)
+    writer(second)
+    assert writer.hits([(second, 3), (unwritten, 5)])  # c was never written: left out
+    assert writer.hits([(first, 2), (second, 4)])
+    assert writer.path is not None
+    lines = [json.loads(line) for line in Path(writer.path).read_text().splitlines()]
+    writer.close()
+    assert [(r["type"], r.get("id"), r.get("hits")) for r in lines[2:]] == [
+        ("finding", 1, None), ("finding", 2, None), ("hits", 2, 3), ("hits", 1, 2),
+        ("hits", 2, 4)]
+    findings: list = []
+    read_record_file(writer.path, findings, [])
+    assert [(f.subject, f.hits) for f in findings] == [("a", 2), ("b", 4)]

@@ -104,3 +104,68 @@ def test_schema_rejects_what_it_should() -> None:
 
 def test_the_schema_ships_in_the_wheel_package_folder() -> None:
     assert Path(schema_path()).parts[-4:-1] == ("importwall", "report", "schemas")
+
+
+# --------------------------------------------------------------------------- hits
+
+
+def test_hits_are_summed_over_processes_apart_from_the_process_count() -> None:
+    from importwall._lean import replace
+
+    report = Report.build([replace(finding(pid=1), hits=5), replace(finding(pid=2), hits=7),
+                           finding(pid=3)])
+    (item,) = report.items
+    assert (item.hits, item.count, item.pids) == (13, 3, (1, 2, 3))
+    assert item.to_dict()["hits"] == 13
+
+
+def test_a_json_report_round_trips_its_hits_and_an_older_one_reads_one_a_process() -> None:
+    from importwall._lean import replace
+
+    report = Report.build([replace(finding(pid=1), hits=5), replace(finding(pid=2), hits=7)])
+    data = json.loads(json.dumps(report.to_dict()))
+    again = Report.from_dict(data)
+    assert (again.items[0].hits, again.items[0].count) == (12, 2)
+    assert again.to_dict() == data  # not inflated to 12 processes, nor lost
+    del data["findings"][0]["hits"]  # written before hits were counted
+    older = Report.from_dict(data)
+    assert (older.items[0].hits, older.items[0].count) == (2, 2)
+    jsonschema.validate(older.to_dict(), json.loads(Path(schema_path()).read_text()),
+                        cls=jsonschema.Draft202012Validator)
+
+
+def _record_file(path: Path, pid: int, lines: list[dict]) -> None:
+    header = {"type": "process", "version": 1, "pid": pid, "host": "h1", "program": "serve",
+              "started": 1.0}
+    path.write_text("".join(json.dumps(r) + "\n" for r in [header, *lines]))
+
+
+def test_record_hits_lines_set_the_count_and_an_older_record_reads_as_one_hit(
+        tmp_path: Path) -> None:
+    one = finding(pid=11).to_dict()
+    other = finding("svc.eval", pid=11).to_dict()
+    _record_file(tmp_path / "h1-11-a.jsonl", 11, [
+        {"type": "finding", "id": 1, "finding": one},
+        {"type": "finding", "id": 2, "finding": other},
+        {"type": "hits", "id": 1, "hits": 4},
+        {"type": "hits", "id": 1, "hits": 9},   # the latest total wins
+        {"type": "hits", "id": 7, "hits": 3},   # names no finding read: left out
+    ])
+    # An older version's record: no ids, no hits lines.
+    _record_file(tmp_path / "h1-12-b.jsonl", 12, [
+        {"type": "finding", "finding": finding(pid=12).to_dict()}])
+    report = load_records(str(tmp_path))
+    by_subject = {item.finding.subject: item for item in report.items}
+    assert (by_subject["svc.training"].hits, by_subject["svc.training"].count) == (10, 2)
+    assert (by_subject["svc.eval"].hits, by_subject["svc.eval"].count) == (1, 1)
+    assert not [i for i in report.items if i.finding.kind == "internal"]
+
+
+def test_a_damaged_hits_line_is_reported_not_dropped(tmp_path: Path) -> None:
+    _record_file(tmp_path / "h1-11-a.jsonl", 11, [
+        {"type": "finding", "id": 1, "finding": finding(pid=11).to_dict()},
+        {"type": "hits", "id": 1, "hits": "many"}])
+    report = load_records(str(tmp_path))
+    assert [i.finding.code for i in report.items if i.finding.kind == "internal"] == [
+        "record-unreadable"]
+    assert [i.hits for i in report.items if i.finding.kind == "import"] == [1]

@@ -6,20 +6,32 @@ poll, at most :data:`MAX_BYTES` a file (the rest waits for the next poll), and o
 lines: a line a process is still writing is read once it ends. New files are read from
 their start; files already there when following starts, from their end (unless
 ``from_start``). A file that shrank (replaced, truncated) is read again from its start.
+An import site run again adds no finding: its ``hits`` lines come as :class:`Hits` events,
+the finding seen so many times by then in its process.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass, field
 
+from importwall._lean import replace
 from importwall.findings import Finding
 from importwall.runtime.record_reader import ProcessInfo, read_record_line, record_files
 
 MAX_BYTES = 1 << 20
 """The most read from one file in one poll: a burst of findings cannot stall the view."""
 
-Event = ProcessInfo | Finding
+@dataclass(frozen=True)
+class Hits:
+    """A finding seen again: ``finding.hits`` is its process's count by now."""
+
+    finding: Finding
+    timestamp: float
+
+
+Event = ProcessInfo | Finding | Hits
 
 
 @dataclass
@@ -27,6 +39,9 @@ class _Tail:
     offset: int = 0
     line: int = 0  # lines read so far: numbers for the record-unreadable finding
     pending: bytes = b""
+    # Its findings read, by their id (``hits`` lines of findings written before following
+    # started are not shown).
+    found: dict[int, Finding] = field(default_factory=dict)
 
 
 @dataclass
@@ -69,12 +84,21 @@ class Follower:
         complete, newline, tail.pending = data.rpartition(b"\n")
         findings: list[Finding] = []
         processes: list[ProcessInfo] = []
+        hits: list[Hits] = []
         if newline:
             for text in complete.split(b"\n"):
                 tail.line += 1
-                read_record_line(path, tail.line, text.decode("utf-8", "replace"), findings,
-                                 processes)
-        return [*processes, *findings]
+                record = read_record_line(path, tail.line, text.decode("utf-8", "replace"),
+                                          findings, processes)
+                if record is None:
+                    continue
+                if record["type"] == "finding" and "id" in record:
+                    tail.found[int(record["id"])] = findings[-1]
+                elif record["type"] == "hits":
+                    seen = tail.found.get(int(record["id"]))
+                    if seen is not None:
+                        hits.append(Hits(replace(seen, hits=int(record["hits"])), time.time()))
+        return [*processes, *findings, *hits]
 
 
 def _end(path: str) -> tuple[int, int]:

@@ -2,9 +2,11 @@
 
 Record files (:mod:`importwall.runtime.records`) are combined by :func:`load_records`; findings
 that are the same (same kind, code, subject, rule, importer and import chain) are counted
-once, listing every pid and host that reported them. Ordering is deterministic: most
-severe first, then kind, subject, code, importer and chain; timestamps and pids are fields,
-never part of the ordering.
+once, listing every pid and host that reported them, with how many processes reported
+them (``count``) and how many import attempts they stand for in all (``hits``: an import
+site run 12 times in each of 3 processes is one item seen 36 times in 3 processes).
+Ordering is deterministic: most severe first, then kind, subject, code, importer and
+chain; timestamps and pids are fields, never part of the ordering.
 
 The JSON form (:meth:`Report.to_dict`) follows ``schemas/report-v1.schema.json``, shipped
 in the package (:func:`schema_path`).
@@ -17,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from importwall.findings import SEVERITIES, SEVERITY_RANK, Finding
+from importwall.findings import SEVERITIES, SEVERITY_RANK, Finding, hit_count
 from importwall.runtime.matcher import Decision
 from importwall.runtime.record_reader import ProcessInfo, read_record_file, record_files
 
@@ -54,8 +56,15 @@ class ReportItem:
     finding: Finding
     """The first report of it (earliest timestamp)."""
     count: int
+    """How many processes reported it (each reports a finding once)."""
     pids: tuple[int, ...]
     hosts: tuple[str, ...]
+    hits: int = 0
+    """Import attempts, summed over those processes (0: as many as ``count``)."""
+
+    def __post_init__(self) -> None:
+        if self.hits < self.count:
+            object.__setattr__(self, "hits", self.count)
 
     @property
     def severity(self) -> str:
@@ -75,7 +84,8 @@ class ReportItem:
         data.pop("pid")
         data.pop("host")
         data["first_seen"] = data.pop("timestamp")
-        data.update(count=self.count, pids=list(self.pids), hosts=list(self.hosts))
+        data.update(count=self.count, hits=self.hits, pids=list(self.pids),
+                    hosts=list(self.hosts))
         return data
 
 
@@ -116,7 +126,8 @@ class Report:
             items.append(ReportItem(
                 finding=first, count=len(same),
                 pids=tuple(sorted({f.pid for f in same})),
-                hosts=tuple(sorted({f.host for f in same}))))
+                hosts=tuple(sorted({f.host for f in same})),
+                hits=sum(f.hits for f in same)))
         items.sort(key=_order)
         unique_processes = {(p.host, p.pid, p.started): p for p in processes}
         return cls(
@@ -166,10 +177,15 @@ class Report:
             pids = entry.get("pids") or [0]
             hosts = entry.get("hosts") or [""]
             base = {**entry, "timestamp": entry.get("first_seen", 0.0)}
-            for index in range(max(int(entry.get("count", 1)), 1)):
+            count = max(int(entry.get("count", 1)), 1)
+            # The hits go to the first copy, one to each other: built again, the item
+            # sums to the same (a report without hits: one a process).
+            extra = max(hit_count(entry.get("hits", count)) - count, 0)
+            for index in range(count):
                 findings.append(Finding.from_dict(
                     {**base, "pid": pids[min(index, len(pids) - 1)],
-                     "host": hosts[min(index, len(hosts) - 1)]}))
+                     "host": hosts[min(index, len(hosts) - 1)],
+                     "hits": 1 + (extra if index == 0 else 0)}))
         processes = [ProcessInfo(**p) for p in data.get("processes") or ()]
         return cls.build(findings, processes, policy=data.get("policy"),
                          rules=data.get("rules") or (), generated=data.get("generated", 0.0),

@@ -202,6 +202,9 @@ def _plural(count: int, word: str, many: str | None = None) -> str:
 
 
 def seen_line(report_item: ReportItem) -> str:
+    """``seen 12 times in 3 processes (pid 1, 2, 3)``: import attempts (hits), and the
+    processes that reported them."""
     pids = ", ".join(str(pid) for pid in report_item.pids if pid)
-    times = _plural(report_item.count, "time")
-    return f"seen {times}" + (f" (pid {pids})" if pids else "")
+    times = _plural(report_item.hits, "time")
+    processes = _plural(report_item.count, "process", "processes")
+    return f"seen {times} in {processes}" + (f" (pid {pids})" if pids else "")

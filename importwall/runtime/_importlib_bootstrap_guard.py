@@ -66,10 +66,14 @@ def absolute_name(name: str, globals_: Mapping[str, Any] | None, level: int) -> 
 
 
 class ImportGuard:
-    """Watches a set of loaded module names; calls ``judge(name)`` when an import
-    statement names one of them (directly or through ``from ... import``)."""
+    """Watches a set of loaded module names; calls ``judge(name, counted)`` when an import
+    statement names one of them (directly or through ``from ... import``). ``counted``
+    is ``None`` for the one name a statement gives, else a list shared by the names one
+    statement gives (``from package import a, b``): the judge keeps in it what it counted
+    for this run of the statement, so that each finding counts one hit per run."""
 
-    def __init__(self, judge: Callable[[str], None], quiet: set[str] | None = None) -> None:
+    def __init__(self, judge: Callable[[str, list[Any] | None], None],
+                 quiet: set[str] | None = None) -> None:
         self.watched: set[str] = set()
         # Importers whose imports are never judged: denied modules warn/audit let load,
         # whose own imports are consequences of their finding (the firewall fills it).
@@ -129,12 +133,15 @@ class ImportGuard:
         if target is None:
             return module
         watched = self.watched
-        if target in watched:
-            self._judge(target)
+        counted: list[Any] | None = None
         if fromlist and target in self._parents:
-            for item in fromlist:
+            counted = []
+        if target in watched:
+            self._judge(target, counted)
+        if counted is not None:
+            for item in fromlist or ():
                 if item != "*" and f"{target}.{item}" in watched:
-                    self._judge(f"{target}.{item}")
+                    self._judge(f"{target}.{item}", counted)
         return module
 
     def _gcd_import(self, name: str, package: str | None = None,
@@ -146,7 +153,7 @@ class ImportGuard:
         module = saved(name, package, level)
         target = absolute_name(name, {"__package__": package}, level) if level else name
         if target is not None and target in self.watched:
-            self._judge(target)
+            self._judge(target, None)
         return module
 
 

@@ -22,10 +22,11 @@ Standard library only: this module is on the start-up path.
 import _frozen_importlib_external
 import _thread
 import _warnings
+import _weakref
 import os
 import sys
 
-from importwall._lean import replace
+from importwall._lean import replace, suppress
 from importwall.policy import MODES, Policy
 from importwall.runtime.matcher import Decision, Matcher
 
@@ -58,8 +59,12 @@ if TYPE_CHECKING:
 
     _ACTIONS: "dict[str, str]" = {}  # mode -> action
     _CODES: "dict[str, str]" = {}  # action -> finding code
+    _GUARD_CODES: "tuple[CodeType, CodeType]"  # the guard's two ways in
+    _monotonic: "Callable[[], float]"
 else:
     _chain = None  # not loaded yet: _load_judging()
+    _GUARD_CODES = ()
+    _monotonic = None
 
 _loading = _thread._local()  # this thread is loading what judging needs: _load_judging()
 
@@ -80,6 +85,8 @@ def _load_judging() -> bool:
         return False
     _loading.active = True
     try:
+        import time
+
         from importwall import errors, findings
         from importwall.runtime import chain
         from importwall.runtime._importlib_bootstrap_guard import ImportGuard
@@ -101,7 +108,10 @@ def _load_judging() -> bool:
             ACTION_PRELOADED=findings.ACTION_PRELOADED, ACTION_WARNED=findings.ACTION_WARNED,
             KIND_IMPORT=findings.KIND_IMPORT, KIND_INTERNAL=findings.KIND_INTERNAL,
             Finding=findings.Finding, ImportGuard=ImportGuard, _ACTIONS=actions,
-            _CODES=codes, _chain=chain)  # last: _chain set means everything above is
+            _CODES=codes,
+            _GUARD_CODES=(ImportGuard._import.__code__, ImportGuard._gcd_import.__code__),
+            _monotonic=time.monotonic,
+            _chain=chain)  # last: _chain set means everything above is
     finally:
         _loading.active = False
     return True
@@ -109,6 +119,9 @@ def _load_judging() -> bool:
 
 _warn_explicit = _warnings.warn_explicit  # warnings.warn_explicit
 _getframe = sys._getframe
+_get_ident = _thread.get_ident
+FLUSH_EVERY = 1.0
+"""Seconds between two hand-overs of the hit counts to the sinks (and at exit)."""
 _READ_FILE = _frozen_importlib_external.SourceFileLoader.get_data.__code__  # FileLoader's
 # importlib.util is frozen on 3.11+ and a plain file on 3.10.
 _UTIL_SUFFIXES = ("<frozen importlib.util>", os.path.join("importlib", "util.py"))
@@ -139,14 +152,128 @@ class Firewall:
         self._seen: set[tuple[str, str, int]] = set()
         self._let_through: set[str] = set()
         self._present: set[str] = set()
-        # warn/audit: the statements judged, (module, id(code), instruction) -> code.
-        self._seen_at: dict[tuple[str, int, int], CodeType] = {}
+        # warn/audit: the statements judged, (module, id(code), instruction) -> (code,
+        # finding key): the code is kept, so its id stays.
+        self._seen_at: dict[tuple[str, int, int], tuple[CodeType, tuple[str, str, int]]] = {}
+        # Hits: import attempts judged, per finding key (module, site file, line); the
+        # finding recorded for each key, what the sinks were last told.
+        self._hits: dict[tuple[str, str, int], int] = {}
+        self._hit_findings: dict[tuple[str, str, int], Finding] = {}
+        self._hits_told: dict[tuple[str, str, int], int] = {}
+        self._hit_sinks: list[Any] = []
+        self._tell_at = 0.0
+        # The marks of the statement runs counted (see _hit_entering): (thread, where, keys).
+        self._run: tuple[int, tuple[int, int], set[tuple[str, str, int]]] | None = None
+        self._unguarded: tuple[int, tuple[int, int], set[tuple[str, str, int]]] | None = None
         self._quiet: set[str] = set()
         self._guard: ImportGuard | None = None  # made when first needed: see guard
         self._runtime_error = policy.imports.blocked_error == "runtime"
 
     def __repr__(self) -> str:
         return f"<importwall.Firewall mode={self.mode} policy={self.policy.path!r}>"
+
+    # -- hits
+
+    def hits(self, finding: "Finding") -> int:
+        """How many import attempts ``finding`` stands for in this process: one ``import``
+        statement run 12 times is one finding of 12 hits, in every mode (1 for a finding
+        that is not an import site's)."""
+        for key, recorded in list(self._hit_findings.items()):
+            if recorded is finding:
+                return self._hits.get(key, 1)
+        return 1
+
+    # In warn and audit one run of an import statement can be judged more than once: by
+    # the finder on the way in (for a package and its submodule, `import a.b.c`), then by
+    # the guard as it returns (once for each name of a from-list). A run counts one hit a
+    # finding. The finder marks what it counted, with its thread: ``_run``, keyed by the
+    # frame that called the guard (it judges this run again when it returns, and uses the
+    # mark up), or ``_unguarded``, keyed by the site's frame (no guard wraps the
+    # statement: it was installed by this very judgement). The guard's side keeps the
+    # rest of one run in the list it hands over (``counted``). Keys are ids and
+    # instruction offsets: no frame is kept alive, and a repeated hit reads one attribute.
+
+    def _hit_entering(self, key: "tuple[str, str, int]", site: "FrameType | None") -> bool:
+        """The finder lets ``key``'s import go on: count it unless this run of the
+        statement is counted already. Whether it counted."""
+        if site is None:
+            return self._hit(key)
+        slot, token = _statement(site)
+        thread = _get_ident()
+        mark = getattr(self, slot)
+        if mark is not None and mark[0] == thread and mark[1] == token:
+            if key in mark[2]:
+                return False  # this run of the statement is counted already
+            mark[2].add(key)
+        else:
+            setattr(self, slot, (thread, token, {key}))
+        return self._hit(key)
+
+    def _hit_returned(self, key: "tuple[str, str, int]", caller: "FrameType | None",
+                      counted: "list[Any] | None") -> bool:
+        """The guard judges a statement that returned: count ``key`` unless the finder
+        counted this run on the way in, or the guard did for another name of it."""
+        run = self._run
+        if run is not None and run[0] == _get_ident():
+            self._run = None  # used up, or left by a run the guard did not see end
+            if caller is not None and run[1] == (id(caller), caller.f_lasti):
+                if counted is not None:
+                    counted.extend(run[2])
+                if key in run[2]:
+                    return False
+        if counted is not None:
+            if key in counted:
+                return False
+            counted.append(key)
+        return self._hit(key)
+
+    def _hit(self, key: "tuple[str, str, int]") -> bool:
+        """Count one more attempt at the finding of ``key`` (if it is recorded)."""
+        hits = self._hits
+        if key in hits:
+            hits[key] += 1
+            if self._hit_sinks and _monotonic() >= self._tell_at:
+                self.flush_hits()
+        return True
+
+    def flush_hits(self) -> None:
+        """Hand the hit counts that changed to the sinks that take them (``hits``
+        method): at most every :data:`FLUSH_EVERY` seconds while imports go on, and at
+        exit. A failing sink is recorded, not raised."""
+        if not self._hits:
+            return  # nothing judged (nor the judging code loaded)
+        self._tell_at = _monotonic() + FLUSH_EVERY
+        with self._lock:
+            told = self._hits_told
+            changed = [(self._hit_findings[key], total)
+                       for key, total in list(self._hits.items())
+                       if total > 1 and told.get(key) != total]
+            for key, total in list(self._hits.items()):
+                told[key] = total
+            sinks = list(self._hit_sinks)
+        if not changed:
+            return
+        for sink in sinks:
+            try:
+                sink.hits(changed)
+            except Exception as error:
+                with self._lock:
+                    self.findings.append(internal_error(f"a finding sink failed: {error!r}"))
+
+    def _forked(self) -> None:
+        """In a forked child: its findings and hits are its own (the memo, the marks and
+        the counts are the parent's), recorded in its own record file."""
+        self._lock = _thread.allocate_lock()
+        self._busy = _thread._local()
+        self._run = self._unguarded = None
+        self._seen.clear()
+        self._seen_at.clear()
+        self._hits.clear()
+        self._hit_findings.clear()
+        self._hits_told.clear()
+        self._tell_at = 0.0
+        if self._hit_sinks:
+            _flush_at_multiprocessing_exit(self)
 
     @property
     def guard(self) -> "ImportGuard":
@@ -196,20 +323,22 @@ class Firewall:
 
     # -- handling a denied import
 
-    def _judge_loaded(self, fullname: str) -> None:
-        """Called by the guard when an import statement names a watched, loaded module."""
+    def _judge_loaded(self, fullname: str, counted: "list[Any] | None" = None) -> None:
+        """Called by the guard when an import statement names a watched, loaded module
+        (``counted``: see :class:`ImportGuard`)."""
         try:
             caller: FrameType | None = _getframe(2)  # _judge_loaded <- guard <- importer
         except ValueError:
             caller = None
         try:
-            self._judge_loaded_from(caller, fullname)
+            self._judge_loaded_from(caller, fullname, counted)
         except (ForbiddenImportError, ForbiddenImportRuntimeError):
             raise
         except Exception as error:
             self.fail_closed(fullname, None, error)
 
-    def _judge_loaded_from(self, caller: "FrameType | None", fullname: str) -> None:
+    def _judge_loaded_from(self, caller: "FrameType | None", fullname: str,
+                           counted: "list[Any] | None" = None) -> None:
         if caller is not None:
             if caller.f_code is _READ_FILE:
                 # The import system reading a module's file: io.open_code imports `_io`
@@ -225,21 +354,33 @@ class Firewall:
             # the import at a.b, and that is the finding to match (a.b.c itself may have
             # been loaded since by a library allowed to).
             fullname = _outermost(fullname, self._let_through)
-            if (caller is not None
-                    and (fullname, id(caller.f_code), caller.f_lasti) in self._seen_at):
-                return  # a statement whose finding is recorded: no walk, no line number
+            seen = (None if caller is None
+                    else self._seen_at.get((fullname, id(caller.f_code), caller.f_lasti)))
+            if seen is not None:
+                # A statement whose finding is recorded: no walk, no line number; one
+                # more hit, unless the finder counted this run of it on the way in.
+                if self._run is None and counted is None:
+                    self._hit(seen[1])  # the common case: no mark to look at
+                else:
+                    self._hit_returned(seen[1], caller, counted)
+                return
         decision = self.matcher.decide(fullname)
         if decision is not None and decision.denied:
-            self._judge_once(fullname, decision, loading=False)
+            self._judge_once(fullname, decision, loading=False,
+                             returned=(caller, counted))
 
     def _judge_once(self, fullname: str, decision: "Decision", loading: bool,
                     asked: bool = False, path: "Sequence[str] | None" = None,
-                    target: "ModuleType | None" = None) -> "ModuleSpec | None":
+                    target: "ModuleType | None" = None,
+                    returned: "tuple[FrameType | None, list[Any] | None] | None" = None
+                    ) -> "ModuleSpec | None":
         """:meth:`_judge`, unless this thread is already inside it: an import made while
         importwall handles one (a sink, a warning filter) passes straight through.
         ``asked``: the import system asked the finder (with ``path`` and ``target``: the
         module may not be installed); otherwise the module is loaded, or its code is
-        running (strict mode's hook). Returns the spec :meth:`_judge` found, if any."""
+        running (strict mode's hook). ``returned``: the guard judges a statement that
+        returned, (the frame that called the guard, the names counted for this run).
+        Returns the spec :meth:`_judge` found, if any."""
         busy = self._busy
         if getattr(busy, "active", False):
             return None
@@ -247,7 +388,7 @@ class Firewall:
             return None  # an import made while this thread loads the judging code
         busy.active = True
         try:
-            return self._judge(fullname, decision, loading, asked, path, target)
+            return self._judge(fullname, decision, loading, asked, path, target, returned)
         except (ForbiddenImportError, ForbiddenImportRuntimeError):
             raise
         except Exception as error:
@@ -279,7 +420,9 @@ class Firewall:
 
     def _judge(self, fullname: str, decision: "Decision", loading: bool,
                asked: bool = False, path: "Sequence[str] | None" = None,
-               target: "ModuleType | None" = None) -> "ModuleSpec | None":
+               target: "ModuleType | None" = None,
+               returned: "tuple[FrameType | None, list[Any] | None] | None" = None
+               ) -> "ModuleSpec | None":
         # Decide from the import site alone first; the whole chain is captured only when a
         # finding may be recorded or raised. In audit mode with ``deny = ["*"]`` nearly
         # every import ends at one of the early returns below.
@@ -325,7 +468,14 @@ class Firewall:
             if frame is not None:
                 # The statement, by code and instruction: the guard sees it again when it
                 # returns, and each time it runs (the code is kept, so its id stays).
-                self._seen_at[(judged, id(frame.f_code), frame.f_lasti)] = frame.f_code
+                self._seen_at[(judged, id(frame.f_code), frame.f_lasti)] = (frame.f_code, key)
+            # The import goes on: this run of the statement may be judged again (by the
+            # guard when it returns, by the finder for a submodule it names) and counts
+            # once (the first time, the finding below is the first hit).
+            if returned is None:
+                self._hit_entering(key, frame)
+            else:
+                self._hit_returned(key, *returned)
             if key in self._seen:
                 return spec  # this site's finding is recorded (and warned) already
         site = _chain.describe(frame, from_list)
@@ -333,9 +483,13 @@ class Firewall:
         first_time = key not in self._seen
         if first_time:
             # One finding per import site: a lazy import in a request handler runs on
-            # every request, and must not fill the record with copies.
+            # every request, and must not fill the record with copies; its hits count.
             self._seen.add(key)
+            self._hits[key] = 1
+            self._hit_findings[key] = finding
             self.record(finding)
+        else:
+            self._hit(key)  # enforce: every attempt is stopped, and is a hit
         if action == ACTION_BLOCKED:
             rule = decision.rule
             error = self._error_class(fullname, decision.label, rule.reason, site.importer,
@@ -389,11 +543,15 @@ class Firewall:
         ``try: import pyspark except ImportError`` goes on), and an ``import-absent``
         finding at ``info`` says which site asked for it."""
         if key in self._seen:
+            self._hit(key)  # fails each time, in every mode: each attempt is a hit
             return
         self._seen.add(key)
         site = _chain.describe(frame, from_list)
         finding = self._finding(fullname, decision, ACTION_ABSENT, site.importer, site.chain)
-        self.record(replace(finding, severity="info"))
+        finding = replace(finding, severity="info")
+        self._hits[key] = 1
+        self._hit_findings[key] = finding
+        self.record(finding)
 
     def _finding(self, fullname: str, decision: "Decision", action: str, importer: "str | None",
                  frames: "tuple[Any, ...]") -> "Finding":
@@ -460,8 +618,20 @@ class Firewall:
                     self.findings.append(internal_error(f"a finding sink failed: {error!r}"))
 
     def add_sink(self, sink: "Sink") -> None:
+        """Hand every finding to ``sink``; one with a ``hits(changes)`` method is also
+        handed the hit counts that changed, as (finding, total) pairs (:meth:`flush_hits`)."""
         with self._lock:
             self._sinks.append(sink)
+            if callable(getattr(sink, "hits", None)):
+                first = not self._hit_sinks
+                self._hit_sinks.append(sink)
+            else:
+                first = False
+        if first:
+            import atexit  # built in: costs nothing to import
+
+            atexit.register(self.flush_hits)
+            _forget_at_fork(self)
 
     # -- activation-time survey
 
@@ -480,6 +650,55 @@ class Firewall:
             self.guard.watch(name)
             found.append(finding)
         return found
+
+
+def _statement(site: "FrameType") -> "tuple[str, tuple[int, int]]":
+    """Where the finder marks the run of the import statement at ``site`` it judges (see
+    :meth:`Firewall._hit_entering`): the nearest guard call between here and the site is
+    the one for this statement, and its caller is the frame the guard hands over when it
+    returns; without one, the site itself."""
+    frame: FrameType | None = _getframe(2)
+    while frame is not None and frame is not site:
+        code = frame.f_code
+        if code is _GUARD_CODES[0] or code is _GUARD_CODES[1]:
+            caller = frame.f_back
+            if caller is not None:
+                return "_run", (id(caller), caller.f_lasti)
+        frame = frame.f_back
+    return "_unguarded", (id(site), site.f_lasti)
+
+
+_FIREWALLS: "list[Any]" = []  # weak references to the firewalls with hit sinks
+
+
+def _forget_at_fork(firewall: "Firewall") -> None:
+    """Have a forked child clear ``firewall``'s memo and counts (:meth:`Firewall._forked`)."""
+    if not _FIREWALLS and hasattr(os, "register_at_fork"):
+        os.register_at_fork(after_in_child=_after_fork_in_child)
+    _FIREWALLS[:] = [ref for ref in _FIREWALLS if ref() is not None]
+    _FIREWALLS.append(_weakref.ref(firewall))
+
+
+def _after_fork_in_child() -> None:
+    for ref in list(_FIREWALLS):
+        firewall = ref()
+        if firewall is not None:
+            with suppress(Exception):
+                firewall._forked()
+
+
+def _flush_at_multiprocessing_exit(firewall: "Firewall") -> None:
+    """A multiprocessing worker ends with ``os._exit``: atexit never runs. Its finalizers
+    do (``util._exit_function``), but those of the parent are cleared after the fork, and
+    then the after-fork callbacks run: register one that adds ours."""
+    util = sys.modules.get("multiprocessing.util")
+    if util is not None:
+        util.register_after_fork(firewall, _finalize_flush)
+
+
+def _finalize_flush(firewall: "Firewall") -> None:
+    util = sys.modules["multiprocessing.util"]
+    util.Finalize(firewall, firewall.flush_hits, exitpriority=100)
 
 
 def _outermost(fullname: str, modules: "Collection[str]") -> str:

@@ -13,7 +13,8 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from importwall.findings import KIND_INTERNAL, Finding, optional_text
+from importwall._lean import replace
+from importwall.findings import KIND_INTERNAL, Finding, hit_count, optional_text
 from importwall.runtime.records import RECORD_SUFFIX
 
 INCOMPLETE = "records-incomplete"
@@ -69,8 +70,9 @@ def read_record_file(path: str, findings: list[Finding], processes: list[Process
         return
     header: dict[str, Any] | None = None
     status: dict[str, Any] = {}
+    ids: dict[int, int] = {}
     for number, line in enumerate(lines, start=1):
-        record = read_record_line(path, number, line, findings, processes)
+        record = read_record_line(path, number, line, findings, processes, ids)
         if record is None:
             continue
         if record["type"] == "process":
@@ -94,18 +96,31 @@ def read_record_file(path: str, findings: list[Finding], processes: list[Process
 
 
 def read_record_line(path: str, number: int, line: str, findings: list[Finding],
-                     processes: list[ProcessInfo]) -> dict[str, Any] | None:
+                     processes: list[ProcessInfo], ids: dict[int, int] | None = None
+                     ) -> dict[str, Any] | None:
     """Append what line ``number`` of record file ``path`` holds (``report --follow`` reads
     files a line at a time as processes write them); the record read, or ``None`` for a
     blank or unreadable line. A ``status`` record is only checked here: the count it holds
-    belongs to the file's process header (:func:`read_record_file`)."""
+    belongs to the file's process header (:func:`read_record_file`). ``ids``: the file's
+    findings so far, by their ``id``, as indexes into ``findings``; a ``hits`` line sets
+    the hit count of the finding it names there (a finding without one, as older versions
+    wrote them, was hit once; one naming no finding read is left out: a finding of a
+    deleted record file, counted lost in the status line)."""
     if not line.strip():
         return None
     try:
         record = json.loads(line)
         kind = record["type"]
         if kind == "finding":
-            findings.append(Finding.from_dict(record["finding"]))
+            finding = Finding.from_dict(record["finding"])
+            if ids is not None and "id" in record:
+                ids[int(record["id"])] = len(findings)
+            findings.append(finding)
+        elif kind == "hits":
+            number_of, total = int(record["id"]), hit_count(record["hits"])
+            index = None if ids is None else ids.get(number_of)
+            if index is not None:
+                findings[index] = replace(findings[index], hits=total)
         elif kind == "process":
             processes.append(_process(record, 0))
         elif kind == "status":

@@ -12,7 +12,12 @@ same ``write``, is the ``status`` record: a line of fixed width that says how ma
 process's findings could not be written (``unwritten``). It is reserved at start for the
 day the disk fills up: it is rewritten in place (``pwrite`` on a second descriptor, into
 space the file already holds), so a full disk still leaves the report a trace that this
-process's record is incomplete. Each later line holds one ``finding``.
+process's record is incomplete. Each later line holds one ``finding``, with an ``id``
+within its file; an import site run again adds no finding, and its hit count (import
+attempts, apart from the count of processes) follows in ``hits`` lines,
+``{"type": "hits", "id": n, "hits": total}``, the latest total winning: the firewall hands
+the counts that changed over at most once a second and at exit (a multiprocessing worker's
+too: :mod:`importwall.runtime.finder`). A finding with no ``hits`` line was hit once.
 
 Nothing is lost silently. When a finding cannot be written (a read-only, full or vanished
 data dir), the process says so once on standard error (``record-write-failed``, the dir,
@@ -187,6 +192,8 @@ class RecordWriter:
         self._status_at = 0
         self._header_pending = False
         self._in_file = 0  # findings in the current file
+        # id(finding) -> its id in the current file, and the finding (its id stays its own)
+        self._ids: dict[int, tuple[int, Finding]] = {}
         self._pid: int | None = None
         self._forked_from: int | None = None
         self._started = 0.0
@@ -205,24 +212,55 @@ class RecordWriter:
         return self.error is not None
 
     def __call__(self, finding: Finding) -> None:
-        self.write({"type": "finding", "finding": finding.to_dict()})
+        self.write({"type": "finding", "finding": finding.to_dict()}, finding)
 
-    def write(self, record: dict[str, Any]) -> bool:
+    def hits(self, changes: list[tuple[Finding, int]]) -> bool:
+        """Append the hit totals of findings this process wrote (a ``hits`` line each, one
+        ``write`` in all); those of findings not in the current file are left out (lost
+        with a deleted file, or a forked parent's). ``False`` if they could not be."""
+        ids = self._ids
+        lines = [self._dumps({"type": "hits", "id": known[0], "hits": total},
+                             sort_keys=True) + "\n"
+                 for finding, total in changes
+                 if (known := ids.get(id(finding))) is not None and known[1] is finding]
+        if not lines:
+            return True
+        try:
+            with self._lock:
+                if self._pid != _getpid() or self._fd is None:
+                    return True  # a forked child's: the ids are its parent's
+                _append_line(self._file(), "".join(lines).encode("utf-8"))
+        except Exception as error:
+            self._lost(error, 0)
+            return False
+        return True
+
+    def write(self, record: dict[str, Any], finding: Finding | None = None) -> bool:
         """Append one record; ``False`` if it could not be (counted, and reported once on
-        standard error and as an internal finding)."""
+        standard error and as an internal finding). A ``finding`` record gets the next id
+        of its file (``finding``'s, for its ``hits`` lines)."""
         counted = record.get("type") == "finding"
         deleted: RecordFileDeleted | None = None
         try:
-            data = (self._dumps(record, sort_keys=True, default=str) + "\n").encode("utf-8")
             with self._lock:
                 fd = self._file()
+                if counted:
+                    record = {**record, "id": self._in_file + 1}
+                data = (self._dumps(record, sort_keys=True, default=str) + "\n").encode("utf-8")
                 _append_line(fd, data)
                 deleted = self._deleted(fd)
                 if deleted is not None:  # this record, at least, goes to a new file
-                    _append_line(self._file(), data)
+                    fd = self._file()
+                    if counted:
+                        record = {**record, "id": 1}
+                        data = (self._dumps(record, sort_keys=True, default=str)
+                                + "\n").encode("utf-8")
+                    _append_line(fd, data)
                 if counted:
                     self._in_file += 1
                     self.written += 1
+                    if finding is not None:
+                        self._ids[id(finding)] = (self._in_file, finding)
         except Exception as error:
             self._lost(error, 1 if counted else 0)
             return False
@@ -295,6 +333,7 @@ class RecordWriter:
             self._status_fd = None
         self._fd, self.path = fd, path
         self._header_pending, self._in_file = True, 0
+        self._ids = {}
         if not self._exit_hook:
             import atexit  # built in: costs nothing to import
 

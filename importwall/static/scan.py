@@ -11,6 +11,7 @@ with the chain that reaches it, file and line per hop.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections import deque
@@ -75,8 +76,12 @@ class Scanner:
 
     def __init__(self, policy: Policy, search_path: Sequence[str] | None = None,
                  first_party: Sequence[str] = (), follow_third_party: bool = False,
-                 cache_dir: str | None = None, progress: Progress | None = None) -> None:
+                 cache_dir: str | None = None, progress: Progress | None = None,
+                 workers: int | None = None) -> None:
+        self.policy = policy
         self.matcher = Matcher.from_policy(policy)
+        self.workers = default_workers() if workers is None else workers
+        """Processes that parse a large tree's files side by side (below 2: none)."""
         self._search_path = list(sys.path if search_path is None else search_path)
         self._first_party = [os.path.abspath(p) for p in first_party]
         self.follow_third_party = follow_third_party
@@ -104,6 +109,9 @@ class Scanner:
     def scan(self, entrypoints: Sequence[str]) -> ScanResult:
         from importwall.static.importsites import SiteCache, cache_file
 
+        if self.cache_dir:  # before any folder is listed: it may be in one
+            with contextlib.suppress(OSError):  # (then nothing is kept)
+                os.makedirs(self.cache_dir, mode=0o700, exist_ok=True)
         names, roots = self._entrypoints(entrypoints)
         search_path = [*roots, *self._search_path]
         finder = SourceFinder(search_path)
@@ -116,13 +124,42 @@ class Scanner:
                     "from the project folder, pass --path FOLDER, or give the file's path")
             if not self._first_party and found.origin and _root_of(found) not in first_party:
                 first_party.append(_root_of(found))
+        kept = key = None
+        if self.cache_dir:
+            from importwall.static import scanresult
+
+            key = scanresult.result_key(self.policy, names, finder.search_path, first_party,
+                                        self.follow_third_party)
+            if key is not None:
+                kept = cache_file(self.cache_dir, "result\0" + key)
+                answer = scanresult.load(kept, key)
+                if answer is not None:
+                    findings, modules = answer
+                    return ScanResult(findings, modules, 0, modules, names)
+        policy_files = {path: scanresult.file_status(path) for path in self.policy.files} \
+            if kept else {}
         cache = SiteCache(cache_file(self.cache_dir, "\0".join(sorted(first_party)))
-                          if self.cache_dir else None)
+                          if self.cache_dir else None, self.workers)
         walk = _Walk(self, finder, first_party, cache)
-        walk.run(names)
+        try:
+            walk.run(names)
+        finally:
+            cache.close()
         cache.save()
+        if kept and key:
+            scanresult.save(kept, key, walk.findings, walk.done,
+                            {**cache.read, **policy_files}, finder.folder_mtimes)
         return ScanResult(walk.findings, walk.done, cache.stats.parsed, cache.stats.reused,
                           names)
+
+
+def default_workers() -> int:
+    """One parsing process per CPU this process may run on, up to 8."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on Linux
+        cpus = os.cpu_count() or 1
+    return min(cpus, 8)
 
 
 def _root_of(module: ModuleSource) -> str:
@@ -151,11 +188,20 @@ class _Walk:
         self._reported: set[tuple[str, int, str]] = set()
         self._queue: deque[str] = deque()
         self._chains: dict[str, list[_Target]] = {}
+        self._first_party_folders: dict[str, bool] = {}
 
     def run(self, entrypoints: Iterable[str]) -> None:
         for name in entrypoints:
             self._reach(name, None)
+        offered: set[str] = set()
         while self._queue:
+            if self.cache.workers > 1 and self._queue[0] not in offered:
+                # The next breadth-first level: its files can be parsed side by side
+                # while this process resolves their imports in the same order.
+                level = list(self._queue)
+                offered.update(level)
+                self.cache.prefetch([source for source in map(self._source, level)
+                                     if source is not None])
             self._visit(self._queue.popleft())
             if self.scanner.progress is not None:
                 self.scanner.progress(self.done, self.done + len(self._queue))
@@ -171,8 +217,18 @@ class _Walk:
             return False
         if self.scanner.follow_third_party:
             return True
-        return not is_installed_location(source) and any(
-            _is_under(source, root) for root in self.first_party)
+        folder = os.path.dirname(source)
+        first_party = self._first_party_folders.get(folder)
+        if first_party is None:  # the same answer for every file of a folder
+            first_party = self._first_party_folders[folder] = \
+                not is_installed_location(source) and any(
+                    _is_under(source, root) for root in self.first_party)
+        return first_party
+
+    def _source(self, name: str) -> str | None:
+        """The file of a module the scan follows, else ``None``."""
+        module = self.finder.find(name)
+        return module.source if module is not None and self._follows(module) else None
 
     def _visit(self, name: str) -> None:
         module = self.finder.find(name)

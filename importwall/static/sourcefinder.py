@@ -52,6 +52,8 @@ class SourceFinder:
         self.search_path = _unique(os.path.abspath(entry or ".") for entry in search_path)
         self._cache: dict[str, ModuleSource | None] = {}
         self._listings: dict[str, frozenset[str]] = {}
+        self.folder_mtimes: dict[str, int | None] = {}
+        """Each folder listed, with its mtime when it was (``None``: not a folder)."""
 
     def find(self, name: str) -> ModuleSource | None:
         try:
@@ -95,6 +97,10 @@ class SourceFinder:
             return self._listings[folder]
         except KeyError:
             pass
+        try:  # its mtime before its names: a scan's kept answer depends on both
+            self.folder_mtimes[folder] = os.stat(folder).st_mtime_ns
+        except OSError:
+            self.folder_mtimes[folder] = None
         try:
             names = frozenset(os.listdir(folder))
         except OSError:  # not a folder, or unreadable: nothing to import from it

@@ -8,6 +8,7 @@ import json
 import os
 import sys
 import time
+from typing import TYPE_CHECKING
 
 from importwall import exitcodes
 from importwall.cli.options import (
@@ -27,6 +28,9 @@ from importwall.policy import Policy
 from importwall.runtime.api import resolve_data_dir
 from importwall.runtime.record_reader import ProcessInfo
 from importwall.settings import ENV_DATA_DIR
+
+if TYPE_CHECKING:
+    from importwall.report.follow import Hits
 
 DESCRIPTION = ("Read every per-process record file in DIR, de-duplicate the findings across "
                "processes, and write one report.")
@@ -124,7 +128,17 @@ def _follow(args: argparse.Namespace, policy: Policy | None, data_dir: str) -> i
     return exitcodes.FINDINGS if failing else exitcodes.CLEAN
 
 
-def _follow_line(event: ProcessInfo | Finding, fmt: str) -> str:
+def _follow_line(event: ProcessInfo | Finding | Hits, fmt: str) -> str:
+    from importwall.report.follow import Hits
+
+    if isinstance(event, Hits):
+        seen = event.finding
+        if fmt == "json":
+            return json.dumps({"type": "hits", "hits": seen.hits, "finding": seen.to_dict()},
+                              sort_keys=True)
+        when = time.strftime("%H:%M:%S", time.localtime(event.timestamp))
+        return (f"{when}  {'HITS':<7}  {seen.code}  {seen.subject}  {seen.host}:{seen.pid}  "
+                f"seen {seen.hits} times in this process")
     if fmt == "json":
         record = ({"type": "finding", "finding": event.to_dict()} if isinstance(event, Finding)
                   else {"type": "process", **event.to_dict()})

@@ -10,6 +10,7 @@ in a property too, are percent-encoded.
 
 from __future__ import annotations
 
+from importwall.report import writer
 from importwall.report.model import Report, ReportItem
 from importwall.report.writer import RenderOptions, chain_steps, display_path, stamp, summary_line
 
@@ -38,6 +39,7 @@ def _annotation(item: ReportItem, root: str) -> str:
         message.append("import chain: " + " -> ".join(steps))
     if finding.source:
         message.append(f"rule at {display_path(finding.source, root)}")
+    message.append(writer.seen_line(item))
     text = _data("\n".join(message))
     return f"::{_COMMANDS[finding.severity]} {','.join(properties)}::{text}"
 

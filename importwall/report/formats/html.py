@@ -79,10 +79,10 @@ def _table(report: Report, root: str) -> str:
             f'<td><a href="#finding-{index}">{escape(finding.subject)}</a></td>'
             f"<td>{escape(finding.code)}</td>"
             f"<td>{f'<code>{escape(finding.rule)}</code>' if finding.rule else ''}</td>"
-            f"<td>{where}</td><td>{item.count}</td></tr>")
+            f"<td>{where}</td><td>{item.hits} in {item.count}</td></tr>")
     return ("<table><thead><tr><th>Severity</th><th>Subject</th><th>Code</th><th>Rule</th>"
-            "<th>Where</th><th>Seen</th></tr></thead><tbody>\n" + "\n".join(rows)
-            + "\n</tbody></table>")
+            "<th>Where</th><th>Seen (times in processes)</th></tr></thead><tbody>\n"
+            + "\n".join(rows) + "\n</tbody></table>")
 
 
 def _section(item: ReportItem, index: int, root: str) -> str:

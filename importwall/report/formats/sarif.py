@@ -72,7 +72,7 @@ def _result(item: ReportItem, identifier: str, index: int, root: str) -> dict[st
         "partialFingerprints": {"importwall/v1": _fingerprint(item)},
         "properties": {"kind": finding.kind, "code": finding.code, "subject": finding.subject,
                        "action": finding.action, "importer": finding.importer,
-                       "count": item.count, "pids": list(item.pids),
+                       "count": item.count, "hits": item.hits, "pids": list(item.pids),
                        "hosts": list(item.hosts)},
     }
     site = item.site
