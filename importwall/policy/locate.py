@@ -62,32 +62,39 @@ class Locator:
         """The line of the longest known prefix of ``path``; with ``value``, the first line
         at or after it where that string literal appears (an item of a multi-line array).
         Paths are relative to ``prefix`` (``("tool", "importwall")`` in pyproject.toml)."""
+        return self.value_lines(path, [value])[0]
+
+    def value_lines(self, path: Path, values: list[str | None]) -> list[int]:
+        """:meth:`line` of ``path`` with each of ``values``, in one call: a rules array of
+        100,000 items finds its key once, not 100,000 times."""
         path = (*self._prefix, *path)
         for end in range(len(path), 0, -1):
             found = self._keys.get(path[:end])
             if found is not None:
                 break
         else:
-            return 1
-        if value is not None:
-            after = self._first_line_with(value, found)
-            if after is not None:
-                return after
-        return found
-
-    def _first_line_with(self, value: str, start: int) -> int | None:
-        """The first line at or after ``start`` holding ``"value"`` or ``'value'``."""
-        value = str(value)  # an exception's module may be any TOML value
+            return [1] * len(values)
+        if all(value is None for value in values):
+            return [found] * len(values)
         if self._literals is None:
             self._literals = (_index_literals(self._lines, '"'), _index_literals(self._lines, "'"))
-        best: int | None = None
-        for table in self._literals:
-            lines = table.get(value)
-            if lines:
-                at = bisect_left(lines, start)
-                if at < len(lines) and (best is None or lines[at] < best):
-                    best = lines[at]
-        return best
+        double, single = self._literals
+        out = []
+        for value in values:
+            best = found
+            if value is not None:
+                value = str(value)  # an exception's module may be any TOML value
+                after = 0
+                for table in (double, single):
+                    lines = table.get(value)
+                    if lines:
+                        at = bisect_left(lines, found)
+                        if at < len(lines) and (not after or lines[at] < after):
+                            after = lines[at]
+                if after:
+                    best = after
+            out.append(best)
+        return out
 
 
 def _index_literals(lines: list[str], quote: str) -> dict[str, list[int]]:
