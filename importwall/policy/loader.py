@@ -23,7 +23,7 @@ from importwall.policy import cache as _cache
 from importwall.policy.model import ImportRules, Policy, PolicyWarning
 from importwall.policy.packs import PYPROJECT as PYPROJECT
 from importwall.policy.packs import resolve_reference
-from importwall.policy.rules import ImportException, Rule
+from importwall.policy.rules import ImportException, Rule, new_rule
 
 TYPE_CHECKING = False  # typing and collections.abc are not imported at interpreter start
 if TYPE_CHECKING:
@@ -114,7 +114,7 @@ def _rule_data(rule: Rule) -> tuple[Any, ...]:
 
 
 def _rules_of(data: Sequence[Sequence[Any]]) -> tuple[Rule, ...]:
-    return tuple(Rule(pattern, reason, severity, source, precedence, extra)
+    return tuple(new_rule(pattern, reason, severity, source, precedence, extra)
                  for pattern, reason, severity, source, precedence, extra in data)
 
 

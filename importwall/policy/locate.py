@@ -62,7 +62,8 @@ class Locator:
         """The line of the longest known prefix of ``path``; with ``value``, the first line
         at or after it where that string literal appears (an item of a multi-line array).
         Paths are relative to ``prefix`` (``("tool", "importwall")`` in pyproject.toml)."""
-        return self.value_lines(path, [value])[0]
+        # An exception's module may be any TOML value: its text is what is looked for.
+        return self.value_lines(path, [None if value is None else str(value)])[0]
 
     def value_lines(self, path: Path, values: list[str | None]) -> list[int]:
         """:meth:`line` of ``path`` with each of ``values``, in one call: a rules array of
@@ -77,40 +78,40 @@ class Locator:
         if all(value is None for value in values):
             return [found] * len(values)
         if self._literals is None:
-            self._literals = (_index_literals(self._lines, '"'), _index_literals(self._lines, "'"))
+            self._literals = _index_literals(self._lines)
         double, single = self._literals
         out = []
         for value in values:
-            best = found
+            after = 0
             if value is not None:
-                value = str(value)  # an exception's module may be any TOML value
-                after = 0
-                for table in (double, single):
-                    lines = table.get(value)
-                    if lines:
-                        at = bisect_left(lines, found)
-                        if at < len(lines) and (not after or lines[at] < after):
-                            after = lines[at]
-                if after:
-                    best = after
-            out.append(best)
+                lines = double.get(value)
+                if lines is not None and lines[-1] >= found:
+                    after = lines[0] if lines[0] >= found else lines[bisect_left(lines, found)]
+                lines = single.get(value)
+                if lines is not None and lines[-1] >= found:
+                    hit = lines[0] if lines[0] >= found else lines[bisect_left(lines, found)]
+                    if not after or hit < after:
+                        after = hit
+            out.append(after or found)
         return out
 
 
-def _index_literals(lines: list[str], quote: str) -> dict[str, list[int]]:
-    """What stands between each pair of ``quote`` on each line, paired left to right
-    (``"a", "b"`` holds ``a`` and ``b``) -> the lines it is on, ascending. A rule's
-    pattern is always such a run; a value with the quote inside it is not a valid
-    pattern, and its problem is reported at its key's line."""
-    index: dict[str, list[int]] = {}
+def _index_literals(lines: list[str]) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
+    """What stands between each pair of ``"`` and each pair of ``'`` on each line, paired
+    left to right (``"a", "b"`` holds ``a`` and ``b``) -> the lines it is on, ascending, one
+    table per quote. A rule's pattern is always such a run; a value with the quote inside
+    it is not a valid pattern, and its problem is reported at its key's line."""
+    double: dict[str, list[int]] = {}
+    single: dict[str, list[int]] = {}
     for number, line in enumerate(lines, start=1):
-        if quote not in line:
-            continue
-        parts = line.split(quote)
-        for literal in parts[1:len(parts) - 1:2]:  # an unclosed last run is not a literal
-            found = index.get(literal)
-            if found is None:
-                index[literal] = [number]
-            elif found[-1] != number:
-                found.append(number)
-    return index
+        for quote, index in (('"', double), ("'", single)):
+            if quote not in line:
+                continue
+            parts = line.split(quote)
+            for literal in parts[1:len(parts) - 1:2]:  # an unclosed last run is no literal
+                found = index.get(literal)
+                if found is None:
+                    index[literal] = [number]
+                elif found[-1] != number:
+                    found.append(number)
+    return double, single

@@ -26,7 +26,7 @@ from importwall.policy.packs import (
     pack_names,
     resolve_reference,
 )
-from importwall.policy.rules import ImportException, Rule
+from importwall.policy.rules import ImportException, Rule, new_rule
 from importwall.policy.schema import (
     MERGED_BY_CONCATENATION,
     POLICY_VERSION,
@@ -379,7 +379,9 @@ class _FileChecker:
                     for item in raw]
         lines = self.locator.value_lines(
             path, [pattern if isinstance(pattern, str) else None for pattern in patterns])
-        file, precedence, module_like = self.path, self.precedence, pattern_key in _MODULE_KEYS
+        file, precedence = self.path, self.precedence
+        plain = (_plain_matcher() if pattern_key in _MODULE_KEYS
+                 else lambda pattern: not _pattern_problem(pattern, pattern_key))
         wheres: dict[int, str] = {}
         rules: list[Rule] = []
         for index, item in enumerate(raw):
@@ -388,21 +390,25 @@ class _FileChecker:
             if where is None:
                 where = wheres[line] = f"{file}:{line}"
             pattern = patterns[index]
-            if isinstance(item, str):
-                item = {pattern_key: item}
-            elif isinstance(item, dict):
-                # The common item, checked in a few steps: a valid pattern, no key but the
-                # known ones, a string reason and a known severity. Anything else is worded
-                # by the full checks below.
+            # The common items, checked in a few steps: a bare pattern, or a table with a
+            # valid pattern, no key but the known ones, a string reason and a known
+            # severity. Anything else is worded by the full checks below.
+            if isinstance(item, dict):
+                reason = item.get("reason")
+                severity = item.get("severity", "error")
                 if (isinstance(pattern, str) and item.keys() <= known_keys
-                        and isinstance(item.get("reason", ""), str)
-                        and item.get("severity", "error") in SEVERITIES
-                        and (_plain_pattern(pattern) if module_like
-                             else not _pattern_problem(pattern, pattern_key))):
-                    rules.append(Rule(pattern.strip(), item.get("reason"),
-                                      item.get("severity", "error"), where, precedence,
-                                      {key: item[key] for key in extra_keys if key in item}))
+                        and (reason is None or isinstance(reason, str))
+                        and severity in SEVERITIES and plain(pattern)):
+                    rules.append(new_rule(
+                        pattern.strip(), reason, severity, where, precedence,
+                        {key: item[key] for key in extra_keys if key in item}
+                        if extra_keys else {}))
                     continue
+            elif isinstance(item, str):
+                if plain(item):
+                    rules.append(new_rule(item.strip(), None, "error", where, precedence, {}))
+                    continue
+                item = {pattern_key: item}
             item_path = (*path, f"[{index}]")
             if not isinstance(item, dict):
                 self.problem(item_path, "each entry must be a string or a table")
@@ -477,17 +483,18 @@ _MODULE_KEYS = ("module", "importer")
 _plain_match: Callable[[str], object] | None = None
 
 
-def _plain_pattern(pattern: str) -> bool:
-    """A module pattern that :func:`_pattern_problem` accepts, told in one regex match:
-    dotted segments of letters, digits, ``_`` and the globs (``\\w`` is ``str.isalnum()``
-    or ``_``, character by character), inside optional whitespace (``\\s`` is what
-    ``str.strip()`` strips)."""
+def _plain_matcher() -> Callable[[str], object]:
+    """Whether a module pattern is one that :func:`_pattern_problem` accepts, told in one
+    regex match: dotted segments of letters, digits, ``_`` and the globs (``\\w`` is
+    ``str.isalnum()`` or ``_``, character by character), inside optional whitespace
+    (``\\s`` is what ``str.strip()`` strips). A pattern it refuses is worded by
+    :func:`_pattern_problem`."""
     global _plain_match
     if _plain_match is None:
         import re  # imported already by the line locator, which reading from source needs
 
         _plain_match = re.compile(r"\s*[\w*?]+(?:\.[\w*?]+)*\s*").fullmatch
-    return _plain_match(pattern) is not None
+    return _plain_match
 
 
 def _pattern_problem(pattern: Any, key: str) -> str | None:
