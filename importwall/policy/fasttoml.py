@@ -47,13 +47,13 @@ def fast_reader() -> Callable[[str], dict[str, Any]] | None:
 
         try:
             toml.loads(_TOML_1_1_ONLY)
-            version = "1.1.0"
+            newer = True
         except toml.TOMLDecodeError:
-            version = "1.0.0"
+            newer = False
         raw = toml_rs.loads
 
         def read(text: str) -> dict[str, Any]:
-            return raw(text, toml_version=version)
+            return raw(text, toml_version="1.1.0" if newer else "1.0.0")
 
         _reader = read
     return _reader
@@ -70,4 +70,5 @@ def loads(text: str) -> dict[str, Any]:
             pass
     from importwall.policy import toml
 
-    return toml.loads(text)
+    document: dict[str, Any] = toml.loads(text)
+    return document
