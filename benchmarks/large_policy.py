@@ -7,12 +7,17 @@ a person (or a generator) writes one: ``deny`` and ``allow`` as multi-line array
 that extends the shipped ``serving-base`` pack. Every figure is a fresh interpreter:
 
 * ``from source``: ``load_policy`` then ``Matcher.from_policy``, timed inside the child
-  (importwall already imported), with no compiled-policy cache;
+  (importwall already imported), with no compiled-policy cache, read by the standard TOML
+  reader (``tomllib``: what the start-up hook uses on a cache miss) and, where the ``fast``
+  extra is installed, by toml-rs (``importwall.policy.fasttoml``: what the command line
+  uses);
 * ``compile only``: ``Matcher.from_policy`` of the loaded policy (what ``activate()`` of a
   prebuilt :class:`Policy` pays);
 * ``from cache``: the same load when the compiled-policy cache holds it (a first run fills
   it; see ``importwall/policy/cache.py``);
-* ``importwall check``: the whole command, wall time from start to exit.
+* ``importwall check``: the whole command, wall time from start to exit, without the
+  cache, with the fast reader (where installed) and without it (``toml_rs`` made
+  unimportable), and with the cache warm (a second ``check`` of an unchanged policy).
 
 A run that takes longer than ``--timeout`` seconds is stopped and shown as ``> N s``.
 Targets (issue 19): 10,000 rules <= 50 ms and 100,000 <= 0.5 s from source, ~1 ms from
@@ -43,15 +48,32 @@ CHECK_LIMIT_S = {100000: 2.0}
 
 CHILD = """\
 import os, sys, time
-from importwall.policy import load_policy
+from importwall.policy import fasttoml, load_policy
 from importwall.runtime.matcher import Matcher
+loads = fasttoml.loads if sys.argv[2] == "fast" else None
+if loads is not None:
+    fasttoml.fast_reader()  # imported before the clock starts, as importwall is
 began = time.perf_counter()
-policy = load_policy(sys.argv[1])
+policy = load_policy(sys.argv[1], loads=loads)
 loaded = time.perf_counter()
 Matcher.from_policy(policy)
 done = time.perf_counter()
 print(loaded - began, done - loaded, done - began)
 """
+
+
+# `importwall check` without the fast reader: toml_rs made unimportable, as where the extra
+# is not installed.
+CHECK_STANDARD = ("import sys; sys.modules['toml_rs'] = None; "
+                  "from importwall.cli.main import main; sys.exit(main())")
+
+
+def _has_fast_reader() -> bool:
+    try:
+        import toml_rs  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def write_policy(folder: Path, rules: int) -> Path:
@@ -128,25 +150,31 @@ def measure(sizes: Sequence[int], rounds: int, timeout: float) -> list[Row]:
         # Without the cache: what parsing and validating costs. With it: the start-up path.
         uncached = clean_env(PYTHONPATH=str(REPO), IMPORTWALL_POLICY_CACHE="off")
         cached = clean_env(PYTHONPATH=str(REPO), IMPORTWALL_POLICY_CACHE=str(cache_dir))
+        readers = ["standard", "fast"] if _has_fast_reader() else ["standard"]
         for size in sizes:
             path = write_policy(Path(folder), size)
-            argv = [sys.executable, "-c", CHILD, str(path)]
-            load: list[float] | None = []
-            compile_: list[float] = []
-            for _ in range(rounds):
-                found = _child(argv, uncached, timeout)
-                if found is None:
-                    load = None
-                    break
-                load.append(found[2])
-                compile_.append(found[1])
             label = f"policy {size:>6} rules"
             lines = sum(1 for _ in path.open(encoding="utf-8"))
-            rows.append(_seconds_row(f"{label}: load+compile, from source", load, timeout,
-                                     FROM_SOURCE_LIMIT_S.get(size), f"{lines} lines"))
-            if load is not None:
-                rows.append(_seconds_row(f"{label}: compile only (prebuilt Policy)",
-                                         compile_, timeout, None))
+            load: list[float] | None = None
+            for reader in readers:
+                argv = [sys.executable, "-c", CHILD, str(path), reader]
+                load = []
+                compile_: list[float] = []
+                for _ in range(rounds):
+                    found = _child(argv, uncached, timeout)
+                    if found is None:
+                        load = None
+                        break
+                    load.append(found[2])
+                    compile_.append(found[1])
+                shown = "tomllib" if reader == "standard" else "toml-rs"
+                rows.append(_seconds_row(f"{label}: from source, {shown}", load,
+                                         timeout, FROM_SOURCE_LIMIT_S.get(size),
+                                         f"{lines} lines"))
+                if load is not None and reader == readers[-1]:
+                    rows.append(_seconds_row(f"{label}: compile only (prebuilt Policy)",
+                                             compile_, timeout, None))
+            argv = [sys.executable, "-c", CHILD, str(path), readers[-1]]
             from_cache: list[float] | None = []
             if load is not None and _child(argv, cached, timeout) is not None:  # fills it
                 for _ in range(rounds):
@@ -159,16 +187,22 @@ def measure(sizes: Sequence[int], rounds: int, timeout: float) -> list[Row]:
                 from_cache = None
             rows.append(_seconds_row(f"{label}: load+compile, from cache", from_cache,
                                      timeout, FROM_CACHE_LIMIT_S))
-            check = [sys.executable, "-m", "importwall", "check", str(path)]
-            walls: list[float] | None = []
-            for _ in range(rounds):
-                found_wall = _wall(check, uncached, timeout)
-                if found_wall is None:
-                    walls = None
-                    break
-                walls.append(found_wall)
-            rows.append(_seconds_row(f"{label}: importwall check (wall)", walls, timeout,
-                                     CHECK_LIMIT_S.get(size)))
+            checks = [("toml-rs" if _has_fast_reader() else "tomllib",
+                       [sys.executable, "-m", "importwall", "check", str(path)], uncached)]
+            if _has_fast_reader():
+                checks.append(("tomllib", [sys.executable, "-c", CHECK_STANDARD, "check",
+                                           str(path)], uncached))
+            checks.append(("cache warm", checks[0][1], cached))  # filled by the loads above
+            for how, check, env in checks:
+                walls: list[float] | None = []
+                for _ in range(rounds):
+                    found_wall = _wall(check, env, timeout)
+                    if found_wall is None:
+                        walls = None
+                        break
+                    walls.append(found_wall)
+                rows.append(_seconds_row(f"{label}: check, {how} (wall)", walls,
+                                         timeout, CHECK_LIMIT_S.get(size)))
             if os.environ.get("IMPORTWALL_BENCH_KEEP"):
                 print(f"  (kept {path})")
     return rows
