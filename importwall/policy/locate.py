@@ -18,8 +18,9 @@ from bisect import bisect_left
 # The header's name is taken greedily and stripped afterwards: a lazy name followed by
 # optional whitespace backtracks cubically on a long line that is not a header (such as a
 # line of a multi-line string), which turned a valid policy into a hang.
-_HEADER = re.compile(r"^\s*(\[\[?)([^\]]*)\]\]?\s*(#.*)?$")
-_KEY = re.compile(r"""^\s*("[^"]*"|'[^']*'|[A-Za-z0-9_\-.]+)\s*=""")
+# One match per line tells a header (groups 1-2) from a key (group 3) from neither.
+_HEADER_OR_KEY = re.compile(
+    r"""\s*(?:(\[\[?)([^\]]*)\]\]?\s*(?:#.*)?$|("[^"]*"|'[^']*'|[A-Za-z0-9_\-.]+)\s*=)""")
 
 Path = tuple[str, ...]
 
@@ -42,21 +43,23 @@ class Locator:
         self._array_tables: dict[Path, int] = {}
         self._literals: tuple[dict[str, list[int]], ...] | None = None
         table: Path = ()
+        match = _HEADER_OR_KEY.match
         for number, line in enumerate(self._lines, start=1):
-            header = _HEADER.match(line)
-            if header and header.group(2).strip():
-                path = _split_key(header.group(2).strip())
-                if header.group(1) == "[[":
+            found = match(line)
+            if found is None:
+                continue
+            bracket, name, key = found.groups()
+            if key is not None:
+                self._keys.setdefault((*table, *_split_key(key)), number)
+            elif name.strip():  # a header (one with no name is no table)
+                path = _split_key(name.strip())
+                if bracket == "[[":
                     index = self._array_tables.get(path, 0)
                     self._array_tables[path] = index + 1
                     self._keys.setdefault(path, number)
                     path = (*path, str(index))
                 table = path
                 self._keys.setdefault(table, number)
-                continue
-            key = _KEY.match(line)
-            if key:
-                self._keys.setdefault((*table, *_split_key(key.group(1))), number)
 
     def line(self, path: Path, value: str | None = None) -> int:
         """The line of the longest known prefix of ``path``; with ``value``, the first line
