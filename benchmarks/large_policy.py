@@ -24,6 +24,7 @@ Targets (issue 19): 10,000 rules <= 50 ms and 100,000 <= 0.5 s from source, ~1 m
 the cache, ``importwall check`` on 100,000 rules <= 2 s.
 
     python benchmarks/large_policy.py [--sizes 1000,10000,100000] [--rounds 5] [--timeout 60]
+    python benchmarks/large_policy.py --instructions 1000,10000
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks._measure import REPO, Row, Samples, clean_env
+from benchmarks._measure import REPO, Row, Samples, clean_env, have_valgrind, instructions
 
 SIZES = (1000, 10000, 100000)
 FROM_SOURCE_LIMIT_S = {10000: 0.05, 100000: 0.5}
@@ -53,6 +54,8 @@ from importwall.runtime.matcher import Matcher
 loads = fasttoml.loads if sys.argv[2] == "fast" else None
 if loads is not None:
     fasttoml.fast_reader()  # imported before the clock starts, as importwall is
+if sys.argv[3:] == ["imports-only"]:  # the baseline of an instruction count
+    sys.exit()
 began = time.perf_counter()
 policy = load_policy(sys.argv[1], loads=loads)
 loaded = time.perf_counter()
@@ -208,13 +211,41 @@ def measure(sizes: Sequence[int], rounds: int, timeout: float) -> list[Row]:
     return rows
 
 
+def measure_instructions(sizes: Sequence[int]) -> list[Row]:
+    """Instructions of load + validate + compile from source (callgrind: the child's count
+    less the same child stopped before loading), each reader: what wall time on a busy
+    machine cannot tell apart."""
+    if not have_valgrind():
+        return [Row("policy instructions", "skipped", "valgrind is not installed", "", None)]
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="importwall-policy-") as folder:
+        env = clean_env(PYTHONPATH=str(REPO), IMPORTWALL_POLICY_CACHE="off",
+                        PYTHONHASHSEED="0")
+        for size in sizes:
+            path = write_policy(Path(folder), size)
+            for reader in ["standard", "fast"] if _has_fast_reader() else ["standard"]:
+                argv = [sys.executable, "-c", CHILD, str(path), reader]
+                spent = instructions(argv, env) - instructions([*argv, "imports-only"], env)
+                shown = "tomllib" if reader == "standard" else "toml-rs"
+                rows.append(Row(f"policy {size:>6} rules: from source, {shown}",
+                                f"{spent / 1e6:.0f} M", "instructions (callgrind)", "", None))
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)))
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--timeout", type=float, default=60.0,
                         help="seconds after which one run is stopped")
+    parser.add_argument("--instructions", metavar="SIZES",
+                        help="instead, count the instructions of loading from source at these "
+                             "sizes (callgrind; 10000 takes about a minute)")
     args = parser.parse_args()
+    if args.instructions:
+        for row in measure_instructions([int(s) for s in args.instructions.split(",")]):
+            print(row.render(), flush=True)
+        return
     for row in measure([int(s) for s in args.sizes.split(",")], args.rounds, args.timeout):
         print(row.render(), flush=True)
 
