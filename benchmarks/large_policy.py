@@ -35,8 +35,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -46,6 +48,8 @@ SIZES = (1000, 10000, 100000)
 FROM_SOURCE_LIMIT_S = {10000: 0.05, 100000: 0.5}
 FROM_CACHE_LIMIT_S = 0.005  # "~1 ms": reported against 5 ms, the rest is noise on a busy box
 CHECK_LIMIT_S = {100000: 2.0}
+
+T = TypeVar("T")
 
 CHILD = """\
 import os, sys, time
@@ -130,6 +134,17 @@ def _wall(argv: Sequence[str], env: dict[str, str], timeout: float) -> float | N
     return None if ran is None else ran[0]
 
 
+def _repeat(run: Callable[[], T | None], rounds: int) -> list[T] | None:
+    """``rounds`` results of ``run``, or ``None`` as soon as one run is stopped."""
+    results = []
+    for _ in range(rounds):
+        found = run()
+        if found is None:
+            return None
+        results.append(found)
+    return results
+
+
 def _seconds_row(label: str, samples: list[float] | None, timeout: float,
                  limit: float | None, detail: str = "") -> Row:
     target = f"<= {_human(limit)}" if limit is not None else ""
@@ -161,33 +176,20 @@ def measure(sizes: Sequence[int], rounds: int, timeout: float) -> list[Row]:
             load: list[float] | None = None
             for reader in readers:
                 argv = [sys.executable, "-c", CHILD, str(path), reader]
-                load = []
-                compile_: list[float] = []
-                for _ in range(rounds):
-                    found = _child(argv, uncached, timeout)
-                    if found is None:
-                        load = None
-                        break
-                    load.append(found[2])
-                    compile_.append(found[1])
+                found = _repeat(partial(_child, argv, uncached, timeout), rounds)
+                load = None if found is None else [times[2] for times in found]
                 shown = "tomllib" if reader == "standard" else "toml-rs"
                 rows.append(_seconds_row(f"{label}: from source, {shown}", load,
                                          timeout, FROM_SOURCE_LIMIT_S.get(size),
                                          f"{lines} lines"))
-                if load is not None and reader == readers[-1]:
+                if found is not None and reader == readers[-1]:
                     rows.append(_seconds_row(f"{label}: compile only (prebuilt Policy)",
-                                             compile_, timeout, None))
+                                             [times[1] for times in found], timeout, None))
             argv = [sys.executable, "-c", CHILD, str(path), readers[-1]]
-            from_cache: list[float] | None = []
+            from_cache = None
             if load is not None and _child(argv, cached, timeout) is not None:  # fills it
-                for _ in range(rounds):
-                    found = _child(argv, cached, timeout)
-                    if found is None:
-                        from_cache = None
-                        break
-                    from_cache.append(found[2])
-            else:
-                from_cache = None
+                found = _repeat(partial(_child, argv, cached, timeout), rounds)
+                from_cache = None if found is None else [times[2] for times in found]
             rows.append(_seconds_row(f"{label}: load+compile, from cache", from_cache,
                                      timeout, FROM_CACHE_LIMIT_S))
             checks = [("toml-rs" if _has_fast_reader() else "tomllib",
@@ -197,13 +199,7 @@ def measure(sizes: Sequence[int], rounds: int, timeout: float) -> list[Row]:
                                            str(path)], uncached))
             checks.append(("cache warm", checks[0][1], cached))  # filled by the loads above
             for how, check, env in checks:
-                walls: list[float] | None = []
-                for _ in range(rounds):
-                    found_wall = _wall(check, env, timeout)
-                    if found_wall is None:
-                        walls = None
-                        break
-                    walls.append(found_wall)
+                walls = _repeat(partial(_wall, check, env, timeout), rounds)
                 rows.append(_seconds_row(f"{label}: check, {how} (wall)", walls,
                                          timeout, CHECK_LIMIT_S.get(size)))
             if os.environ.get("IMPORTWALL_BENCH_KEEP"):
