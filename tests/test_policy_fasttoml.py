@@ -48,7 +48,7 @@ def _standard(text: str) -> tuple[str, Any]:
 
 def _fast(text: str) -> tuple[str, Any]:
     try:
-        return "value", _shape(fasttoml.loads(text))
+        return "value", _shape(fasttoml.read_fast(text))
     except stdlib_toml.TOMLDecodeError as error:
         return "error", str(error)
 
@@ -64,7 +64,7 @@ def test_the_fast_reader_is_toml_rs_here() -> None:
 
 @pytest.mark.parametrize("pack", pack_names())
 def test_every_shipped_pack_loads_to_the_same_policy(pack: str) -> None:
-    assert load_policy(pack, loads=fasttoml.loads) == load_policy(pack)
+    assert load_policy(pack, loads=fasttoml.read_fast) == load_policy(pack)
 
 
 def _generated(rules: int) -> str:
@@ -93,9 +93,11 @@ def _generated(rules: int) -> str:
 def test_a_generated_policy_loads_to_the_same_policy(tmp_path: Path, rules: int) -> None:
     path = tmp_path / "policy.toml"
     path.write_text(_generated(rules), encoding="utf-8")
-    fast = load_policy(path, loads=fasttoml.loads)
+    fast = load_policy(path, loads=fasttoml.read_fast)
     assert fast == load_policy(path)
     assert len(fast.imports.deny) > rules  # serving-base's rules, then these
+    # The command line's reader: toml-rs for the large file, the standard one for the small.
+    assert load_policy(path, loads=fasttoml.loads) == fast
 
 
 # TOML's corner cases, valid and not (TOML 1.0 is what the standard reader reads on 3.11 to
@@ -182,14 +184,32 @@ def test_an_invalid_file_is_reported_as_the_standard_reader_reports_it(tmp_path:
     with pytest.raises(PolicyError) as standard:
         load_policy(path)
     with pytest.raises(PolicyError) as fast:
-        load_policy(path, loads=fasttoml.loads)
+        load_policy(path, loads=fasttoml.read_fast)
     assert fast.value.problems == standard.value.problems
     assert fast.value.problems[0].startswith(f"{path}:5: toml: ")
 
 
+def _padded(text: str) -> str:
+    """``text`` made large enough for the command line to read it with toml-rs."""
+    return text + "# padding\n" * (fasttoml.FAST_FROM_CHARS // 10)
+
+
+def test_a_small_file_is_read_by_the_standard_reader() -> None:
+    # Importing toml-rs costs more than it saves on a pack-size file.
+    code = """
+        import sys
+        from importwall.policy import fasttoml
+        fasttoml.loads('version = 1')
+        print("toml_rs" in sys.modules)
+        fasttoml.loads('version = 1' + ' ' * fasttoml.FAST_FROM_CHARS)
+        print("toml_rs" in sys.modules)
+        """
+    assert run_python(code).stdout.split() == ["False", "True"]
+
+
 def test_importwall_check_reads_with_it_and_reports_errors_the_same(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
-    bad.write_text('version = 1\n[imports]\ndeny = ["a"]\ndeny = ["b"]\n')
+    bad.write_text(_padded('version = 1\n[imports]\ndeny = ["a"]\ndeny = ["b"]\n'))
     with pytest.raises(PolicyError) as standard:
         load_policy(bad)
     env = {"IMPORTWALL_POLICY_CACHE": "off"}
@@ -206,7 +226,7 @@ def test_importwall_check_reads_with_it_and_reports_errors_the_same(tmp_path: Pa
 
 def test_the_command_line_uses_it_and_the_start_up_path_does_not(tmp_path: Path) -> None:
     path = tmp_path / "policy.toml"
-    path.write_text('version = 1\n[imports]\ndeny = ["optuna"]\n')
+    path.write_text(_padded('version = 1\n[imports]\ndeny = ["optuna"]\n'))
     env = {"IMPORTWALL_POLICY_CACHE": "off"}
     checked = run_python(f"""
         import sys

@@ -5,7 +5,8 @@ most of what loading costs. Where the ``fast`` extra is installed (``pip install
 'importwall[fast]'``, which brings `toml-rs <https://pypi.org/project/toml-rs/>`_, a Rust
 TOML reader), :func:`loads` reads with it instead, pinned to the TOML version the standard
 reader reads (1.0.0 on Python 3.11 to 3.13), so that both accept and refuse the same files
-and return the same values: tests/test_policy_fasttoml.py holds them to it on the shipped
+and return the same values (a small file is read by the standard reader, which is faster
+than importing toml-rs): tests/test_policy_fasttoml.py holds them to it on the shipped
 packs, on generated policies and on the toml-test cases it carries.
 
 Any error from the fast reader is answered by reading the text again with the standard one,
@@ -59,9 +60,25 @@ def fast_reader() -> Callable[[str], dict[str, Any]] | None:
     return _reader
 
 
+FAST_FROM_CHARS = 50_000
+"""Below this size (a policy of some 500 rules) the standard reader reads faster than
+importing toml-rs costs (pathlib, the extension module: several milliseconds)."""
+
+
 def loads(text: str) -> dict[str, Any]:
-    """``tomllib.loads(text)``, read by toml-rs where it is installed; on any error there,
-    the standard reader's answer (its value, or its ``TOMLDecodeError``)."""
+    """``tomllib.loads(text)``: read by toml-rs where it is installed and the text is
+    large (:data:`FAST_FROM_CHARS`), else by the standard reader."""
+    if len(text) >= FAST_FROM_CHARS:
+        return read_fast(text)
+    from importwall.policy import toml
+
+    document: dict[str, Any] = toml.loads(text)
+    return document
+
+
+def read_fast(text: str) -> dict[str, Any]:
+    """``tomllib.loads(text)``, read by toml-rs where it is installed, whatever the size; on
+    any error there, the standard reader's answer (its value, or its ``TOMLDecodeError``)."""
     reader = fast_reader()
     if reader is not None:
         try:
