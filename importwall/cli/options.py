@@ -66,7 +66,7 @@ def load_cli_policy(reference: str | None, *, warn: bool = True) -> Policy:
     """The policy a command uses (see :mod:`importwall.policy.discovery`); policy warnings
     are printed as ``importwall: warning:`` lines (unless ``warn`` is false: ``run``
     leaves them to the start-up hook of the processes it starts, which prints them)."""
-    from importwall.policy import load_policy
+    from importwall.policy import fasttoml, load_policy
     from importwall.policy.discovery import discover_policy, searched_description
 
     found = discover_policy(reference)
@@ -75,7 +75,8 @@ def load_cli_policy(reference: str | None, *, warn: bool = True) -> Policy:
                          f"{searched_description()}. "
                          "Pass --policy PATH (or a shipped pack name such as serving-base), "
                          "or add a [tool.importwall] table to pyproject.toml.")
-    policy = load_policy(found, warn=False)
+    # Not the start-up path: toml-rs reads the TOML where the `fast` extra installed it.
+    policy = load_policy(found, warn=False, loads=fasttoml.loads)
     for message in policy.warnings if warn else ():
         print(f"importwall: warning: {message}", file=sys.stderr)
     return policy

@@ -27,24 +27,31 @@ from importwall.policy.rules import Rule
 
 TYPE_CHECKING = False  # typing and collections.abc are not imported at interpreter start
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
 
 
-def load_policy(path: str | os.PathLike[str], *, warn: bool = True) -> Policy:
+def load_policy(path: str | os.PathLike[str], *, warn: bool = True,
+                loads: Callable[[str], dict[str, Any]] | None = None) -> Policy:
     """Load, validate and merge the policy at ``path`` (a file, or a shipped pack's name).
 
     Raises :class:`PolicyError` listing every problem found in every file. Unknown keys
     are :class:`PolicyWarning` warnings pointing at the caller outside importwall; with
     ``warn=False`` they are only kept in :attr:`Policy.warnings`, for a caller that says
     them its own way (the start-up hook, the command line).
+
+    ``loads`` reads TOML for a policy not in the compiled-policy cache: the standard reader
+    (``tomllib``) unless given. The command line passes
+    :func:`importwall.policy.fasttoml.loads`, which reads with toml-rs where the ``fast``
+    extra installed it and gives the same values and the same errors.
     """
     # A large policy is hundreds of thousands of small containers that form no cycles;
     # the collector's full passes over them made loading grow faster than the file.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        policy = _load_policy(path)
+        policy = _load_policy(path, loads)
     finally:
         if collecting:
             gc.enable()
@@ -57,7 +64,8 @@ def load_policy(path: str | os.PathLike[str], *, warn: bool = True) -> Policy:
     return policy
 
 
-def _load_policy(path: str | os.PathLike[str]) -> Policy:
+def _load_policy(path: str | os.PathLike[str],
+                 loads: Callable[[str], dict[str, Any]] | None) -> Policy:
     reference = os.fspath(path)
     target = resolve_reference(reference, base_dir=os.getcwd())
     if target is None:
@@ -73,15 +81,15 @@ def _load_policy(path: str | os.PathLike[str]) -> Policy:
         # that starts from the compiled-policy cache never imports.
         from importwall.policy import validate
 
-        loader = validate._Loader()
+        loader = validate._Loader(loads)
         raw_sections = loader.load(target, chain=())
         if loader.problems:
             from importwall.errors import PolicyError  # not imported from the cache
 
             raise PolicyError(loader.problems, loader.warnings)
         policy = validate._build(target, loader.files, raw_sections, loader.warnings)
-        data = policy_to_data(policy)
-        if _cache.write(target, policy.files, (data, None)):
+        data = policy_to_data(policy) if _cache.cache_dir() is not None else None
+        if data is not None and _cache.write(target, policy.files, (data, None)):
             _cache.attach(policy, target, data, None)  # the matcher adds its compiled tries
     return policy
 

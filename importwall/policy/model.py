@@ -4,7 +4,7 @@ Standard library only: this module is on the start-up path.
 """
 
 from importwall._lean import Frozen
-from importwall.policy.rules import ImportException, Rule
+from importwall.policy.rules import ImportException, Rule, new_rule
 
 TYPE_CHECKING = False  # typing is not imported at run time: this module is on the start-up path
 if TYPE_CHECKING:
@@ -189,7 +189,7 @@ class Policy(Frozen):
 # loader nor what it reads source with (policy/cache.py ``read_reference``).
 
 def _rules_of(data: "Sequence[Sequence[Any]]") -> "tuple[Rule, ...]":
-    return tuple(Rule(pattern, reason, severity, source, precedence, extra)
+    return tuple(new_rule(pattern, reason, severity, source, precedence, extra)
                  for pattern, reason, severity, source, precedence, extra in data)
 
 

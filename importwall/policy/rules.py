@@ -67,3 +67,23 @@ class ImportException(Frozen):
     def to_dict(self) -> "dict[str, Any]":
         return {"module": self.module, "importer": self.importer, "reason": self.reason,
                 "source": self.source}
+
+
+_new = object.__new__
+_SET_PATTERN, _SET_REASON, _SET_SEVERITY, _SET_SOURCE, _SET_PRECEDENCE, _SET_EXTRA = (
+    Rule.__dict__[name].__set__ for name in Rule._fields)
+
+
+def new_rule(pattern: str, reason: "str | None", severity: str, source: str, precedence: int,
+             extra: "Mapping[str, Any]") -> "Rule":
+    """``Rule(pattern, reason, severity, source, precedence, extra)``, at about half the
+    cost (the slots set directly, past ``__init__``): a policy of 100,000 rules makes
+    100,000 of them, from source (policy/validate.py) and from the compiled-policy cache."""
+    rule = _new(Rule)
+    _SET_PATTERN(rule, pattern)
+    _SET_REASON(rule, reason)
+    _SET_SEVERITY(rule, severity)
+    _SET_SOURCE(rule, source)
+    _SET_PRECEDENCE(rule, precedence)
+    _SET_EXTRA(rule, extra)
+    return rule

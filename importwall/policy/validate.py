@@ -26,7 +26,7 @@ from importwall.policy.packs import (
     pack_names,
     resolve_reference,
 )
-from importwall.policy.rules import ImportException, Rule
+from importwall.policy.rules import ImportException, Rule, new_rule
 from importwall.policy.schema import (
     MERGED_BY_CONCATENATION,
     POLICY_VERSION,
@@ -37,7 +37,7 @@ from importwall.policy.schema import (
 
 TYPE_CHECKING = False  # typing and collections.abc are not imported at interpreter start
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
     from typing import Any
 
     from importwall.policy.locate import Locator
@@ -142,7 +142,8 @@ _Sections = dict[str, dict[str, "Any"]]
 class _Loader:
     """Loads one policy and its bases depth-first, collecting problems instead of stopping."""
 
-    def __init__(self) -> None:
+    def __init__(self, loads: Callable[[str], dict[str, Any]] | None = None) -> None:
+        self.loads = loads
         self.problems: list[str] = []
         self.warnings: list[str] = []
         self.files: list[str] = []
@@ -158,7 +159,7 @@ class _Loader:
             self.problems.append(problem or f"{path}:1: policy: cannot read the file")
             return {}
         try:
-            document = _toml.loads(text)
+            document = (self.loads or _toml.loads)(text)
         except _toml.TOMLDecodeError as error:
             self.problems.append(_decode_problem(path, error))
             return {}
@@ -368,22 +369,55 @@ class _FileChecker:
         if not isinstance(raw, list):
             return self._wrong(path, f'a list of patterns or tables like {{ {spec.pattern_key} '
                                '= "...", reason = "..." }')
+        pattern_key, extra_keys = spec.pattern_key, spec.extra_keys
+        known = (pattern_key, *RULE_KEYS, *extra_keys)
+        known_keys = frozenset(known)
+        # Each item's line, for every item at once (one look-up of the key, then one of each
+        # pattern's literal): the rule's source, and where its problems are reported.
+        patterns = [item if isinstance(item, str)
+                    else item.get(pattern_key) if isinstance(item, dict) else None
+                    for item in raw]
+        lines = self.locator.value_lines(
+            path, [pattern if isinstance(pattern, str) else None for pattern in patterns])
+        file, precedence = self.path, self.precedence
+        plain = (_plain_matcher() if pattern_key in _MODULE_KEYS
+                 else lambda pattern: not _pattern_problem(pattern, pattern_key))
+        wheres: dict[int, str] = {}
         rules: list[Rule] = []
-        known = (spec.pattern_key, *RULE_KEYS, *spec.extra_keys)
         for index, item in enumerate(raw):
+            line = lines[index]
+            where = wheres.get(line)
+            if where is None:
+                where = wheres[line] = f"{file}:{line}"
+            pattern = patterns[index]
+            # The common items, checked in a few steps: a bare pattern, or a table with a
+            # valid pattern, no key but the known ones, a string reason and a known
+            # severity. Anything else is worded by the full checks below.
+            if isinstance(item, dict):
+                reason = item.get("reason")
+                severity = item.get("severity", "error")
+                if (isinstance(pattern, str) and item.keys() <= known_keys
+                        and (reason is None or isinstance(reason, str))
+                        and severity in SEVERITIES and plain(pattern)):
+                    rules.append(new_rule(
+                        pattern.strip(), reason, severity, where, precedence,
+                        {key: item[key] for key in extra_keys if key in item}
+                        if extra_keys else {}))
+                    continue
+            elif isinstance(item, str):
+                if plain(item):
+                    rules.append(new_rule(item.strip(), None, "error", where, precedence, {}))
+                    continue
+                item = {pattern_key: item}
             item_path = (*path, f"[{index}]")
-            if isinstance(item, str):
-                item = {spec.pattern_key: item}
             if not isinstance(item, dict):
                 self.problem(item_path, "each entry must be a string or a table")
                 continue
-            pattern = item.get(spec.pattern_key)
-            where = self._where(path, pattern if isinstance(pattern, str) else None)
             if not isinstance(pattern, str) or not pattern.strip():
                 self.problems.append(f"{where}: {_dotted(item_path)}: needs a non-empty "
-                                     f"{spec.pattern_key!r}")
+                                     f"{pattern_key!r}")
                 continue
-            bad = _pattern_problem(pattern, spec.pattern_key)
+            bad = _pattern_problem(pattern, pattern_key)
             if bad:
                 self.problems.append(f"{where}: {_dotted(item_path)}: {bad}")
                 continue
@@ -394,7 +428,7 @@ class _FileChecker:
                     hint = f"; did you mean {close[0]!r}?" if close else ""
                     self.warnings.append(f"{where}: {_dotted(item_path)}.{key}: unknown key"
                                          f"{hint}")
-                elif key in spec.extra_keys:
+                elif key in extra_keys:
                     extra[key] = value
             reason = item.get("reason")
             severity = item.get("severity", "error")
@@ -405,7 +439,7 @@ class _FileChecker:
                 self.problems.append(f"{where}: {_dotted(item_path)}.severity: must be one of "
                                      f"{', '.join(SEVERITIES)}")
                 continue
-            rules.append(Rule(pattern.strip(), reason, severity, where, self.precedence, extra))
+            rules.append(Rule(pattern.strip(), reason, severity, where, precedence, extra))
         return tuple(rules)
 
     def _check_exceptions(self, path: tuple[str, ...], raw: Any) -> Any:
@@ -443,6 +477,24 @@ class _FileChecker:
 
 
 _INVALID = object()
+_MODULE_KEYS = ("module", "importer")
+
+
+_plain_match: Callable[[str], object] | None = None
+
+
+def _plain_matcher() -> Callable[[str], object]:
+    """Whether a module pattern is one that :func:`_pattern_problem` accepts, told in one
+    regex match: dotted segments of letters, digits, ``_`` and the globs (``\\w`` is
+    ``str.isalnum()`` or ``_``, character by character), inside optional whitespace
+    (``\\s`` is what ``str.strip()`` strips). A pattern it refuses is worded by
+    :func:`_pattern_problem`."""
+    global _plain_match
+    if _plain_match is None:
+        import re  # imported already by the line locator, which reading from source needs
+
+        _plain_match = re.compile(r"\s*[\w*?]+(?:\.[\w*?]+)*\s*").fullmatch
+    return _plain_match
 
 
 def _pattern_problem(pattern: Any, key: str) -> str | None:

@@ -47,13 +47,12 @@ def _is_glob(segment: str) -> bool:
 
 def specificity(pattern: str) -> "Score":
     """(segments, literal segments, literal characters): larger is more specific."""
-    segments = pattern.split(".")
-    literal = 0
-    for segment in segments:
-        if "*" not in segment and "?" not in segment:
-            literal += 1
-    chars = len(pattern) - len(segments) + 1 - pattern.count("*") - pattern.count("?")
-    return (len(segments), literal, chars)
+    dots = pattern.count(".")
+    stars, marks = pattern.count("*"), pattern.count("?")
+    literal = dots + 1
+    if stars or marks:  # count the segments that hold a glob
+        literal -= sum(1 for segment in pattern.split(".") if "*" in segment or "?" in segment)
+    return (dots + 1, literal, len(pattern) - dots - stars - marks)
 
 
 # A trie node is a plain list, so that a compiled trie is data that ``marshal`` keeps in the
@@ -155,7 +154,17 @@ class PatternTrie(Generic[T]):
     def add(self, pattern: str, value: "T") -> None:
         node = self.root
         for segment in pattern.split("."):
-            node = _child(node, segment)
+            if "*" in segment or "?" in segment:
+                node = _child(node, segment)
+                continue
+            # A literal segment (nearly all of them), without a call per segment.
+            table = node[_LITERAL]
+            if table is None:
+                table = node[_LITERAL] = {}
+            found = table.get(segment)
+            if found is None:
+                found = table[segment] = [None, None, None, None, None]
+            node = found
         if node[_ENTRIES] is None:
             node[_ENTRIES] = [value]
         else:
@@ -282,9 +291,12 @@ class Matcher:
             self._add_distributions(deny_distributions, resolve_distribution)
 
     def _compile(self) -> None:
-        for kind in (_DENY, _ALLOW):
+        add = self._rules.add
+        for kind in (_DENY, _ALLOW):  # _add's work, without a call per rule
+            tie = 1 if kind != _ALLOW else 0
             for index, rule in enumerate(self._by_kind[kind]):
-                self._add(rule, kind, index)
+                pattern = rule.pattern
+                add(pattern, ((specificity(pattern), rule.precedence, tie), kind, index))
         for index, exception in enumerate(self._exception_list):
             importers: PatternTrie[bool] = PatternTrie()
             importers.add(exception.importer, True)
