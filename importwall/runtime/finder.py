@@ -174,15 +174,6 @@ class Firewall:
 
     # -- hits
 
-    def hits(self, finding: "Finding") -> int:
-        """How many import attempts ``finding`` stands for in this process: one ``import``
-        statement run 12 times is one finding of 12 hits, in every mode (1 for a finding
-        that is not an import site's)."""
-        for key, recorded in list(self._hit_findings.items()):
-            if recorded is finding:
-                return self._hits.get(key, 1)
-        return 1
-
     # In warn and audit one run of an import statement can be judged more than once: by
     # the finder on the way in (for a package and its submodule, `import a.b.c`), then by
     # the guard as it returns (once for each name of a from-list). A run counts one hit a
@@ -193,24 +184,25 @@ class Firewall:
     # rest of one run in the list it hands over (``counted``). Keys are ids and
     # instruction offsets: no frame is kept alive, and a repeated hit reads one attribute.
 
-    def _hit_entering(self, key: "tuple[str, str, int]", site: "FrameType | None") -> bool:
+    def _hit_entering(self, key: "tuple[str, str, int]", site: "FrameType | None") -> None:
         """The finder lets ``key``'s import go on: count it unless this run of the
-        statement is counted already. Whether it counted."""
+        statement is counted already."""
         if site is None:
-            return self._hit(key)
+            self._hit(key)
+            return
         slot, token = _statement(site)
         thread = _get_ident()
         mark = getattr(self, slot)
         if mark is not None and mark[0] == thread and mark[1] == token:
             if key in mark[2]:
-                return False  # this run of the statement is counted already
+                return  # this run of the statement is counted already
             mark[2].add(key)
         else:
             setattr(self, slot, (thread, token, {key}))
-        return self._hit(key)
+        self._hit(key)
 
     def _hit_returned(self, key: "tuple[str, str, int]", caller: "FrameType | None",
-                      counted: "list[Any] | None") -> bool:
+                      counted: "list[Any] | None") -> None:
         """The guard judges a statement that returned: count ``key`` unless the finder
         counted this run on the way in, or the guard did for another name of it."""
         run = self._run
@@ -220,21 +212,26 @@ class Firewall:
                 if counted is not None:
                     counted.extend(run[2])
                 if key in run[2]:
-                    return False
+                    return
         if counted is not None:
             if key in counted:
-                return False
+                return
             counted.append(key)
-        return self._hit(key)
+        self._hit(key)
 
-    def _hit(self, key: "tuple[str, str, int]") -> bool:
+    def _hit(self, key: "tuple[str, str, int]") -> None:
         """Count one more attempt at the finding of ``key`` (if it is recorded)."""
         hits = self._hits
         if key in hits:
             hits[key] += 1
             if self._hit_sinks and _monotonic() >= self._tell_at:
                 self.flush_hits()
-        return True
+
+    def _record_site(self, key: "tuple[str, str, int]", finding: "Finding") -> None:
+        """Record the first finding of an import site, with its first hit."""
+        self._hits[key] = 1
+        self._hit_findings[key] = finding
+        self.record(finding)
 
     def flush_hits(self) -> None:
         """Hand the hit counts that changed to the sinks that take them (``hits``
@@ -485,9 +482,7 @@ class Firewall:
             # One finding per import site: a lazy import in a request handler runs on
             # every request, and must not fill the record with copies; its hits count.
             self._seen.add(key)
-            self._hits[key] = 1
-            self._hit_findings[key] = finding
-            self.record(finding)
+            self._record_site(key, finding)
         else:
             self._hit(key)  # enforce: every attempt is stopped, and is a hit
         if action == ACTION_BLOCKED:
@@ -549,9 +544,7 @@ class Firewall:
         site = _chain.describe(frame, from_list)
         finding = self._finding(fullname, decision, ACTION_ABSENT, site.importer, site.chain)
         finding = replace(finding, severity="info")
-        self._hits[key] = 1
-        self._hit_findings[key] = finding
-        self.record(finding)
+        self._record_site(key, finding)
 
     def _finding(self, fullname: str, decision: "Decision", action: str, importer: "str | None",
                  frames: "tuple[Any, ...]") -> "Finding":
